@@ -1,0 +1,78 @@
+"""The registry of config types: the ``type`` key of a config names a registered class.
+
+Built-in schedules register themselves when :mod:`cadence.schedules` is imported; users register
+their own the same way:
+
+>>> from dataclasses import dataclass
+>>> from cadence.schedules import Schedule
+>>> @register("half")
+... @dataclass(frozen=True)
+... class Half(Schedule):
+...     def _eval(self, t, xp):
+...         return xp.full(t, 0.5)
+>>> lookup("half") is Half
+True
+>>> unregister("half")
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T", bound=type)
+
+_TYPES: dict[str, type] = {}
+
+
+def register(name: str, *, replace: bool = False) -> Callable[[T], T]:
+    """Class decorator: make ``cls`` buildable from a config whose ``type`` is ``name``.
+
+    The class gets a ``type_name`` attribute. Registering a taken name raises ``ValueError``
+    unless ``replace=True``.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"'name' must be a non-empty str (got {name!r})")
+
+    def decorate(cls: T) -> T:
+        if not replace and name in _TYPES and _TYPES[name] is not cls:
+            raise ValueError(
+                f"config type {name!r} is already registered to {_TYPES[name].__qualname__}; "
+                "pass replace=True to override it"
+            )
+        cls.type_name = name  # type: ignore[attr-defined]
+        _TYPES[name] = cls
+        return cls
+
+    return decorate
+
+
+def unregister(name: str) -> None:
+    """Remove a registered type (mainly for tests)."""
+    _TYPES.pop(name, None)
+
+
+def suggest(name: str, options: list[str]) -> str:
+    """A ' (did you mean ...?)' hint for a misspelt name, or ''."""
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def lookup(name: object) -> type:
+    """The class registered under ``name``, or a ``ValueError`` that lists the nearest names."""
+    if not isinstance(name, str):
+        raise TypeError(f"config 'type' must be a str (got {name!r})")
+    try:
+        return _TYPES[name]
+    except KeyError:
+        known = sorted(_TYPES)
+        raise ValueError(
+            f"unknown config type {name!r}{suggest(name, known)} "
+            f"(known types: {', '.join(known)})"
+        ) from None
+
+
+def registered() -> list[str]:
+    """All registered type names, sorted."""
+    return sorted(_TYPES)

@@ -1,0 +1,125 @@
+"""The :class:`Schedule` base class: a pure function of the training step.
+
+A schedule maps a step ``t >= 0`` (the number of optimizer updates already taken; fractions are
+allowed) to a value. It is an immutable value: printable, comparable, picklable, and written to
+a config with :meth:`Schedule.to_config`. Called on one step it returns a Python float; called
+on a numpy array (or list) of steps it returns a float64 array of the same shape, computed by
+the same formula without a Python loop.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from cadence.config.io import dataclass_config
+from cadence.schedules.ops import ARRAY, SCALAR
+from cadence.validation import is_real
+
+_INF = math.inf
+
+
+def _bad_step(step: object) -> Exception:
+    if isinstance(step, bool) or not is_real(step):
+        return TypeError(f"'step' must be a finite number >= 0 or an array of them (got {step!r})")
+    return ValueError(f"'step' must be a finite number >= 0 (got {step!r})")
+
+
+def as_step_array(step: Any) -> np.ndarray:
+    """Steps as a float64 array, refusing negative, NaN, infinite and non-numeric entries."""
+    t = np.asarray(step)
+    if t.dtype.kind not in "iuf":
+        raise TypeError(
+            f"'step' must be a finite number >= 0 or an array of them (got an array of {t.dtype})"
+        )
+    t = t.astype(np.float64, copy=False)
+    bad = ~((t >= 0) & (t < _INF))
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        index = first[0] if len(first) == 1 else first
+        raise ValueError(
+            f"'step' must be finite and >= 0 everywhere (got {float(t[first])!r} at index {index})"
+        )
+    return t
+
+
+class Schedule:
+    """Base class of every schedule. Subclasses are frozen dataclasses that implement
+    ``_eval(t, xp)``: the formula on a float (``xp`` is ``ops.SCALAR``) or on a float64 array
+    (``xp`` is ``ops.ARRAY``), for ``t >= 0``.
+
+    Schedules compose with operators: ``a * b`` is their :class:`~cadence.schedules.Product`,
+    ``k * a`` and ``a / k`` scale, ``a + c`` and ``a - c`` shift.
+
+    >>> from cadence.schedules import Linear
+    >>> s = 2 * Linear(start=0.0, end=1.0, steps=10) + 0.5
+    >>> s(5), s([0, 10, 20]).tolist()
+    (1.5, [0.5, 2.5, 2.5])
+    """
+
+    type_name: ClassVar[str]
+
+    def _eval(self, t: Any, xp: Any) -> Any:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def __call__(self, step: Any) -> Any:
+        """The value at ``step`` (a float), or at every step of an array (a float64 array)."""
+        kind = type(step)
+        if kind is int or kind is float:
+            if 0 <= step < _INF:
+                return float(self._eval(float(step), SCALAR))
+            raise _bad_step(step)
+        if isinstance(step, (np.ndarray, list, tuple)):
+            t = as_step_array(step)
+            with np.errstate(all="ignore"):
+                out = self._eval(t, ARRAY)
+            return np.broadcast_to(np.asarray(out, dtype=np.float64), t.shape).copy()
+        if is_real(step) and not isinstance(step, bool):  # numpy scalars
+            return self(float(step))
+        raise _bad_step(step)
+
+    def to_config(self) -> dict[str, Any]:
+        """A JSON-safe dict with a ``type`` key; :func:`cadence.from_config` rebuilds it."""
+        return dataclass_config(self)
+
+    # -- algebra -------------------------------------------------------------------------------
+    def __mul__(self, other: object) -> Schedule:
+        from cadence.schedules.combinators import Product, Scale
+
+        if isinstance(other, Schedule):
+            left = self.schedules if isinstance(self, Product) else (self,)
+            right = other.schedules if isinstance(other, Product) else (other,)
+            return Product(left + right)
+        if is_real(other):
+            return Scale(self, float(other))  # type: ignore[arg-type]
+        return NotImplemented
+
+    def __rmul__(self, other: object) -> Schedule:
+        return self.__mul__(other)
+
+    def __truediv__(self, other: object) -> Schedule:
+        if is_real(other):
+            return self.__mul__(1.0 / float(other))  # type: ignore[arg-type]
+        return NotImplemented
+
+    def __add__(self, other: object) -> Schedule:
+        from cadence.schedules.combinators import Shift
+
+        if is_real(other):
+            return Shift(self, float(other))  # type: ignore[arg-type]
+        return NotImplemented
+
+    def __radd__(self, other: object) -> Schedule:
+        return self.__add__(other)
+
+    def __sub__(self, other: object) -> Schedule:
+        if is_real(other):
+            return self.__add__(-float(other))  # type: ignore[arg-type]
+        return NotImplemented
+
+
+def set_field(obj: object, name: str, value: object) -> None:
+    """Normalise a field of a frozen dataclass in ``__post_init__``."""
+    object.__setattr__(obj, name, value)

@@ -1,0 +1,247 @@
+"""Schedules made of schedules: join in time, multiply, scale, shift, clip, repeat, stretch."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cadence.config.registry import register
+from cadence.schedules.base import Schedule, set_field
+from cadence.validation import (
+    check_number,
+    check_optional,
+    check_positive,
+    check_sorted_numbers,
+    check_steps,
+)
+
+
+def _check_schedule(name: str, value: object) -> Schedule:
+    if not isinstance(value, Schedule):
+        raise TypeError(f"{name!r} must be a Schedule (got {value!r})")
+    return value
+
+
+def _check_schedules(name: str, values: object, minimum: int) -> tuple[Schedule, ...]:
+    if isinstance(values, Schedule) or not isinstance(values, Sequence):
+        raise TypeError(f"{name!r} must be a list of schedules (got {values!r})")
+    items = tuple(_check_schedule(f"{name}[{i}]", v) for i, v in enumerate(values))
+    if len(items) < minimum:
+        raise ValueError(f"{name!r} must hold at least {minimum} schedules (got {len(items)})")
+    return items
+
+
+@register("join")
+@dataclass(frozen=True)
+class Join(Schedule):
+    """Schedules one after another, each in its own local time.
+
+    With boundaries ``b_1 < b_2 < ...``, the value is ``schedules[0](t)`` for ``t < b_1``,
+    ``schedules[k](t - b_k)`` for ``b_k <= t < b_{k+1}``, and the last schedule runs forever.
+
+    >>> from cadence.schedules import Constant, Linear
+    >>> s = join([Linear(start=0.0, end=1.0, steps=4), Constant(0.5)], boundaries=[4])
+    >>> s([0, 2, 4, 100]).tolist()
+    [0.0, 0.5, 0.5, 0.5]
+    """
+
+    schedules: tuple[Schedule, ...]
+    boundaries: tuple[int | float, ...]
+
+    def __post_init__(self) -> None:
+        schedules = _check_schedules("schedules", self.schedules, 1)
+        boundaries = check_sorted_numbers("boundaries", self.boundaries, strict=True,
+                                          open_minimum=True)
+        if len(boundaries) != len(schedules) - 1:
+            raise ValueError(
+                f"'boundaries' must hold one number fewer than 'schedules' ({len(schedules) - 1})"
+                f" (got {len(boundaries)})"
+            )
+        set_field(self, "schedules", schedules)
+        set_field(self, "boundaries", boundaries)
+        set_field(self, "_starts", (0.0, *(float(b) for b in boundaries)))
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        starts = self._starts  # type: ignore[attr-defined]
+        if not xp.is_array:
+            k = bisect.bisect_right(starts, t) - 1
+            return self.schedules[k]._eval(t - starts[k], xp)
+        out = np.empty_like(t)
+        piece = np.searchsorted(starts, t, side="right") - 1
+        for k, schedule in enumerate(self.schedules):
+            mask = piece == k
+            if mask.any():
+                out[mask] = schedule._eval(t[mask] - starts[k], xp)
+        return out
+
+
+def join(schedules: Sequence[Schedule], boundaries: Sequence[int | float]) -> Join:
+    """Run ``schedules`` one after another, switching at ``boundaries`` (see :class:`Join`)."""
+    return Join(tuple(schedules), tuple(boundaries))
+
+
+@register("product")
+@dataclass(frozen=True)
+class Product(Schedule):
+    """The product of several schedules at the same step (PyTorch's ``ChainedScheduler``).
+    ``a * b`` builds one.
+
+    >>> from cadence.schedules import Constant, Step
+    >>> (Constant(0.5) * Step(every=2, gamma=0.1))(2)
+    0.05
+    """
+
+    schedules: tuple[Schedule, ...]
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedules", _check_schedules("schedules", self.schedules, 1))
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        first, *rest = self.schedules
+        value = first._eval(t, xp)
+        for schedule in rest:
+            value = value * schedule._eval(t, xp)
+        return value
+
+
+@register("scale")
+@dataclass(frozen=True)
+class Scale(Schedule):
+    """``factor * schedule(t)``; ``factor * schedule`` builds one.
+
+    >>> from cadence.schedules import Constant
+    >>> (3 * Constant(0.5))(0)
+    1.5
+    """
+
+    schedule: Schedule
+    factor: float
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        set_field(self, "factor", check_number("factor", self.factor))
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        return self.factor * self.schedule._eval(t, xp)
+
+
+@register("shift")
+@dataclass(frozen=True)
+class Shift(Schedule):
+    """``schedule(t) + offset``; ``schedule + offset`` builds one.
+
+    >>> from cadence.schedules import Constant
+    >>> (Constant(0.5) + 0.25)(0)
+    0.75
+    """
+
+    schedule: Schedule
+    offset: float
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        set_field(self, "offset", check_number("offset", self.offset))
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        return self.schedule._eval(t, xp) + self.offset
+
+
+@register("clip")
+@dataclass(frozen=True)
+class Clip(Schedule):
+    """``schedule(t)`` limited to ``[low, high]`` (either bound may be None).
+
+    >>> from cadence.schedules import Linear
+    >>> Clip(Linear(start=0.0, end=1.0, steps=10), low=0.2, high=0.7)([0, 5, 10]).tolist()
+    [0.2, 0.5, 0.7]
+    """
+
+    schedule: Schedule
+    low: float | None = None
+    high: float | None = None
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        low = check_optional(check_number, "low", self.low)
+        high = check_optional(check_number, "high", self.high)
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"'low' must be <= 'high' ({high!r}) (got {low!r})")
+        set_field(self, "low", low)
+        set_field(self, "high", high)
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        value = self.schedule._eval(t, xp)
+        if self.low is not None:
+            value = xp.maximum(value, self.low)
+        if self.high is not None:
+            value = xp.minimum(value, self.high)
+        return value
+
+
+@register("repeat")
+@dataclass(frozen=True)
+class Repeat(Schedule):
+    """``schedule`` restarted every ``period`` steps: ``schedule(t mod period)``.
+
+    >>> from cadence.schedules import Linear
+    >>> Repeat(Linear(start=0.0, end=1.0, steps=4), period=4)([0, 2, 4, 6]).tolist()
+    [0.0, 0.5, 0.0, 0.5]
+    """
+
+    schedule: Schedule
+    period: int | float
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        set_field(self, "period", check_steps("period", self.period))
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        return self.schedule._eval(xp.fmod(t, self.period), xp)
+
+
+@register("stretch")
+@dataclass(frozen=True)
+class Stretch(Schedule):
+    """``schedule`` slowed down by ``factor`` in time: ``schedule(t / factor)``. A schedule
+    written for 10,000 steps, stretched by 1.5, fits a 15,000-step budget.
+
+    >>> from cadence.schedules import Linear
+    >>> Stretch(Linear(start=0.0, end=1.0, steps=10), factor=2.0)(10)
+    0.5
+    """
+
+    schedule: Schedule
+    factor: float
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        set_field(self, "factor", check_positive("factor", self.factor))
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        return self.schedule._eval(t / self.factor, xp)
+
+
+@register("reverse")
+@dataclass(frozen=True)
+class Reverse(Schedule):
+    """``schedule`` played backwards over ``steps``: ``schedule(steps - min(t, steps))``. It
+    ends at ``schedule(0)`` and holds it; a decay reversed is a warm-up.
+
+    >>> from cadence.schedules import OneMinusSqrt
+    >>> Reverse(OneMinusSqrt(start=1.0, end=0.0, steps=4), steps=4)([0, 3, 4, 8]).tolist()
+    [0.0, 0.5, 1.0, 1.0]
+    """
+
+    schedule: Schedule
+    steps: int | float
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        set_field(self, "steps", check_steps("steps", self.steps))
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        return self.schedule._eval(self.steps - xp.minimum(t, self.steps), xp)

@@ -1,0 +1,135 @@
+"""Cyclical schedules: triangular cycles (CyclicLR) and the one-cycle policy (OneCycleLR)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cadence.config.registry import register
+from cadence.schedules.anneal import Cosine, Linear
+from cadence.schedules.base import Schedule, set_field
+from cadence.schedules.combinators import join
+from cadence.validation import (
+    check_choice,
+    check_number,
+    check_optional,
+    check_positive,
+    check_positive_int,
+    check_range,
+    check_steps,
+)
+
+CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+ANNEAL = {"cos": Cosine, "linear": Linear}
+
+
+@register("cyclic")
+@dataclass(frozen=True, kw_only=True)
+class Cyclic(Schedule):
+    """Triangular cycles between ``start`` and ``peak`` (Smith's cyclical learning rates).
+
+    Each cycle rises for ``up_steps`` and falls for ``down_steps`` (default: ``up_steps``).
+    With ``c`` the cycle index (from 0) and ``x`` the triangle's height in [0, 1]::
+
+        value = start + (peak - start) * x * scale
+
+    where ``scale`` is 1 (``"triangular"``), ``0.5**c`` (``"triangular2"``) or ``gamma**t``
+    (``"exp_range"``). ``start > peak`` gives the inverted cycle used for momentum.
+
+    >>> Cyclic(start=0.1, peak=1.0, up_steps=2)([0, 1, 2, 3, 4]).tolist()
+    [0.1, 0.55, 1.0, 0.55, 0.1]
+    """
+
+    start: float
+    peak: float
+    up_steps: int | float
+    down_steps: int | float | None = None
+    mode: str = "triangular"
+    gamma: float = 1.0
+
+    def __post_init__(self) -> None:
+        set_field(self, "start", check_number("start", self.start))
+        set_field(self, "peak", check_number("peak", self.peak))
+        set_field(self, "up_steps", check_steps("up_steps", self.up_steps))
+        set_field(self, "down_steps", check_optional(check_steps, "down_steps", self.down_steps))
+        set_field(self, "mode", check_choice("mode", self.mode, CYCLIC_MODES))
+        set_field(self, "gamma", check_positive("gamma", self.gamma))
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        up = self.up_steps
+        down = up if self.down_steps is None else self.down_steps
+        total = up + down
+        c = xp.floor(t / total)
+        u = t - c * total
+        x = xp.where(u <= up, u / up, (total - u) / down)
+        if self.mode == "triangular2":
+            x = x * xp.power(0.5, c)
+        elif self.mode == "exp_range":
+            x = x * xp.power(self.gamma, t)
+        return self.start + (self.peak - self.start) * x
+
+
+@register("one_cycle")
+@dataclass(frozen=True, kw_only=True)
+class OneCycle(Schedule):
+    """The one-cycle policy, with PyTorch ``OneCycleLR``'s phase boundaries.
+
+    From ``start`` (default ``peak / div_factor``) up to ``peak`` at step
+    ``pct_start * total_steps - 1``, then down to ``end`` (default ``start / final_div_factor``)
+    at step ``total_steps - 1``, held after. With ``three_phase`` it goes back to ``start`` at
+    ``2 * pct_start * total_steps - 2`` before the final descent. Each phase is a half cosine
+    (``anneal="cos"``) or a straight line (``"linear"``). ``start=0.95, peak=0.85, end=0.95``
+    gives the inverse momentum cycle.
+
+    >>> s = OneCycle(total_steps=11, peak=1.0, pct_start=0.5, div_factor=10, anneal="linear")
+    >>> s([0, 4.5, 10]).round(6).tolist()
+    [0.1, 1.0, 1e-05]
+    """
+
+    total_steps: int
+    peak: float = 1.0
+    start: float | None = None
+    end: float | None = None
+    pct_start: float = 0.3
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+    anneal: str = "cos"
+    three_phase: bool = False
+
+    def __post_init__(self) -> None:
+        set_field(self, "total_steps", check_positive_int("total_steps", self.total_steps))
+        set_field(self, "peak", check_number("peak", self.peak))
+        set_field(self, "start", check_optional(check_number, "start", self.start))
+        set_field(self, "end", check_optional(check_number, "end", self.end))
+        set_field(self, "pct_start", check_range("pct_start", self.pct_start, 0.0, 1.0,
+                                                 low_open=True, high_open=True))
+        set_field(self, "div_factor", check_positive("div_factor", self.div_factor))
+        set_field(self, "final_div_factor", check_positive("final_div_factor",
+                                                           self.final_div_factor))
+        set_field(self, "anneal", check_choice("anneal", self.anneal, tuple(ANNEAL)))
+        if not isinstance(self.three_phase, bool):
+            raise TypeError(f"'three_phase' must be a bool (got {self.three_phase!r})")
+        set_field(self, "_phases", self._build())
+
+    def _build(self) -> Schedule:
+        start = self.peak / self.div_factor if self.start is None else self.start
+        end = start / self.final_div_factor if self.end is None else self.end
+        up = self.pct_start * self.total_steps - 1.0
+        last = self.total_steps - 1.0
+        marks = [up, 2.0 * up] if self.three_phase else [up]
+        if up <= 0 or marks[-1] >= last:
+            raise ValueError(
+                "'pct_start' * 'total_steps' must be > 1 and leave every phase at least one "
+                f"step (got pct_start={self.pct_start!r}, total_steps={self.total_steps!r})"
+            )
+        shape = ANNEAL[self.anneal]
+        values = [start, self.peak, start, end] if self.three_phase else [start, self.peak, end]
+        edges = [0.0, *marks, last]
+        pieces = [
+            shape(start=a, end=b, steps=edges[k + 1] - edges[k])
+            for k, (a, b) in enumerate(zip(values, values[1:]))
+        ]
+        return join(pieces, marks)
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        return self._phases._eval(t, xp)  # type: ignore[attr-defined]
