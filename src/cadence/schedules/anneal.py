@@ -72,15 +72,18 @@ class Linear(_Anneal):
 class Cosine(_Anneal):
     """Half cosine: ``start * sin(pi/2 * r)**2 + end * sin(pi/2 * p)**2``, the same curve as
     ``end + (start - end) * (1 + cos(pi * p)) / 2`` without its cancellation near the end.
+    The smaller of the two weights is computed by the sine, the other as 1 minus it.
 
     >>> Cosine(start=1.0, end=0.0, steps=100)([0, 50, 100])
     array([1. , 0.5, 0. ])
     """
 
     def _blend(self, r: Any, p: Any, xp: Any) -> Any:
-        a = xp.sin(0.5 * xp.pi * r)
-        b = xp.sin(0.5 * xp.pi * p)
-        return self.start * (a * a) + self.end * (b * b)
+        a = xp.sin(0.5 * xp.pi * xp.minimum(r, p))
+        small = a * a
+        big = 1.0 - small
+        return xp.where(r <= p, self.start * small + self.end * big,
+                        self.start * big + self.end * small)
 
 
 @register("polynomial")

@@ -70,6 +70,10 @@ class Join(Schedule):
         if not xp.is_array:
             k = bisect.bisect_right(starts, t) - 1
             return self.schedules[k]._eval(t - starts[k], xp)
+        if t.size:
+            first = bisect.bisect_right(starts, t.min()) - 1
+            if first == bisect.bisect_right(starts, t.max()) - 1:  # all in one piece
+                return self.schedules[first]._eval(t - starts[first], xp)
         out = np.empty_like(t)
         piece = np.searchsorted(starts, t, side="right") - 1
         for k, schedule in enumerate(self.schedules):

@@ -63,7 +63,7 @@ class Cyclic(Schedule):
         u = t - c * total
         x = xp.where(u <= up, u / up, (total - u) / down)
         if self.mode == "triangular2":
-            x = x * xp.power(0.5, c)
+            x = x * xp.int_power(0.5, c)
         elif self.mode == "exp_range":
             x = x * xp.power(self.gamma, t)
         return self.start + (self.peak - self.start) * x

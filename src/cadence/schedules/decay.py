@@ -65,7 +65,7 @@ class Step(Schedule):
 
     def _eval(self, t: Any, xp: Any) -> Any:
         k = xp.floor(t / self.every)
-        return _floored(self.start * xp.power(self.gamma, k), self.floor, xp)
+        return _floored(self.start * xp.int_power(self.gamma, k), self.floor, xp)
 
 
 @register("multistep")
@@ -92,7 +92,7 @@ class MultiStep(Schedule):
 
     def _eval(self, t: Any, xp: Any) -> Any:
         k = xp.count_le(self.milestones, t)
-        return _floored(self.start * xp.power(self.gamma, k), self.floor, xp)
+        return _floored(self.start * xp.int_power(self.gamma, k), self.floor, xp)
 
 
 @register("inverse_sqrt")
@@ -142,6 +142,7 @@ class Noam(Schedule):
         set_field(self, "scale", check_number("scale", self.scale))
 
     def _eval(self, t: Any, xp: Any) -> Any:
-        rise = t * xp.power(self.warmup_steps, -1.5)
-        fall = xp.power(t, -0.5)
-        return self.scale * self.d_model**-0.5 * xp.minimum(fall, rise)
+        w = self.warmup_steps
+        rise = t * w**-1.5
+        fall = 1.0 / xp.sqrt(xp.maximum(t, w))  # t**-0.5 where it is the smaller
+        return self.scale * self.d_model**-0.5 * xp.where(t < w, rise, fall)

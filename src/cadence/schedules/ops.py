@@ -5,8 +5,9 @@ A shape's formula is written once, as ``_eval(t, xp)``, in terms of the operatio
 composite schedule); with ``xp = ARRAY`` it runs on a float64 array through numpy, with no loop
 over elements. The scalar back end follows IEEE results where :mod:`math` would raise
 (``exp`` of a large number is ``inf``, ``log(0)`` is ``-inf``), as numpy does, so both back ends
-take the same branches. numpy's vectorised ``exp``/``log``/``pow`` may differ from :mod:`math`
-in the last bit; ``cos``, ``sin`` and ``sqrt`` agree exactly.
+take the same branches. ``cos``, ``sin``, ``sqrt`` and whole-number powers (``int_power``) give
+bit-equal results in both; numpy's vectorised ``exp``, ``log`` and ``pow`` of other arguments may
+differ from the C library's in the last bit.
 
 >>> SCALAR.where(2.0 > 1.0, 3.0, 4.0), float(ARRAY.where(np.array(2.0) > 1.0, 3.0, 4.0))
 (3.0, 3.0)
@@ -20,6 +21,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+
+TABLE_LIMIT = 4096
 
 
 class _Scalar:
@@ -60,6 +64,8 @@ class _Scalar:
             return math.inf
         except OverflowError:
             return math.inf
+
+    int_power = power
 
     @staticmethod
     def exp(x: float) -> float:
@@ -111,6 +117,18 @@ class _Array:
     @staticmethod
     def full(t: np.ndarray, value: float) -> np.ndarray:
         return np.full(np.shape(t), value, dtype=np.float64)
+
+    @staticmethod
+    def int_power(base: float, k: np.ndarray) -> np.ndarray:
+        """``base ** k`` for whole-number ``k``, bit-equal to the scalar back end: the few
+        distinct powers are computed by the C library and looked up."""
+        if k.size == 0:
+            return np.empty(k.shape)
+        low, high = float(k.min()), float(k.max())
+        if high - low > TABLE_LIMIT:
+            return np.power(base, k)
+        table = np.array([_Scalar.power(base, low + j) for j in range(int(high - low) + 1)])
+        return table[(k - low).astype(np.intp)]
 
     @staticmethod
     def count_le(edges: Sequence[float], x: np.ndarray) -> Any:

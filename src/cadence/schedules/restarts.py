@@ -6,8 +6,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from cadence.config.registry import register
 from cadence.schedules.base import Schedule, set_field
+from cadence.schedules.ops import SCALAR, TABLE_LIMIT
 from cadence.validation import (
     check_non_negative,
     check_number,
@@ -22,10 +25,10 @@ from cadence.validation import (
 class CosineRestarts(Schedule):
     """Half-cosine cycles from ``high`` down to ``low``, restarting at the top.
 
-    Cycle ``i`` (from 0) lasts ``period * period_mult**i`` steps and starts at
-    ``period * (period_mult**i - 1) / (period_mult - 1)`` (``i * period`` when the multiplier is
-    1; fractional multipliers give fractional boundaries). Within it, at ``u`` steps from its
-    start and ``v`` steps before its end::
+    Cycle ``i`` (from 0) starts at ``b_i = period * (period_mult**i - 1) / (period_mult - 1)``
+    (``i * period`` when the multiplier is 1) and lasts ``length = b_{i+1} - b_i``, i.e.
+    ``period * period_mult**i`` steps; fractional multipliers give fractional boundaries.
+    Within it, at ``u`` steps from its start and ``v`` steps before its end::
 
         value = low + (high - low) * decay**i * sin(pi/2 * v / length)**2
 
@@ -57,27 +60,47 @@ class CosineRestarts(Schedule):
         set_field(self, "high", check_number("high", self.high))
         set_field(self, "cycles", check_optional(check_positive_int, "cycles", self.cycles))
 
-    def _cycle(self, i: Any, xp: Any) -> tuple[Any, Any]:
-        """Start and length of cycle ``i``."""
+    def _boundary(self, k: Any, xp: Any) -> Any:
+        """Step at which cycle ``k`` starts (exact for whole-number periods and multipliers)."""
         p, m = self.period, self.period_mult
         if m == 1.0:
-            return i * p, xp.full(i, p)
-        grow = xp.power(m, i)
-        return p * (grow - 1.0) / (m - 1.0), p * grow
+            return k * p
+        return p * (xp.int_power(m, k) - 1.0) / (m - 1.0)
 
-    def _eval(self, t: Any, xp: Any) -> Any:
+    def _locate(self, t: Any, xp: Any) -> tuple[Any, Any, Any]:
+        """Cycle index ``i`` and its bounds ``b0 <= t < b1``."""
         p, m = self.period, self.period_mult
+        if xp.is_array and t.size:
+            first, b0, b1 = self._locate(float(t.min()), SCALAR)
+            last = self._locate(float(t.max()), SCALAR)[0]
+            if first == last:  # one cycle: its bounds are scalars
+                return first, b0, b1
+            if m != 1.0 and last < TABLE_LIMIT:  # few cycles: look their bounds up
+                edges = np.array([self._boundary(float(k), SCALAR) for k in range(int(last) + 2)])
+                k = np.searchsorted(edges, t, side="right") - 1
+                return k.astype(np.float64), edges[k], edges[k + 1]
         if m == 1.0:
             i = xp.floor(t / p)
         else:
             i = xp.floor(xp.log1p(t * (m - 1.0) / p) / math.log(m))
-            # The logarithm can land one cycle off next to a boundary: correct it exactly.
-            start, length = self._cycle(i, xp)
-            i = xp.where(t < start, i - 1.0, xp.where(t >= start + length, i + 1.0, i))
-        start, length = self._cycle(i, xp)
-        left = (start + length) - t
-        s = xp.sin(0.5 * xp.pi * (left / length))
-        value = self.low + (self.high - self.low) * xp.power(self.decay, i) * (s * s)
+        b0, b1 = self._boundary(i, xp), self._boundary(i + 1.0, xp)
+        # Rounding can land one cycle off next to a boundary: step to the right cycle.
+        if not xp.is_array:
+            if t < b0 or t >= b1:
+                i += -1.0 if t < b0 else 1.0
+                b0, b1 = self._boundary(i, xp), self._boundary(i + 1.0, xp)
+        elif ((t < b0) | (t >= b1)).any():
+            i = xp.where(t < b0, i - 1.0, xp.where(t >= b1, i + 1.0, i))
+            b0, b1 = self._boundary(i, xp), self._boundary(i + 1.0, xp)
+        return i, b0, b1
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        i, b0, b1 = self._locate(t, xp)
+        s = xp.sin(0.5 * xp.pi * ((b1 - t) / (b1 - b0)))
+        amplitude = self.high - self.low
+        if self.decay != 1.0:
+            amplitude = amplitude * xp.int_power(self.decay, i)
+        value = self.low + amplitude * (s * s)
         if self.cycles is not None:
             value = xp.where(i >= self.cycles, self.low, value)
         return value
