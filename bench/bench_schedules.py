@@ -99,7 +99,8 @@ def main() -> None:
     steps = np.arange(n)
 
     print(f"warm-up ({WARMUP} steps from {START_FACTOR}) + cosine restarts "
-          f"(T_0={T_0}, T_mult={T_MULT}, eta_min={ETA_MIN}), {n:,} steps, torch {torch.__version__}")
+          f"(T_0={T_0}, T_mult={T_MULT}, eta_min={ETA_MIN}), {n:,} steps, "
+          f"torch {torch.__version__}")
     ref, torch_s = torch_curve(n)
     print(f"  PyTorch SequentialLR stepped     {torch_s * 1e3:10.1f} ms")
     curve, cadence_s = best_of(lambda: BASE_LR * schedule(steps), repeat=7)  # type: ignore[operator]

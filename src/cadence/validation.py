@@ -12,6 +12,7 @@ ValueError: 'T_0' must be a positive int (got 0)
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Collection, Iterable
@@ -119,10 +120,10 @@ def check_sorted_numbers(
         if number < minimum or (open_minimum and number == minimum):
             _fail(name, rule, items)
         out.append(item if isinstance(item, int) else number)
-    for a, b in zip(out, out[1:]):
+    for a, b in itertools.pairwise(out):
         if b < a or (strict and b == a):
             _fail(name, rule, items)
-    return tuple(out)  # type: ignore[arg-type]
+    return tuple(out)
 
 
 def check_steps(name: str, value: object) -> int | float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,7 +128,7 @@ class OneCycle(Schedule):
         edges = [0.0, *marks, last]
         pieces = [
             shape(start=a, end=b, steps=edges[k + 1] - edges[k])
-            for k, (a, b) in enumerate(zip(values, values[1:]))
+            for k, (a, b) in enumerate(itertools.pairwise(values))
         ]
         return join(pieces, marks)
 

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-
 TABLE_LIMIT = 4096
 
 
@@ -122,13 +121,18 @@ class _Array:
     def int_power(base: float, k: np.ndarray) -> np.ndarray:
         """``base ** k`` for whole-number ``k``, bit-equal to the scalar back end: the few
         distinct powers are computed by the C library and looked up."""
+        if np.ndim(k) == 0:
+            return _Scalar.power(base, float(k))  # type: ignore[return-value]
         if k.size == 0:
             return np.empty(k.shape)
         low, high = float(k.min()), float(k.max())
-        if high - low > TABLE_LIMIT:
-            return np.power(base, k)
-        table = np.array([_Scalar.power(base, low + j) for j in range(int(high - low) + 1)])
-        return table[(k - low).astype(np.intp)]
+        if high - low <= TABLE_LIMIT:
+            table = np.array([_Scalar.power(base, low + j) for j in range(int(high - low) + 1)])
+            return table[(k - low).astype(np.intp)]
+        exponents, index = np.unique(k, return_inverse=True)
+        if exponents.size <= TABLE_LIMIT:
+            return np.array([_Scalar.power(base, float(e)) for e in exponents])[index]
+        return np.power(base, k)  # many distinct powers: may differ in the last bit
 
     @staticmethod
     def count_le(edges: Sequence[float], x: np.ndarray) -> Any:
