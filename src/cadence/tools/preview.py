@@ -1,0 +1,92 @@
+"""Terminal previews of a schedule: a braille line plot and a one-line sparkline.
+
+For machines without a display: both return plain text (Unicode braille and block characters).
+
+>>> from cadence.schedules import Cosine
+>>> sparkline(Cosine(start=1.0, end=0.0, steps=8), steps=9)
+'██▇▆▄▃▂▁▁'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from cadence.validation import check_positive_int
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+# Bit of each braille dot, by [column][row] inside a 2 x 4 cell.
+_DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
+_BRAILLE = 0x2800
+
+
+def _values(schedule: Callable[[Any], Any], steps: np.ndarray) -> np.ndarray:
+    values = np.asarray(schedule(steps), dtype=np.float64)
+    if values.shape != steps.shape:
+        raise ValueError(f"the schedule gave {values.shape} values for {steps.shape} steps")
+    return values
+
+
+def _scale(values: np.ndarray, log: bool) -> tuple[np.ndarray, float, float]:
+    """Values mapped to [0, 1], and the (low, high) they span."""
+    shown = values
+    if log:
+        positive = values[values > 0]
+        floor = positive.min() if positive.size else 1.0
+        shown = np.log10(np.maximum(values, floor))
+    low, high = float(np.min(shown)), float(np.max(shown))
+    span = high - low
+    unit = (shown - low) / span if span > 0 else np.full_like(shown, 0.5)
+    return unit, (10**low if log else low), (10**high if log else high)
+
+
+def sparkline(schedule: Callable[[Any], Any], steps: int, width: int = 60) -> str:
+    """One line of block characters: the schedule sampled at ``width`` steps over
+    ``[0, steps - 1]``."""
+    check_positive_int("steps", steps)
+    check_positive_int("width", width)
+    grid = np.linspace(0, steps - 1, min(width, steps))
+    unit, _, _ = _scale(_values(schedule, grid), log=False)
+    return "".join(BLOCKS[int(round(u * (len(BLOCKS) - 1)))] for u in unit)
+
+
+def preview(
+    schedule: Callable[[Any], Any],
+    steps: int,
+    *,
+    width: int = 60,
+    height: int = 12,
+    log: bool = False,
+    title: str | None = None,
+) -> str:
+    """A braille line plot of the schedule over steps ``0 .. steps - 1``, with its range on
+    the y axis and the step range on the x axis. ``width`` and ``height`` are in characters;
+    each holds 2 x 4 dots."""
+    check_positive_int("steps", steps)
+    check_positive_int("width", width)
+    check_positive_int("height", height)
+    columns, rows = 2 * width, 4 * height
+    grid = np.linspace(0, steps - 1, columns)
+    unit, low, high = _scale(_values(schedule, grid), log)
+    level = np.rint((1.0 - unit) * (rows - 1)).astype(int)  # 0 is the top row of dots
+    cells = np.zeros((height, width), dtype=np.int64)
+    previous = level[0]
+    for x, y in enumerate(level):
+        # join neighbouring samples with a vertical run, so steep drops stay visible
+        top, bottom = min(previous, y), max(previous, y)
+        for dot_row in range(top, bottom + 1):
+            cells[dot_row // 4, x // 2] |= _DOTS[x % 2][dot_row % 4]
+        previous = y
+    labels = [f"{high:.4g}", f"{low:.4g}"]
+    pad = max(len(s) for s in labels)
+    lines = [title] if title else []
+    for r in range(height):
+        label = labels[0] if r == 0 else labels[1] if r == height - 1 else ""
+        row = "".join(chr(_BRAILLE + int(c)) for c in cells[r])
+        lines.append(f"{label:>{pad}} ┤{row}")
+    axis = f"0{'step':^{max(0, width - len(str(steps - 1)) - 1)}}{steps - 1}"
+    lines.append(" " * pad + " └" + "─" * width)
+    lines.append(" " * (pad + 2) + axis + (" (log scale)" if log else ""))
+    return "\n".join(lines)

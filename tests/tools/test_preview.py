@@ -1,0 +1,64 @@
+"""Terminal previews: braille plot and sparkline."""
+
+from __future__ import annotations
+
+import pytest
+
+from cadence.schedules import Constant, Cosine, Exponential, Linear
+from cadence.tools import preview, sparkline
+from cadence.tools.preview import BLOCKS
+
+BRAILLE = range(0x2800, 0x2900)
+
+
+def plot_rows(text):
+    return [line.split("┤", 1)[1] for line in text.splitlines() if "┤" in line]
+
+
+def test_preview_has_the_asked_size_and_labels():
+    text = preview(Linear(start=0.5, end=2.0, steps=100), steps=101, width=30, height=8,
+                   title="ramp")
+    lines = text.splitlines()
+    assert lines[0] == "ramp"
+    rows = plot_rows(text)
+    assert len(rows) == 8 and all(len(r) == 30 for r in rows)
+    assert all(ord(ch) in BRAILLE for r in rows for ch in r)
+    assert rows[0] != chr(0x2800) * 30  # something drawn on the top row
+    assert lines[1].lstrip().startswith("2 ┤")
+    assert lines[8].lstrip().startswith("0.5 ┤")
+    assert lines[-1].strip().startswith("0") and lines[-1].strip().endswith("100")
+
+
+def test_preview_draws_a_rise_from_bottom_left_to_top_right():
+    rows = plot_rows(preview(Linear(start=0.0, end=1.0, steps=99), steps=100, width=10,
+                             height=4))
+    blank = chr(0x2800)
+    assert rows[-1][0] != blank and rows[0][0] == blank
+    assert rows[0][-1] != blank and rows[-1][-1] == blank
+
+
+def test_log_scale_labels_span_decades():
+    text = preview(Exponential(rate=0.5), steps=21, log=True, height=5)
+    assert "(log scale)" in text
+    assert "1 ┤" in text and "9.537e-07 ┤" in text
+
+
+def test_flat_schedule_is_drawn_in_the_middle():
+    rows = plot_rows(preview(Constant(0.3), steps=10, width=5, height=3))
+    assert set(rows[0]) == {chr(0x2800)} and set(rows[2]) == {chr(0x2800)}
+    assert set(rows[1]) != {chr(0x2800)}
+
+
+def test_sparkline():
+    line = sparkline(Cosine(start=1.0, end=0.0, steps=99), steps=100, width=20)
+    assert len(line) == 20 and set(line) <= set(BLOCKS)
+    assert line[0] == BLOCKS[-1] and line[-1] == BLOCKS[0]
+    assert list(line) == sorted(line, reverse=True)
+    assert len(sparkline(Constant(1.0), steps=3, width=50)) == 3
+
+
+@pytest.mark.parametrize("kwargs", [{"steps": 0}, {"steps": 10, "width": 0},
+                                    {"steps": 10, "height": -1}])
+def test_bad_sizes_are_refused(kwargs):
+    with pytest.raises(ValueError, match="must be a positive int"):
+        preview(Constant(1.0), **kwargs)
