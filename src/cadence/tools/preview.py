@@ -49,7 +49,7 @@ def sparkline(schedule: Callable[[Any], Any], steps: int, width: int = 60) -> st
     check_positive_int("width", width)
     grid = np.linspace(0, steps - 1, min(width, steps))
     unit, _, _ = _scale(_values(schedule, grid), log=False)
-    return "".join(BLOCKS[int(round(u * (len(BLOCKS) - 1)))] for u in unit)
+    return "".join(BLOCKS[round(float(u) * (len(BLOCKS) - 1))] for u in unit)
 
 
 def preview(
