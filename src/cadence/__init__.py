@@ -1,17 +1,30 @@
 """cadence: exact, composable schedules for every optimizer hyperparameter in PyTorch.
 
 The pure schedule layer (:mod:`cadence.schedules`) and configs (:mod:`cadence.config`) never
-import torch; the parts that bind schedules to an optimizer load torch when first used.
+import torch; ``cadence.Scheduler`` and the other torch-bound names load it on first use.
 """
 
 from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 from cadence import schedules
 from cadence.config import dump_config, from_config, load_config, read_config, register, to_config
 
 __version__ = "0.1.0"
 
+# name -> module, imported on first access so that `import cadence` does not import torch
+_LAZY = {
+    "Scheduler": "cadence.scheduler",
+    "ReduceOnPlateau": "cadence.scheduler",
+    "LRScheduler": "cadence.compat",
+}
+
 __all__ = [
+    "LRScheduler",
+    "ReduceOnPlateau",
+    "Scheduler",
     "__version__",
     "dump_config",
     "from_config",
@@ -21,3 +34,15 @@ __all__ = [
     "schedules",
     "to_config",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cadence' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -53,6 +53,31 @@ def dataclass_config(obj: Any) -> dict[str, Any]:
     return cfg
 
 
+def fingerprint(value: Any) -> Any:
+    """What identifies an object, JSON-safe: its config, with functions written by name.
+
+    Unlike :func:`to_config` it accepts schedules that wrap user functions (``Lambda``), so it
+    can tell two schedules apart; it cannot rebuild them.
+    """
+    type_name = getattr(type(value), "type_name", None)
+    if dataclasses.is_dataclass(value) and type_name is not None:
+        out: dict[str, Any] = {"type": type_name}
+        for field in dataclasses.fields(value):
+            if field.init:
+                out[field.name] = fingerprint(getattr(value, field.name))
+        return out
+    if hasattr(value, "to_config"):
+        return value.to_config()
+    if isinstance(value, (list, tuple)):
+        return [fingerprint(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): fingerprint(item) for key, item in value.items()}
+    if callable(value) and not isinstance(value, type):
+        name = getattr(value, "__qualname__", None) or type(value).__qualname__
+        return f"{getattr(value, '__module__', None) or ''}.{name}"
+    return encode(value)
+
+
 def to_config(obj: Any) -> dict[str, Any]:
     """The config of ``obj`` (anything with a ``to_config`` method)."""
     if not hasattr(obj, "to_config"):

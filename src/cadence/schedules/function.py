@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,19 @@ class Lambda(Schedule):
             return self._call(t)
         out = np.fromiter((self._call(float(x)) for x in t.flat), dtype=np.float64, count=t.size)
         return out.reshape(t.shape)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        try:
+            pickle.dumps(self.fn)
+        except Exception as exc:
+            raise pickle.PicklingError(
+                f"Lambda({self._name()}) cannot be pickled: its function {self._name()!r} is not "
+                f"importable by name ({exc}); use a module-level function"
+            ) from None
+        return (Lambda, (self.fn,))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Lambda:
+        return self  # immutable; copying never needs to pickle the function
 
     def to_config(self) -> dict[str, Any]:
         raise TypeError(

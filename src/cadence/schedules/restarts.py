@@ -79,6 +79,12 @@ class CosineRestarts(Schedule):
                 edges = np.array([self._boundary(float(k), SCALAR) for k in range(int(last) + 2)])
                 k = np.searchsorted(edges, t, side="right") - 1
                 return k.astype(np.float64), edges[k], edges[k + 1]
+        if not xp.is_array:
+            # Consecutive steps mostly fall in the cycle found last time: reuse its bounds
+            # (the same numbers a fresh search gives, so values are unchanged).
+            last = self.__dict__.get("_last_cycle")
+            if last is not None and last[1] <= t < last[2]:
+                return last
         if m == 1.0:
             i = xp.floor(t / p)
         else:
@@ -89,6 +95,7 @@ class CosineRestarts(Schedule):
             if t < b0 or t >= b1:
                 i += -1.0 if t < b0 else 1.0
                 b0, b1 = self._boundary(i, xp), self._boundary(i + 1.0, xp)
+            self.__dict__["_last_cycle"] = (i, b0, b1)
         elif ((t < b0) | (t >= b1)).any():
             i = xp.where(t < b0, i - 1.0, xp.where(t >= b1, i + 1.0, i))
             b0, b1 = self._boundary(i, xp), self._boundary(i + 1.0, xp)

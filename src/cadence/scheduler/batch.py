@@ -1,0 +1,40 @@
+"""Batch-size scaling of the learning rate (seed 000's rules).
+
+With ``ratio = batch_size / base_batch_size``:
+
+- ``"linear"``: ``ratio`` (Goyal et al.'s linear scaling rule),
+- ``"sqrt"``: ``sqrt(ratio)`` (the rule for adaptive optimizers),
+- ``"blend"``: ``(ratio + sqrt(ratio)) / 2``.
+
+>>> batch_factor("sqrt", 256, 64)
+2.0
+"""
+
+from __future__ import annotations
+
+import math
+
+from cadence.validation import check_choice, check_positive
+
+MODES = ("linear", "sqrt", "blend")
+
+
+def check_mode(mode: object) -> str | None:
+    return None if mode is None else check_choice("batch_size_mode", mode, MODES)
+
+
+def batch_factor(mode: str | None, batch_size: float | None, base_batch_size: float) -> float:
+    """The multiplier for ``batch_size`` under ``mode`` (1 without a mode or a batch size)."""
+    if mode is None or batch_size is None:
+        return 1.0
+    ratio = batch_size / base_batch_size
+    if mode == "linear":
+        return ratio
+    if mode == "sqrt":
+        return math.sqrt(ratio)
+    return 0.5 * ratio + 0.5 * math.sqrt(ratio)
+
+
+def check_batch_size(value: object) -> float:
+    """A positive batch size."""
+    return check_positive("batch_size", value)

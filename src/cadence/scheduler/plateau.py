@@ -1,0 +1,147 @@
+"""Reduce on plateau, as a controller whose factor multiplies any schedule.
+
+The controller watches a metric fed to :meth:`cadence.Scheduler.report` (typically once per
+epoch, apart from ``step()``). When the metric has not improved for more than ``patience``
+reports, its multiplier is multiplied by ``factor`` (never below ``min_scale``) and it waits
+``cooldown`` reports before counting again. The scheduler applies the multiplier on top of the
+schedule, so warm-up then plateau control is ``Scheduler(opt, lr=warmup, plateau=...)``.
+
+Improvement, as in PyTorch's ``ReduceLROnPlateau``: in ``"min"`` mode a metric improves on the
+best when it is below ``best * (1 - threshold)`` (``threshold_mode="rel"``) or
+``best - threshold`` (``"abs"``); ``"max"`` mode mirrors it.
+
+NaN metrics: ``nan="bad"`` (default, as PyTorch) counts a NaN as a report without improvement;
+``"ignore"`` skips it; ``"raise"`` raises ``ValueError``.
+
+Under ``torch.distributed`` each reported metric is averaged over all ranks first
+(``sync=True``), so every rank takes the same decisions and keeps the same learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from cadence.validation import (
+    check_choice,
+    check_non_negative,
+    check_non_negative_int,
+    check_range,
+)
+
+
+def mean_over_ranks(value: float) -> float:
+    """``value`` averaged over the ranks of the default process group (itself if none)."""
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return value
+    backend = dist.get_backend()
+    device = torch.device("cuda", torch.cuda.current_device()) if backend == "nccl" else None
+    total = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.all_reduce(total)
+    return float(total.item()) / dist.get_world_size()
+
+
+@dataclass
+class ReduceOnPlateau:
+    """Multiply the scheduled hyperparameters by ``factor`` when a metric stops improving.
+
+    >>> p = ReduceOnPlateau(patience=1, factor=0.5)
+    >>> [p.observe(x) for x in (1.0, 0.9, 0.95, 0.95, 0.95, 0.95)], p.scale
+    ([False, False, False, True, False, True], 0.25)
+    """
+
+    mode: str = "min"
+    factor: float = 0.1
+    patience: int = 10
+    threshold: float = 1e-4
+    threshold_mode: str = "rel"
+    cooldown: int = 0
+    min_scale: float = 0.0
+    start_step: int = 0
+    nan: str = "bad"
+    sync: bool = True
+    applies_to: tuple[str, ...] = ("lr",)
+    # state
+    best: float = field(default=math.inf, init=False)
+    bad_reports: int = field(default=0, init=False)
+    cooldown_left: int = field(default=0, init=False)
+    reductions: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        check_choice("mode", self.mode, ("min", "max"))
+        check_range("factor", self.factor, 0.0, 1.0, low_open=True, high_open=True)
+        check_non_negative_int("patience", self.patience)
+        check_non_negative("threshold", self.threshold)
+        check_choice("threshold_mode", self.threshold_mode, ("rel", "abs"))
+        check_non_negative_int("cooldown", self.cooldown)
+        check_range("min_scale", self.min_scale, 0.0, 1.0)
+        check_non_negative_int("start_step", self.start_step)
+        check_choice("nan", self.nan, ("bad", "ignore", "raise"))
+        if not isinstance(self.sync, bool):
+            raise TypeError(f"'sync' must be a bool (got {self.sync!r})")
+        if isinstance(self.applies_to, str):
+            self.applies_to = (self.applies_to,)
+        self.applies_to = tuple(self.applies_to)
+        self.best = -math.inf if self.mode == "max" else math.inf
+
+    @property
+    def scale(self) -> float:
+        """The multiplier: ``max(min_scale, factor ** reductions)``."""
+        return max(self.min_scale, self.factor**self.reductions)
+
+    def _improves(self, metric: float) -> bool:
+        if self.threshold_mode == "rel":
+            if self.mode == "min":
+                return metric < self.best * (1.0 - self.threshold)
+            return metric > self.best * (1.0 + self.threshold)
+        if self.mode == "min":
+            return metric < self.best - self.threshold
+        return metric > self.best + self.threshold
+
+    def observe(self, metric: Any, step: int = 0) -> bool:
+        """Take one metric (reported at optimizer step ``step``); True if it reduced."""
+        value = float(metric.item()) if isinstance(metric, torch.Tensor) else float(metric)
+        if self.sync:
+            value = mean_over_ranks(value)
+        if step < self.start_step:
+            return False
+        if math.isnan(value):
+            if self.nan == "raise":
+                raise ValueError(f"'metric' must not be NaN (got {value!r})")
+            if self.nan == "ignore":
+                return False
+        if self._improves(value):
+            self.best = value
+            self.bad_reports = 0
+        else:
+            self.bad_reports += 1
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.bad_reports = 0
+        if self.bad_reports > self.patience:
+            self.bad_reports = 0
+            self.cooldown_left = self.cooldown
+            if self.factor**self.reductions > self.min_scale:
+                self.reductions += 1
+                return True
+        return False
+
+    def config(self) -> dict[str, Any]:
+        """The settings (JSON-safe)."""
+        names = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
+                 "min_scale", "start_step", "nan", "sync")
+        return {**{n: getattr(self, n) for n in names}, "applies_to": list(self.applies_to)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "bad_reports": self.bad_reports,
+                "cooldown_left": self.cooldown_left, "reductions": self.reductions}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = float(state["best"])
+        self.bad_reports = int(state["bad_reports"])
+        self.cooldown_left = int(state["cooldown_left"])
+        self.reductions = int(state["reductions"])

@@ -1,0 +1,65 @@
+"""Where a hyperparameter lives in a param group, and how to read and write it.
+
+Most hyperparameters are a key of the group (``lr``, ``weight_decay``, ``momentum`` on SGD).
+``momentum`` addresses ``betas[0]`` on Adam-family optimizers, which have no ``momentum`` key;
+``beta1`` and ``beta2`` address the betas directly. A value that is a tensor is updated in place
+(``fill_``), keeping its dtype, device and identity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+BETA_ALIASES = {"beta1": 0, "beta2": 1}
+NOT_SCHEDULABLE = ("params",)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A hyperparameter's place in a group: ``group[key]``, or ``group[key][index]``."""
+
+    key: str
+    index: int | None = None
+
+    def read(self, group: dict[str, Any]) -> Any:
+        value = group[self.key]
+        return value if self.index is None else value[self.index]
+
+    def write(self, group: dict[str, Any], value: float) -> None:
+        """Write one value, in place for tensors."""
+        current = self.read(group)
+        if isinstance(current, torch.Tensor):
+            with torch.no_grad():
+                current.fill_(value)
+        elif self.index is None:
+            group[self.key] = value
+        else:
+            items = list(group[self.key])
+            items[self.index] = value
+            group[self.key] = tuple(items)
+
+
+def resolve(name: str, group: dict[str, Any], index: int) -> Slot:
+    """The slot of hyperparameter ``name`` in ``group`` (number ``index``), or a clear error."""
+    if name in NOT_SCHEDULABLE:
+        raise ValueError(f"{name!r} is not a hyperparameter and cannot be scheduled")
+    if name in group:
+        return Slot(name)
+    if name == "momentum" and "betas" in group:
+        return Slot("betas", 0)
+    if name in BETA_ALIASES and "betas" in group:
+        return Slot("betas", BETA_ALIASES[name])
+    keys = ", ".join(k for k in group if k not in NOT_SCHEDULABLE)
+    raise ValueError(
+        f"{name!r} is not a hyperparameter of param group {index} (it has: {keys})"
+    )
+
+
+def as_float(value: Any) -> float:
+    """A hyperparameter's value as a Python float (tensors are read with ``item``)."""
+    if isinstance(value, torch.Tensor):
+        return float(value.item())
+    return float(value)
