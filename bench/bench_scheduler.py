@@ -90,6 +90,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per figure (7)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    # PyTorch warns that its schedulers step without optimizer.step(): on purpose, since the
+    # benchmark times the scheduler's step() alone.
+    warnings.simplefilter("ignore", UserWarning)
     print(f"torch {torch.__version__}; microseconds per step() (median of {args.repeat} runs)")
     print(f"{'groups':>6} | {'PyTorch':>9} {'floor':>9} {'cadence':>9} | {'vs PyTorch':>10} "
           f"{'vs floor':>8} || {'PyTorch':>9} {'cadence':>9} {'vs PyTorch':>10}  (tensor lrs)")
