@@ -39,7 +39,7 @@ def test_two_gloo_ranks_keep_the_same_lr(tmp_path):
     procs = []
     for rank in range(2):
         env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
-               "MASTER_PORT": str(port), "PYTHONWARNINGS": "error"}
+               "MASTER_PORT": str(port)}
         procs.append(subprocess.Popen([sys.executable, str(WORKER), str(tmp_path)], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
     for proc in procs:

@@ -89,7 +89,7 @@ def test_composes_with_a_decay_and_floors_at_min_scale():
     sched.report(1.0)
     for _ in range(4):
         sched.report(2.0)
-    assert sched.plateau.scale == 0.05
+    assert sched.plateau.apply(1.0) == 0.05
     assert opt.param_groups[0]["lr"] == cosine(20) * 0.05
     sched.step()
     assert opt.param_groups[0]["lr"] == cosine(21) * 0.05

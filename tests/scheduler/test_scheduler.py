@@ -96,7 +96,7 @@ def test_any_key_of_a_group_can_be_scheduled():
         ({"params": Constant(1.0)}, ValueError, "'params' is not a hyperparameter"),
         ({}, ValueError, "Scheduler needs at least one hyperparameter to schedule"),
         ({"lr": "cosine"}, TypeError, "'lr' must be a Schedule, a number, or a mapping"),
-        ({"lr": {1.5: Constant(1.0)}}, TypeError, "'lr' selectors must be group indices (int), group names (str) or predicates (callable) (got 1.5)"),
+        ({"lr": {1.5: Constant(1.0)}}, TypeError, "'lr' selectors must be group indices (int or tuple of ints), group names (str) or predicates (callable) (got 1.5)"),
         ({"lr": {5: Constant(1.0)}}, ValueError, "'lr' selects param group 5 but the optimizer has 1 group(s)"),
         ({"lr": {"head": Constant(1.0)}}, ValueError, "'lr' selects the group named 'head' but no param group has that 'name'"),
         ({"lr": {}}, ValueError, "'lr' must map at least one group selector"),

@@ -2,9 +2,12 @@
 
 The controller watches a metric fed to :meth:`cadence.Scheduler.report` (typically once per
 epoch, apart from ``step()``). When the metric has not improved for more than ``patience``
-reports, its multiplier is multiplied by ``factor`` (never below ``min_scale``) and it waits
-``cooldown`` reports before counting again. The scheduler applies the multiplier on top of the
-schedule, so warm-up then plateau control is ``Scheduler(opt, lr=warmup, plateau=...)``.
+reports, it counts one more reduction and waits ``cooldown`` reports before counting again. The
+scheduler applies the reductions on top of the schedule, so warm-up then plateau control is
+``Scheduler(opt, lr=warmup, plateau=...)``: each reduction multiplies a group's scheduled value by
+``factor``, never below ``min_value`` (absolute, one number or one per group) nor below
+``min_scale`` times the unreduced value, and a reduction that would change the value by ``eps``
+or less is skipped, as in PyTorch.
 
 Improvement, as in PyTorch's ``ReduceLROnPlateau``: in ``"min"`` mode a metric improves on the
 best when it is below ``best * (1 - threshold)`` (``threshold_mode="rel"``) or
@@ -20,9 +23,11 @@ Under ``torch.distributed`` each reported metric is averaged over all ranks firs
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from cadence.validation import (
@@ -49,9 +54,9 @@ def mean_over_ranks(value: float) -> float:
 class ReduceOnPlateau:
     """Multiply the scheduled hyperparameters by ``factor`` when a metric stops improving.
 
-    >>> p = ReduceOnPlateau(patience=1, factor=0.5)
-    >>> [p.observe(x) for x in (1.0, 0.9, 0.95, 0.95, 0.95, 0.95)], p.scale
-    ([False, False, False, True, False, True], 0.25)
+    >>> p = ReduceOnPlateau(patience=1, factor=0.5, min_value=0.3)
+    >>> [p.observe(x) for x in (1.0, 0.9, 0.95, 0.95, 0.95, 0.95)], p.reductions, p.apply(1.0)
+    ([False, False, False, True, False, True], 2, 0.3)
     """
 
     mode: str = "min"
@@ -61,6 +66,8 @@ class ReduceOnPlateau:
     threshold_mode: str = "rel"
     cooldown: int = 0
     min_scale: float = 0.0
+    min_value: float | Sequence[float] = 0.0
+    eps: float = 0.0
     start_step: int = 0
     nan: str = "bad"
     sync: bool = True
@@ -79,6 +86,11 @@ class ReduceOnPlateau:
         check_choice("threshold_mode", self.threshold_mode, ("rel", "abs"))
         check_non_negative_int("cooldown", self.cooldown)
         check_range("min_scale", self.min_scale, 0.0, 1.0)
+        if isinstance(self.min_value, (list, tuple)):
+            self.min_value = [check_non_negative("min_value", v) for v in self.min_value]
+        else:
+            self.min_value = check_non_negative("min_value", self.min_value)
+        check_non_negative("eps", self.eps)
         check_non_negative_int("start_step", self.start_step)
         check_choice("nan", self.nan, ("bad", "ignore", "raise"))
         if not isinstance(self.sync, bool):
@@ -88,10 +100,34 @@ class ReduceOnPlateau:
         self.applies_to = tuple(self.applies_to)
         self.best = -math.inf if self.mode == "max" else math.inf
 
-    @property
-    def scale(self) -> float:
-        """The multiplier: ``max(min_scale, factor ** reductions)``."""
-        return max(self.min_scale, self.factor**self.reductions)
+    def floor(self, group: int) -> float:
+        """The absolute floor of param group ``group``."""
+        if isinstance(self.min_value, list):
+            if group >= len(self.min_value):
+                raise ValueError(f"'min_value' has {len(self.min_value)} entries but param group "
+                                 f"{group} exists")
+            return self.min_value[group]
+        return self.min_value
+
+    def apply(self, value: Any, group: int = 0) -> Any:
+        """``value`` (one number, or an array) after the reductions so far, for param group
+        ``group``: each one ``max(v * factor, min_value, min_scale * value)``, skipped when it
+        changes ``v`` by ``eps`` or less."""
+        low = self.floor(group)
+        if isinstance(value, np.ndarray):
+            bound = np.maximum(low, self.min_scale * value)
+            v = value
+            for _ in range(self.reductions):
+                new = np.maximum(v * self.factor, bound)
+                v = np.where(v - new > self.eps, new, v)
+            return v
+        bound = max(low, self.min_scale * value)
+        v = value
+        for _ in range(self.reductions):
+            new = max(v * self.factor, bound)
+            if v - new > self.eps:
+                v = new
+        return v
 
     def _improves(self, metric: float) -> bool:
         if self.threshold_mode == "rel":
@@ -125,15 +161,14 @@ class ReduceOnPlateau:
         if self.bad_reports > self.patience:
             self.bad_reports = 0
             self.cooldown_left = self.cooldown
-            if self.factor**self.reductions > self.min_scale:
-                self.reductions += 1
-                return True
+            self.reductions += 1
+            return True
         return False
 
     def config(self) -> dict[str, Any]:
         """The settings (JSON-safe)."""
         names = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
-                 "min_scale", "start_step", "nan", "sync")
+                 "min_scale", "min_value", "eps", "start_step", "nan", "sync")
         return {**{n: getattr(self, n) for n in names}, "applies_to": list(self.applies_to)}
 
     def state_dict(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import torch
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 
 from cadence.config.io import fingerprint
+from cadence.scheduler import chain
 from cadence.scheduler.batch import batch_factor, check_batch_size, check_mode
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.selection import Binding
@@ -44,10 +45,10 @@ class _UpdateCounter:
 
 
 # Where each schedule's value goes, prepared once per layout of the param groups. Per schedule:
-# (name, schedule, absolute, batch-scaled, plateau-scaled, [(group, base)] for float values,
-#  [(numpy view, base)] for CPU tensors, [(tensor, base)] for other tensors,
+# (name, index k of the schedule, schedule, absolute, batch-scaled, [(group, base)] for float
+#  values, [(numpy view, base)] for CPU tensors, [(tensor, base)] for other tensors,
 #  [(group, slot, base)] for float betas).
-_Plan = list[tuple[str, Schedule, bool, bool, bool, list[Any], list[Any], list[Any], list[Any]]]
+_Plan = list[tuple[str, int, Schedule, bool, bool, list[Any], list[Any], list[Any], list[Any]]]
 _VIEWABLE = (torch.float32, torch.float64, torch.float16)
 
 
@@ -71,6 +72,9 @@ class Scheduler(TorchLRScheduler):
       ``batch_scaled`` (default: lr only) by the batch size passed to ``step(batch_size)``,
       against ``base_batch_size``.
     - ``plateau``: a :class:`ReduceOnPlateau` controller fed by :meth:`report`.
+    - ``chain=True``: several chained schedulers on one optimizer combine like PyTorch's
+      chainable schedulers (see :mod:`cadence.scheduler.chain`); without it, compose schedules
+      with ``*`` and give one scheduler per hyperparameter.
 
     A group added with ``optimizer.add_param_group`` later is picked up at the next call: its
     base is its value then (or its ``initial_<name>``), and the same selectors decide its
@@ -90,6 +94,7 @@ class Scheduler(TorchLRScheduler):
         batch_scaled: Iterable[str] = ("lr",),
         plateau: ReduceOnPlateau | None = None,
         count: str = "updates",
+        chain: bool = False,
         **hyperparameters: object,
     ) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -118,6 +123,9 @@ class Scheduler(TorchLRScheduler):
             _check_names("plateau.applies_to", plateau.applies_to, names)
         self._plateau = plateau
         self._count = check_choice("count", count, COUNTS)
+        if not isinstance(chain, bool):
+            raise TypeError(f"'chain' must be a bool (got {chain!r})")
+        self._chain = chain
 
         self._t = 0
         self._pending = 0
@@ -129,9 +137,11 @@ class Scheduler(TorchLRScheduler):
         self._groups: list[dict[str, Any]] | None = None
         self._known = 0
         self._plan: _Plan | None = None
+        self._f: dict[str, list[Any]] = {}
         for binding in self._bindings.values():
             binding.check_covers(optimizer.param_groups)
         self._hook = self._register_hook()
+        self._join_chains()
         self._write()
 
     # -- groups ------------------------------------------------------------------------------
@@ -139,6 +149,11 @@ class Scheduler(TorchLRScheduler):
         if self._count != "updates":
             return None
         return self.optimizer.register_step_post_hook(_UpdateCounter(self))
+
+    def _join_chains(self) -> None:
+        if self._chain:
+            for name in self._bindings:
+                chain.join(self.optimizer, name, self)
 
     def _sync_groups(self) -> None:
         """Pick up replaced (``optimizer.load_state_dict``) or added param groups."""
@@ -180,7 +195,6 @@ class Scheduler(TorchLRScheduler):
     def _build_plan(self) -> _Plan:
         plan: _Plan = []
         groups = self.optimizer.param_groups
-        plateaued = () if self._plateau is None else self._plateau.applies_to
         for name, binding in self._bindings.items():
             for k, schedule in enumerate(binding.schedules):
                 floats: list[Any] = []
@@ -205,18 +219,17 @@ class Scheduler(TorchLRScheduler):
                         floats.append((group, base))
                     else:
                         betas.append((group, slot, base))
-                plan.append((name, schedule, name in self._absolute, name in self._batch_scaled,
-                             name in plateaued, floats, views, tensors, betas))
+                plan.append((name, k, schedule, name in self._absolute,
+                             name in self._batch_scaled, floats, views, tensors, betas))
         return plan
 
     # -- values ------------------------------------------------------------------------------
     def _factor(self, name: str, value: Any) -> Any:
         """The schedule's value turned into the multiplier of ``name``'s base (or, for absolute
-        hyperparameters, its value): times the batch factor and the plateau multiplier."""
+        hyperparameters, its value): times the batch factor where it applies. Plateau
+        reductions come after, group by group."""
         if name in self._batch_scaled:
             value = value * self._batch
-        if self._plateau is not None and name in self._plateau.applies_to:
-            value = value * self._plateau.scale
         return value
 
     def _write(self) -> None:
@@ -226,18 +239,22 @@ class Scheduler(TorchLRScheduler):
         assert self._plan is not None
         t = float(self._t)
         batch = self._batch
-        plateau = 1.0 if self._plateau is None else self._plateau.scale
         custom = type(self)._factor is not Scheduler._factor
-        for name, schedule, absolute, scaled, plateaued, floats, views, tensors, betas in (
-                self._plan):
+        factors = self._f
+        general: set[str] = set()
+        for name in self._bindings:
+            factors[name] = [None] * len(self._bindings[name].schedules)
+            if self._reduced(name) or (self._chain and len(chain.members(self.optimizer, name)) > 1):
+                general.add(name)
+        for name, k, schedule, absolute, scaled, floats, views, tensors, betas in self._plan:
             f = schedule._eval(t, SCALAR)
             if custom:
                 f = self._factor(name, f)
-            else:
-                if scaled:
-                    f *= batch
-                if plateaued:
-                    f *= plateau
+            elif scaled:
+                f *= batch
+            factors[name][k] = f
+            if name in general:
+                continue
             if absolute:
                 for group, _ in floats:
                     group[name] = f
@@ -252,6 +269,39 @@ class Scheduler(TorchLRScheduler):
                 _fill(tensors, f, absolute)
             for group, slot, base in betas:
                 slot.write(group, f if absolute else base * f)
+        for name in general:
+            self._write_through_chain(name)
+
+    def _reduced(self, name: str) -> bool:
+        plateau = self._plateau
+        return plateau is not None and plateau.reductions > 0 and name in plateau.applies_to
+
+    def _contribute(self, name: str, index: int, value: Any) -> Any:
+        """``value`` of group ``index`` after this scheduler: times its factor (relative), its
+        factor (absolute), then its plateau reductions; unchanged for groups it does not drive."""
+        self._sync_groups()
+        assign = self._assign[name]
+        k = assign[index] if index < len(assign) else None
+        if k is None:
+            return value
+        f = self._f[name][k]
+        value = f if name in self._absolute else value * f
+        if self._reduced(name):
+            assert self._plateau is not None
+            value = self._plateau.apply(value, index)
+        return value
+
+    def _write_through_chain(self, name: str) -> None:
+        """Each group's base through every chained scheduler on ``name`` (or this one alone)."""
+        members = chain.members(self.optimizer, name) if self._chain else [self]
+        for index, group in enumerate(self.optimizer.param_groups):
+            slot, base = self._slots[name][index], self._bases[name][index]
+            if slot is None:
+                continue
+            value = base
+            for member in members:
+                value = member._contribute(name, index, value)
+            slot.write(group, value)
 
     def value_at(self, step: Any, batch_size: float | None = None) -> dict[str, Any]:
         """The values every scheduled hyperparameter takes at ``step``, without changing
@@ -276,11 +326,15 @@ class Scheduler(TorchLRScheduler):
             factors = [self._factor(name, s(step)) for s in binding.schedules]
             absolute = name in self._absolute
             row: list[Any] = []
-            for k, base in zip(self._assign[name], self._bases[name]):
+            for index, (k, base) in enumerate(zip(self._assign[name], self._bases[name])):
                 if k is None:
                     row.append(np.full(np.shape(factors[0]), np.nan) if many else None)
-                else:
-                    row.append(factors[k] if absolute else base * factors[k])
+                    continue
+                value = factors[k] if absolute else base * factors[k]
+                if self._reduced(name):
+                    assert self._plateau is not None
+                    value = self._plateau.apply(value, index)
+                row.append(value)
             out[name] = np.stack(row, axis=-1) if many else row
         return out
 
@@ -389,6 +443,7 @@ class Scheduler(TorchLRScheduler):
             "batch_scaled": sorted(self._batch_scaled),
             "plateau": None if self._plateau is None else self._plateau.config(),
             "count": self._count,
+            "chain": self._chain,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -456,6 +511,7 @@ class Scheduler(TorchLRScheduler):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._hook = self._register_hook()
+        self._join_chains()
 
     def __repr__(self) -> str:
         parts = []
@@ -514,7 +570,7 @@ def _differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
         if old[name]["groups"][:common] != new[name]["groups"][:common]:
             out.append(f"{name!r} group assignment {old[name]['groups']} != "
                        f"{new[name]['groups']}")
-    for key in ("batch_size_mode", "base_batch_size", "batch_scaled", "plateau", "count"):
+    for key in ("batch_size_mode", "base_batch_size", "batch_scaled", "plateau", "count", "chain"):
         if saved[key] != current[key]:
             out.append(f"{key} {saved[key]!r} != {current[key]!r}")
     return out

@@ -1,9 +1,9 @@
 """Which param groups a schedule applies to.
 
 A hyperparameter is given either one schedule (every group follows it) or a mapping from
-selectors to schedules. A selector is a group index (``int``), a group name (``str``, matched
-against the group's ``"name"`` key) or a predicate ``f(group) -> bool``. Groups that no selector
-picks are left alone; a group picked by two selectors is an error.
+selectors to schedules. A selector is a group index (``int``), a tuple of indices, a group name
+(``str``, matched against the group's ``"name"`` key) or a predicate ``f(group) -> bool``. Groups
+that no selector picks are left alone; a group picked by two selectors is an error.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from cadence.schedules import Constant, Schedule
 from cadence.validation import is_real
 
-Selector = int | str | Callable[[dict[str, Any]], bool]
+Selector = int | str | tuple[int, ...] | Callable[[dict[str, Any]], bool]
 
 
 def _as_schedule(name: str, value: object) -> Schedule:
@@ -50,14 +50,16 @@ class Binding:
             if not spec:
                 raise ValueError(f"{name!r} must map at least one group selector (got {{}})")
             for selector in spec:
-                if isinstance(selector, bool) or not (
-                    isinstance(selector, (int, str)) or callable(selector)
+                indices = selector if isinstance(selector, tuple) else (selector,)
+                if not indices or any(isinstance(i, bool) for i in indices) or not (
+                    all(isinstance(i, int) for i in indices)
+                    or isinstance(selector, str) or callable(selector)
                 ):
                     raise TypeError(
-                        f"{name!r} selectors must be group indices (int), group names (str) "
-                        f"or predicates (callable) (got {selector!r})"
+                        f"{name!r} selectors must be group indices (int or tuple of ints), group "
+                        f"names (str) or predicates (callable) (got {selector!r})"
                     )
-                if isinstance(selector, int) and selector < 0:
+                if any(isinstance(i, int) and i < 0 for i in indices):
                     raise ValueError(f"{name!r} group index must be >= 0 (got {selector!r})")
             schedules = tuple(_as_schedule(f"{name}[{k!r}]", v) for k, v in spec.items())
             return cls(name, schedules, tuple(spec))
@@ -76,11 +78,13 @@ class Binding:
     def check_covers(self, groups: list[dict[str, Any]]) -> None:
         """Index and name selectors must pick a group that exists (catches typos)."""
         for selector in self.selectors or ():
-            if isinstance(selector, int) and selector >= len(groups):
-                raise ValueError(
-                    f"{self.name!r} selects param group {selector} but the optimizer has "
-                    f"{len(groups)} group(s)"
-                )
+            indices = selector if isinstance(selector, tuple) else (selector,)
+            for index in indices:
+                if isinstance(index, int) and index >= len(groups):
+                    raise ValueError(
+                        f"{self.name!r} selects param group {index} but the optimizer has "
+                        f"{len(groups)} group(s)"
+                    )
             if isinstance(selector, str) and not any(g.get("name") == selector for g in groups):
                 names = [g["name"] for g in groups if "name" in g]
                 raise ValueError(
@@ -92,6 +96,8 @@ class Binding:
 def _matches(selector: Selector, group: dict[str, Any], index: int) -> bool:
     if isinstance(selector, int):
         return selector == index
+    if isinstance(selector, tuple):
+        return index in selector
     if isinstance(selector, str):
         return bool(group.get("name") == selector)
     return bool(selector(group))
