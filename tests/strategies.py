@@ -62,6 +62,8 @@ def combine(children):
         st.builds(S.Repeat, children, length),
         st.builds(S.Stretch, children, positive),
         st.builds(S.Reverse, children, length),
+        st.builds(S.Offset, children, st.integers(0, 1000)),
+        st.builds(S.Quantize, children, length),
         st.builds(lambda x, n, s, shape, mode: S.Warmup(x, steps=n, start=s, shape=shape,
                                                          mode=mode),
                   children, length, fraction, st.sampled_from(["linear", "cosine", "exponential"]),

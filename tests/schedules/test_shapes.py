@@ -19,11 +19,14 @@ from cadence.schedules import (
     Lambda,
     Linear,
     MultiStep,
+    Multiplicative,
     Noam,
+    Offset,
     OneCycle,
     OneMinusSqrt,
     Polynomial,
     Product,
+    Quantize,
     Repeat,
     Reverse,
     Scale,
@@ -281,6 +284,21 @@ def test_product_scale_shift_clip():
     assert (a + 1) == Shift(a, 1.0) == (1 + a) and (a - 1) == Shift(a, -1.0)
     assert Clip(a, low=0.2, high=0.9)(T).tolist() == [min(0.9, max(0.2, a(t))) for t in T]
     assert Clip(a, high=0.5)(0) == 0.5 and Clip(a, low=0.5)(100) == 0.5
+
+
+def test_offset_quantize_multiplicative():
+    a = Linear(start=1.0, end=0.0, steps=30)
+    assert Offset(a, steps=7.5)(T).tolist() == [a(t + 7.5) for t in T]
+    assert Quantize(a, every=4)(T).tolist() == [a(math.floor(t / 4)) for t in T]
+    factors = {k: 1.0 - 0.01 * (k % 5) for k in range(1, 500)}
+    product, expected = 1.0, [1.0]
+    for k in range(1, 400):
+        product *= factors[k]
+        expected.append(product)
+    m = Multiplicative(factors.__getitem__)
+    assert m(np.arange(400)).tolist() == expected
+    assert [m(k) for k in range(400)] == expected
+    assert m(7.9) == m(7)
 
 
 def test_repeat_stretch_reverse():

@@ -17,7 +17,9 @@ from cadence.schedules.base import Schedule
 from cadence.schedules.combinators import (
     Clip,
     Join,
+    Offset,
     Product,
+    Quantize,
     Repeat,
     Reverse,
     Scale,
@@ -27,7 +29,7 @@ from cadence.schedules.combinators import (
 )
 from cadence.schedules.cyclic import Cyclic, OneCycle
 from cadence.schedules.decay import Exponential, InverseSqrt, MultiStep, Noam, Step
-from cadence.schedules.function import Lambda
+from cadence.schedules.function import Lambda, Multiplicative
 from cadence.schedules.restarts import CosineRestarts
 from cadence.schedules.warmup import Warmup
 from cadence.schedules.wsd import WSD
@@ -46,11 +48,14 @@ __all__ = [
     "Lambda",
     "Linear",
     "MultiStep",
+    "Multiplicative",
     "Noam",
+    "Offset",
     "OneCycle",
     "OneMinusSqrt",
     "Polynomial",
     "Product",
+    "Quantize",
     "Repeat",
     "Reverse",
     "Scale",

@@ -1,4 +1,5 @@
-"""Schedules made of schedules: join in time, multiply, scale, shift, clip, repeat, stretch."""
+"""Schedules made of schedules: join in time, multiply, scale, shift, clip, repeat, stretch,
+reverse, offset and quantize."""
 
 from __future__ import annotations
 
@@ -12,12 +13,19 @@ import numpy as np
 from cadence.config.registry import register
 from cadence.schedules.base import Schedule, set_field
 from cadence.validation import (
+    check_non_negative,
     check_number,
     check_optional,
     check_positive,
     check_sorted_numbers,
     check_steps,
 )
+
+
+def check_non_negative_steps(name: str, value: object) -> int | float:
+    """A length in steps >= 0: an int stays an int."""
+    number = check_non_negative(name, value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else number
 
 
 def _check_schedule(name: str, value: object) -> Schedule:
@@ -249,3 +257,47 @@ class Reverse(Schedule):
 
     def _eval(self, t: Any, xp: Any) -> Any:
         return self.schedule._eval(self.steps - xp.minimum(t, self.steps), xp)
+
+
+@register("offset")
+@dataclass(frozen=True)
+class Offset(Schedule):
+    """``schedule`` started ``steps`` into it: ``schedule(t + steps)``.
+
+    >>> from cadence.schedules import Linear
+    >>> Offset(Linear(start=0.0, end=1.0, steps=10), steps=4)([0, 6]).tolist()
+    [0.4, 1.0]
+    """
+
+    schedule: Schedule
+    steps: int | float
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        set_field(self, "steps", check_non_negative_steps("steps", self.steps))
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        return self.schedule._eval(t + self.steps, xp)
+
+
+@register("quantize")
+@dataclass(frozen=True)
+class Quantize(Schedule):
+    """``schedule`` counted in blocks of ``every`` steps and held within each block:
+    ``schedule(floor(t / every))``. A schedule written per epoch, quantized by the steps per
+    epoch, runs per step and changes at epoch boundaries only.
+
+    >>> from cadence.schedules import Linear
+    >>> Quantize(Linear(start=0.0, end=1.0, steps=4), every=10)([0, 9, 10, 25]).tolist()
+    [0.0, 0.0, 0.25, 0.5]
+    """
+
+    schedule: Schedule
+    every: int | float
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        set_field(self, "every", check_steps("every", self.every))
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        return self.schedule._eval(xp.floor(t / self.every), xp)
