@@ -241,8 +241,9 @@ def test_wsd_infers_the_missing_length(given, inferred):
 def test_wsd_without_stable_or_decay_phases():
     no_stable = WSD(warmup_steps=10, stable_steps=0, decay_steps=10, decay="linear")
     assert no_stable([0, 5, 10, 15, 20, 99]).tolist() == [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
-    no_decay = WSD(warmup_steps=4, stable_steps=6, decay_steps=0)
-    assert no_decay([0, 2, 4, 10, 1000]).tolist() == [0.0, 0.5, 1.0, 1.0, 1.0]
+    no_decay = WSD(warmup_steps=4, stable_steps=6, decay_steps=0, end=0.1)
+    # as transformers: with no decay phase the value drops to end at total_steps
+    assert no_decay([0, 2, 4, 9.5, 10, 1000]).tolist() == [0.0, 0.5, 1.0, 1.0, 0.1, 0.1]
 
 
 def test_warmup_prefix_and_overlay():

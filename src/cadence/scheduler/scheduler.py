@@ -72,6 +72,7 @@ class Scheduler(TorchLRScheduler):
       ``batch_scaled`` (default: lr only) by the batch size passed to ``step(batch_size)``,
       against ``base_batch_size``.
     - ``plateau``: a :class:`ReduceOnPlateau` controller fed by :meth:`report`.
+    - ``start_step``: the step to start at (resuming without a saved state).
     - ``chain=True``: several chained schedulers on one optimizer combine like PyTorch's
       chainable schedulers (see :mod:`cadence.scheduler.chain`); without it, compose schedules
       with ``*`` and give one scheduler per hyperparameter.
@@ -95,6 +96,7 @@ class Scheduler(TorchLRScheduler):
         plateau: ReduceOnPlateau | None = None,
         count: str = "updates",
         chain: bool = False,
+        start_step: int = 0,
         **hyperparameters: object,
     ) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -127,7 +129,7 @@ class Scheduler(TorchLRScheduler):
             raise TypeError(f"'chain' must be a bool (got {chain!r})")
         self._chain = chain
 
-        self._t = 0
+        self._t = check_non_negative_int("start_step", start_step)
         self._pending = 0
         self._batch_size: float | None = None
         self._batch = 1.0
@@ -177,6 +179,13 @@ class Scheduler(TorchLRScheduler):
         self._groups = groups
         self._known = len(groups)
         self._plan = self._build_plan()
+
+    def _replace_binding(self, name: str, spec: object) -> None:
+        """Give ``name`` new schedules; groups keep their bases and are assigned again."""
+        self._bindings[name] = Binding.parse(name, spec)
+        self._assign[name] = []
+        self._slots[name] = []
+        self._plan = None
 
     def _capture(self, name: str, group: dict[str, Any], slot: Slot | None,
                  saved: float | None) -> float | None:

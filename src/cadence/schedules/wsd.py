@@ -29,7 +29,8 @@ def _phase(shape: str, start: float, end: float, steps: float, rising: bool) -> 
 @dataclass(frozen=True, kw_only=True)
 class WSD(Schedule):
     """Warm up from ``start`` to ``peak``, hold ``peak``, decay to ``end`` (the minimum ratio
-    when ``peak`` is 1), then hold ``end``.
+    when ``peak`` is 1), then hold ``end`` (from ``total_steps`` on, even with no decay phase,
+    as transformers' ``get_wsd_schedule`` does).
 
     Give three of ``warmup_steps``, ``stable_steps``, ``decay_steps`` and ``total_steps``; the
     fourth is inferred (all four must add up). The warm-up shape is ``"linear"``, ``"cosine"``
@@ -84,7 +85,7 @@ class WSD(Schedule):
         if d > 0:
             pieces.append(_phase(self.decay, self.peak, self.end, d, rising=False))
             marks.append(w + s + d)
-        pieces.append(Constant(self.end if d > 0 else self.peak))
+        pieces.append(Constant(self.end))
         set_field(self, "_built", join(pieces, marks))
 
     def lengths(self) -> tuple[float, float, float, float]:

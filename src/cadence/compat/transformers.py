@@ -1,0 +1,325 @@
+"""Drop-ins for Hugging Face transformers' schedule factories, on cadence's schedules.
+
+``get_scheduler(name, optimizer, num_warmup_steps, num_training_steps,
+scheduler_specific_kwargs)`` and every ``get_*_schedule*`` function keep transformers' names,
+signatures and values; each returns a :class:`cadence.compat.lr_scheduler.LambdaLR` whose
+``lr_lambda`` is a cadence schedule (so it has a config, a plot and an exact resume). Past
+``num_training_steps`` the value holds where transformers' cosines swing back up.
+
+>>> import torch
+>>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+>>> sched = get_scheduler("cosine", opt, num_warmup_steps=10, num_training_steps=110)
+>>> [round(sched.lr_lambdas[0](t), 6) for t in (0, 5, 10, 60, 110, 500)]
+[0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from cadence.compat.lr_scheduler import LambdaLR, ReduceLROnPlateau
+from cadence.config.registry import suggest
+from cadence.schedules import (
+    WSD,
+    Constant,
+    Cosine,
+    CosineRestarts,
+    InverseSqrt,
+    Linear,
+    Offset,
+    Polynomial,
+    Repeat,
+    Schedule,
+    Shift,
+    Scale,
+    Stretch,
+    join,
+)
+from cadence.validation import check_non_negative, check_non_negative_int, check_positive
+
+__all__ = [
+    "get_constant_schedule",
+    "get_constant_schedule_with_warmup",
+    "get_cosine_schedule_with_warmup",
+    "get_cosine_with_hard_restarts_schedule_with_warmup",
+    "get_cosine_with_min_lr_schedule_with_warmup",
+    "get_cosine_with_min_lr_schedule_with_warmup_lr_rate",
+    "get_inverse_sqrt_schedule",
+    "get_linear_schedule_with_warmup",
+    "get_polynomial_decay_schedule_with_warmup",
+    "get_reduce_on_plateau_schedule",
+    "get_scheduler",
+    "get_wsd_schedule",
+]
+
+
+# -- the shapes, in transformers' terms ---------------------------------------------------------
+def warm_up(warmup: int, main: Schedule) -> Schedule:
+    """``t / warmup`` for ``t < warmup``, then ``main`` in local time."""
+    if warmup == 0:
+        return main
+    return join([Linear(start=0.0, end=1.0, steps=warmup), main], [warmup])
+
+
+def cosine_wave(cycles: float, steps: float, low: float = 0.0) -> Schedule:
+    """``low + (1 - low) * (1 + cos(2 pi cycles p)) / 2`` for ``p = u / steps`` in [0, 1],
+    held after: transformers' cosine with ``num_cycles`` waves (half a wave by default)."""
+    if cycles == 0.5:
+        return Cosine(start=1.0, end=low, steps=steps)
+    if cycles == 0:
+        return Constant(1.0)
+    down_up = join([Cosine(start=1.0, end=0.0, steps=1), Cosine(start=0.0, end=1.0, steps=1)],
+                   [1])
+    wave: Schedule = Stretch(Repeat(down_up, period=2), factor=steps / (2 * cycles))
+    if low:
+        wave = Shift(Scale(wave, 1.0 - low), low)
+    return join([wave, Constant(wave(steps))], [steps])
+
+
+def _lambda(optimizer: torch.optim.Optimizer, schedule: Schedule, last_epoch: int) -> LambdaLR:
+    return LambdaLR(optimizer, schedule, last_epoch=last_epoch)
+
+
+def _warmup_steps(value: object) -> int:
+    return check_non_negative_int("num_warmup_steps", value)
+
+
+def _decay_steps(warmup: int, total: object) -> int:
+    """transformers divides by ``max(1, num_training_steps - num_warmup_steps)``."""
+    return max(1, check_non_negative_int("num_training_steps", total) - warmup)
+
+
+# -- the factories ----------------------------------------------------------------------------
+def get_constant_schedule(optimizer: torch.optim.Optimizer, last_epoch: int = -1) -> LambdaLR:
+    """The optimizer's lr, constant."""
+    return _lambda(optimizer, Constant(1.0), last_epoch)
+
+
+def get_constant_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup_steps: int,
+                                      last_epoch: int = -1) -> LambdaLR:
+    """Linear warm-up from 0, then the optimizer's lr."""
+    return _lambda(optimizer, warm_up(_warmup_steps(num_warmup_steps), Constant(1.0)),
+                   last_epoch)
+
+
+def get_linear_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup_steps: int,
+                                    num_training_steps: int, last_epoch: int = -1) -> LambdaLR:
+    """Linear warm-up from 0, then linear decay to 0 at ``num_training_steps``."""
+    w = _warmup_steps(num_warmup_steps)
+    total = check_non_negative_int("num_training_steps", num_training_steps)
+    decay: Schedule = (Linear(start=1.0, end=0.0, steps=total - w) if total > w
+                       else Constant(0.0))
+    return _lambda(optimizer, warm_up(w, decay), last_epoch)
+
+
+def get_cosine_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup_steps: int,
+                                    num_training_steps: int, num_cycles: float = 0.5,
+                                    last_epoch: int = -1) -> LambdaLR:
+    """Linear warm-up from 0, then ``num_cycles`` cosine waves (half a wave: down to 0)."""
+    w = _warmup_steps(num_warmup_steps)
+    cycles = check_non_negative("num_cycles", num_cycles)
+    return _lambda(optimizer, warm_up(w, cosine_wave(cycles, _decay_steps(w, num_training_steps))),
+                   last_epoch)
+
+
+def get_cosine_with_hard_restarts_schedule_with_warmup(
+    optimizer: torch.optim.Optimizer, num_warmup_steps: int, num_training_steps: int,
+    num_cycles: int = 1, last_epoch: int = -1,
+) -> LambdaLR:
+    """Linear warm-up, then ``num_cycles`` cosine decays to 0 that restart at the top, then 0."""
+    w = _warmup_steps(num_warmup_steps)
+    steps = _decay_steps(w, num_training_steps)
+    cycles = check_positive("num_cycles", num_cycles)
+    restarts = join([CosineRestarts(period=steps / cycles), Constant(0.0)], [steps])
+    return _lambda(optimizer, warm_up(w, restarts), last_epoch)
+
+
+def get_polynomial_decay_schedule_with_warmup(
+    optimizer: torch.optim.Optimizer, num_warmup_steps: int, num_training_steps: int,
+    lr_end: float = 1e-7, power: float = 1.0, last_epoch: int = -1,
+) -> LambdaLR:
+    """Linear warm-up, then polynomial decay from the optimizer's default lr to ``lr_end``."""
+    lr_init = optimizer.defaults["lr"]
+    if not lr_init > lr_end:
+        raise ValueError(f"lr_end ({lr_end}) must be smaller than initial lr ({lr_init})")
+    w = _warmup_steps(num_warmup_steps)
+    total = check_non_negative_int("num_training_steps", num_training_steps)
+    if total <= w:
+        raise ValueError(f"'num_training_steps' must be > 'num_warmup_steps' ({w}) for a "
+                         f"polynomial decay (got {total})")
+    decay = Polynomial(start=1.0, end=lr_end / lr_init, steps=total - w,
+                       power=check_positive("power", power))
+    return _lambda(optimizer, warm_up(w, decay), last_epoch)
+
+
+def get_inverse_sqrt_schedule(optimizer: torch.optim.Optimizer, num_warmup_steps: int,
+                              timescale: int | None = None, last_epoch: int = -1) -> LambdaLR:
+    """Linear warm-up, then ``1 / sqrt((t + timescale - warmup) / timescale)``."""
+    w = _warmup_steps(num_warmup_steps)
+    scale = (w or 10_000) if timescale is None else check_positive("timescale", timescale)
+    return _lambda(optimizer, warm_up(w, InverseSqrt(start=1.0, timescale=scale)), last_epoch)
+
+
+def get_reduce_on_plateau_schedule(optimizer: torch.optim.Optimizer,
+                                   **kwargs: Any) -> ReduceLROnPlateau:
+    """PyTorch's ReduceLROnPlateau (cadence's drop-in)."""
+    return ReduceLROnPlateau(optimizer, **kwargs)
+
+
+def _min_rate(optimizer: torch.optim.Optimizer, min_lr: float | None,
+              min_lr_rate: float | None) -> float:
+    if min_lr is not None and min_lr_rate is not None:
+        raise ValueError("Only one of min_lr or min_lr_rate should be set")
+    if min_lr is not None:
+        return check_non_negative("min_lr", min_lr) / optimizer.defaults["lr"]
+    if min_lr_rate is None:
+        raise ValueError("One of min_lr or min_lr_rate should be set through the "
+                         "`lr_scheduler_kwargs`")
+    return check_non_negative("min_lr_rate", min_lr_rate)
+
+
+def get_cosine_with_min_lr_schedule_with_warmup(
+    optimizer: torch.optim.Optimizer, num_warmup_steps: int, num_training_steps: int,
+    num_cycles: float = 0.5, last_epoch: int = -1, min_lr: float | None = None,
+    min_lr_rate: float | None = None,
+) -> LambdaLR:
+    """Linear warm-up, then cosine waves between 1 and ``min_lr_rate`` (or ``min_lr``)."""
+    rate = _min_rate(optimizer, min_lr, min_lr_rate)
+    w = _warmup_steps(num_warmup_steps)
+    wave = cosine_wave(check_non_negative("num_cycles", num_cycles),
+                       _decay_steps(w, num_training_steps), low=rate)
+    return _lambda(optimizer, warm_up(w, wave), last_epoch)
+
+
+def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
+    optimizer: torch.optim.Optimizer, num_warmup_steps: int, num_training_steps: int,
+    num_cycles: float = 0.5, last_epoch: int = -1, min_lr: float | None = None,
+    min_lr_rate: float | None = None, warmup_lr_rate: float | None = None,
+) -> LambdaLR:
+    """transformers' "cosine_warmup_with_min_lr": a warm-up that reaches 1 at step
+    ``warmup - 1`` (from ``1 / warmup``, or from ``warmup_lr_rate``), and a decay that starts
+    there."""
+    rate = _min_rate(optimizer, min_lr, min_lr_rate)
+    w = _warmup_steps(num_warmup_steps)
+    total = check_non_negative_int("num_training_steps", num_training_steps)
+    decay = cosine_wave(check_non_negative("num_cycles", num_cycles), max(1, total - w), rate)
+    if w == 0:  # the decay's progress starts at (t + 1) / steps
+        return _lambda(optimizer, Offset(decay, steps=1), last_epoch)
+    if warmup_lr_rate is None:
+        start = 1.0 / w
+    else:
+        start = check_non_negative("warmup_lr_rate", warmup_lr_rate)
+    if w == 1:
+        schedule = decay if warmup_lr_rate is None else join(
+            [Constant(start), Offset(decay, steps=1)], [1])
+    else:
+        schedule = join([Linear(start=start, end=1.0, steps=w - 1), decay], [w - 1])
+    return _lambda(optimizer, schedule, last_epoch)
+
+
+def get_wsd_schedule(
+    optimizer: torch.optim.Optimizer, num_warmup_steps: int, num_decay_steps: int,
+    num_training_steps: int | None = None, num_stable_steps: int | None = None,
+    warmup_type: str = "linear", decay_type: str = "cosine", min_lr_ratio: float = 0,
+    num_cycles: float = 0.5, last_epoch: int = -1,
+) -> LambdaLR:
+    """Warm up from ``min_lr_ratio``, hold, decay back to it (cadence's :class:`WSD`)."""
+    if num_training_steps is None and num_stable_steps is None:
+        raise ValueError("Either num_training_steps or num_stable_steps must be specified.")
+    for name, kind in (("warmup_type", warmup_type), ("decay_type", decay_type)):
+        if kind not in ("linear", "cosine", "1-sqrt"):
+            raise ValueError(f"Unknown {name.split('_')[0]} type: {kind}, expected 'linear', "
+                             "'cosine' or '1-sqrt'")
+    w = _warmup_steps(num_warmup_steps)
+    d = check_non_negative_int("num_decay_steps", num_decay_steps)
+    ratio = check_non_negative("min_lr_ratio", min_lr_ratio)
+    if num_stable_steps is None:
+        assert num_training_steps is not None
+        s = check_non_negative_int("num_training_steps", num_training_steps) - w - d
+        if s < 0:
+            raise ValueError(f"'num_training_steps' ({num_training_steps}) must be >= "
+                             f"num_warmup_steps + num_decay_steps ({w + d})")
+    else:
+        s = check_non_negative_int("num_stable_steps", num_stable_steps)
+        if num_training_steps is not None and num_training_steps != w + s + d:
+            raise ValueError(f"'num_training_steps' ({num_training_steps}) must equal "
+                             f"num_warmup_steps + num_stable_steps + num_decay_steps "
+                             f"({w + s + d}) when both are given")
+    cycles = check_non_negative("num_cycles", num_cycles)
+    if decay_type != "cosine" or cycles == 0.5 or d == 0:
+        schedule: Schedule = WSD(warmup_steps=w, stable_steps=s, decay_steps=d, start=ratio,
+                                 end=ratio, warmup=warmup_type, decay=decay_type)
+    else:  # cosine decay with other than half a wave: WSD's warm-up and hold, then the wave
+        pieces: list[Schedule] = [cosine_wave(cycles, d, low=ratio), Constant(ratio)]
+        marks = [w + s, w + s + d]
+        if w + s:
+            pieces.insert(0, WSD(warmup_steps=w, stable_steps=s, decay_steps=0, start=ratio,
+                                 end=1.0, warmup=warmup_type))
+        else:
+            marks = marks[1:]
+        schedule = join(pieces, marks)
+    return _lambda(optimizer, schedule, last_epoch)
+
+
+# -- by name ------------------------------------------------------------------------------------
+SCHEDULES: dict[str, Callable[..., Any]] = {
+    "linear": get_linear_schedule_with_warmup,
+    "cosine": get_cosine_schedule_with_warmup,
+    "cosine_with_restarts": get_cosine_with_hard_restarts_schedule_with_warmup,
+    "polynomial": get_polynomial_decay_schedule_with_warmup,
+    "constant": get_constant_schedule,
+    "constant_with_warmup": get_constant_schedule_with_warmup,
+    "inverse_sqrt": get_inverse_sqrt_schedule,
+    "reduce_lr_on_plateau": get_reduce_on_plateau_schedule,
+    "cosine_with_min_lr": get_cosine_with_min_lr_schedule_with_warmup,
+    "cosine_warmup_with_min_lr": get_cosine_with_min_lr_schedule_with_warmup_lr_rate,
+    "warmup_stable_decay": get_wsd_schedule,
+}
+_PLATEAU_KEYS = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
+                 "min_lr", "eps")
+_FIXED = ("optimizer", "num_warmup_steps", "num_training_steps", "last_epoch")
+
+
+def _extra_keys(name: str) -> list[str]:
+    if name == "reduce_lr_on_plateau":
+        return list(_PLATEAU_KEYS)
+    params = inspect.signature(SCHEDULES[name]).parameters
+    return [p for p in params if p not in _FIXED]
+
+
+def get_scheduler(name: Any, optimizer: torch.optim.Optimizer,
+                  num_warmup_steps: int | None = None, num_training_steps: int | None = None,
+                  scheduler_specific_kwargs: dict[str, Any] | None = None) -> Any:
+    """A scheduler by transformers' ``SchedulerType`` name (a string or the enum)."""
+    key = getattr(name, "value", name)
+    if not isinstance(key, str) or key not in SCHEDULES:
+        valid = list(SCHEDULES)
+        hint = suggest(key, valid) if isinstance(key, str) else ""
+        raise ValueError(f"unknown scheduler name {key!r}{hint} (valid names: {', '.join(valid)})")
+    kwargs = dict(scheduler_specific_kwargs or {})
+    allowed = _extra_keys(key)
+    for extra in kwargs:
+        if extra not in allowed:
+            raise ValueError(
+                f"unknown keyword {extra!r} for scheduler {key!r}{suggest(extra, allowed)} "
+                f"(valid keywords: {', '.join(allowed) or 'none'})")
+    function = SCHEDULES[key]
+    if key == "constant":
+        return function(optimizer)
+    if key == "reduce_lr_on_plateau":
+        return function(optimizer, **kwargs)
+    if num_warmup_steps is None:
+        raise ValueError(f"{key} requires `num_warmup_steps`, please provide that argument.")
+    if key in ("constant_with_warmup", "inverse_sqrt"):
+        return function(optimizer, num_warmup_steps=num_warmup_steps, **kwargs)
+    if key == "warmup_stable_decay":
+        return function(optimizer, num_warmup_steps=num_warmup_steps,
+                        num_training_steps=num_training_steps, **kwargs)
+    if num_training_steps is None:
+        raise ValueError(f"{key} requires `num_training_steps`, please provide that argument.")
+    return function(optimizer, num_warmup_steps=num_warmup_steps,
+                    num_training_steps=num_training_steps, **kwargs)
