@@ -1,5 +1,6 @@
 # `make demo` runs the main job, `make test` the test suite. Both build .venv on first use:
-# torch's CPU build first (pinned, so pip never resolves a multi-GB CUDA build), then cadence.
+# torch's CPU build first (pinned, so pip never resolves a multi-GB CUDA build), then cadence with
+# its development tools and the upstream packages the parity tests compare against.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -12,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,parity]'
 	touch $@
 
 test: $(STAMP)

@@ -140,8 +140,8 @@ def test_every_public_pytorch_class_is_here():
 def test_attributes_state_and_resume(case):
     make, horizon = CASES[case]
     horizon -= case in BOUNDED  # PyTorch extrapolates OneCycleLR at its last step; we hold
-    theirs, sched_t, _ = trace(T, make, horizon)
-    ours, sched, opt = trace(C, make, horizon)
+    _, sched_t, _ = trace(T, make, horizon)
+    _, sched, opt = trace(C, make, horizon)
     assert sched.last_epoch == getattr(sched_t, "last_epoch", horizon) == horizon
     theirs_bases = getattr(sched_t, "base_lrs", [0.1, 0.05])  # ChainedScheduler has none
     np.testing.assert_allclose(sched.base_lrs, [float(b) for b in theirs_bases], rtol=1e-12)
@@ -205,7 +205,7 @@ def test_reduce_lr_on_plateau_is_pytorchs(metrics, mode, factor, patience, coold
 
     (theirs, t), (ours, o) = run(T), run(C)
     assert ours == theirs  # bit for bit
-    assert (o.best == t.best or math.isnan(t.best) and math.isnan(o.best))
+    assert (o.best == t.best or (math.isnan(t.best) and math.isnan(o.best)))
     assert (o.num_bad_epochs, o.cooldown_counter, o.last_epoch) == (
         t.num_bad_epochs, t.cooldown_counter, t.last_epoch)
 

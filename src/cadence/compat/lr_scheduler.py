@@ -22,8 +22,8 @@ from typing import Any
 
 import torch
 
-from cadence.config.io import fingerprint
 from cadence.compat.torch_base import GroupSchedules, LRScheduler, per_group, set_lr
+from cadence.config.io import fingerprint
 from cadence.scheduler import chain
 from cadence.scheduler.plateau import ReduceOnPlateau as Plateau
 from cadence.schedules import (
@@ -34,15 +34,15 @@ from cadence.schedules import (
     Exponential,
     Lambda,
     Linear,
-    MultiStep,
     Multiplicative,
+    MultiStep,
     OneCycle,
     Polynomial,
     Product,
     Repeat,
+    Scale,
     Schedule,
     Shift,
-    Scale,
     Step,
     join,
 )
@@ -510,13 +510,15 @@ class ReduceLROnPlateau(LRScheduler):
 
 def _children(name: str, schedulers: Sequence[object],
               optimizer: torch.optim.Optimizer | None) -> list[LRScheduler]:
-    items = list(schedulers)
-    if not items:
-        raise ValueError(f"{name!r} must hold at least one scheduler (got [])")
-    for i, s in enumerate(items):
+    items: list[LRScheduler] = []
+    for i, s in enumerate(schedulers):
         if not isinstance(s, LRScheduler):
             raise TypeError(f"'{name}[{i}]' must be a cadence.compat.lr_scheduler scheduler "
                             f"(got {type(s).__name__})")
+        items.append(s)
+    if not items:
+        raise ValueError(f"{name!r} must hold at least one scheduler (got [])")
+    for i, s in enumerate(items):
         if s._custom:
             raise TypeError(f"'{name}[{i}]' ({type(s).__name__}) overrides get_lr, so it has no "
                             "closed form to combine")
@@ -573,7 +575,7 @@ class SequentialLR(LRScheduler):
                 return controller
         return None
 
-    def step(self, metrics: Any = None) -> None:  # type: ignore[override]
+    def step(self, metrics: Any = None) -> None:
         """Advance one step; ``metrics`` feeds a :class:`ReduceLROnPlateau` child."""
         super().step()
         if metrics is not None:
@@ -609,7 +611,7 @@ class ChainedScheduler(LRScheduler):
                     per_group_parts[g].append(schedule)
             absolute = absolute or part.absolute
         out = []
-        for g, parts in enumerate(per_group_parts):
+        for parts in per_group_parts:
             product: Schedule = parts[0] if len(parts) == 1 else Product(tuple(parts))
             out.append(product)
         return GroupSchedules(out, absolute=absolute)
@@ -618,7 +620,7 @@ class ChainedScheduler(LRScheduler):
         controllers = [s._plateau_controller() for s in self._schedulers]
         return next((c for c in reversed(controllers) if c is not None), None)
 
-    def step(self, metrics: Any = None) -> None:  # type: ignore[override]
+    def step(self, metrics: Any = None) -> None:
         """Advance one step; ``metrics`` feeds a :class:`ReduceLROnPlateau` child."""
         super().step()
         if metrics is not None:

@@ -9,6 +9,7 @@ step writes what its ``get_lr`` returns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ import torch
 
 from cadence.scheduler.scheduler import STATE_FORMAT, Scheduler
 from cadence.scheduler.slots import Slot, as_float
-from cadence.schedules import Constant, Schedule, Scale
+from cadence.schedules import Constant, Scale, Schedule
 
 _LR = Slot("lr")
 
@@ -26,7 +27,7 @@ class GroupSchedules:
     """One schedule per param group for one hyperparameter; ``absolute`` schedules give the
     value itself, relative ones a factor of the group's base."""
 
-    schedules: list[Schedule]
+    schedules: Sequence[Schedule]
     absolute: bool
 
     def spec(self) -> tuple[object, bool]:
@@ -99,7 +100,8 @@ class LRScheduler(Scheduler):
                     f"with last_epoch={last_epoch}; load the optimizer's state first"
                 )
         self._custom = type(self).get_lr is not LRScheduler.get_lr
-        specs = self._specs(optimizer, [as_float(g["initial_lr"]) for g in optimizer.param_groups])
+        specs: dict[str, Any] = self._specs(
+            optimizer, [as_float(g["initial_lr"]) for g in optimizer.param_groups])
         absolute = {name for name, (_, is_absolute) in specs.items() if is_absolute}
         super().__init__(
             optimizer, absolute=absolute, count="calls", chain=not self._custom,
@@ -153,10 +155,6 @@ class LRScheduler(Scheduler):
             super().step()
         else:
             self.last_epoch = epoch
-
-    @property
-    def _last_lr(self) -> list[Any]:
-        return self.get_last_lr()
 
     def _write(self) -> None:
         if self._custom:

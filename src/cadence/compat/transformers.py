@@ -33,9 +33,9 @@ from cadence.schedules import (
     Offset,
     Polynomial,
     Repeat,
+    Scale,
     Schedule,
     Shift,
-    Scale,
     Stretch,
     join,
 )

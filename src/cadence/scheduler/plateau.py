@@ -106,8 +106,8 @@ class ReduceOnPlateau:
             if group >= len(self.min_value):
                 raise ValueError(f"'min_value' has {len(self.min_value)} entries but param group "
                                  f"{group} exists")
-            return self.min_value[group]
-        return self.min_value
+            return float(self.min_value[group])
+        return float(self.min_value)  # type: ignore[arg-type]
 
     def apply(self, value: Any, group: int = 0) -> Any:
         """``value`` (one number, or an array) after the reductions so far, for param group
@@ -121,13 +121,13 @@ class ReduceOnPlateau:
                 new = np.maximum(v * self.factor, bound)
                 v = np.where(v - new > self.eps, new, v)
             return v
-        bound = max(low, self.min_scale * value)
-        v = value
+        floor = max(low, self.min_scale * float(value))
+        current: float = value
         for _ in range(self.reductions):
-            new = max(v * self.factor, bound)
-            if v - new > self.eps:
-                v = new
-        return v
+            reduced = max(current * self.factor, floor)
+            if current - reduced > self.eps:
+                current = reduced
+        return current
 
     def _improves(self, metric: float) -> bool:
         if self.threshold_mode == "rel":

@@ -253,7 +253,8 @@ class Scheduler(TorchLRScheduler):
         general: set[str] = set()
         for name in self._bindings:
             factors[name] = [None] * len(self._bindings[name].schedules)
-            if self._reduced(name) or (self._chain and len(chain.members(self.optimizer, name)) > 1):
+            chained = self._chain and len(chain.members(self.optimizer, name)) > 1
+            if chained or self._reduced(name):
                 general.add(name)
         for name, k, schedule, absolute, scaled, floats, views, tensors, betas in self._plan:
             f = schedule._eval(t, SCALAR)
@@ -305,9 +306,9 @@ class Scheduler(TorchLRScheduler):
         members = chain.members(self.optimizer, name) if self._chain else [self]
         for index, group in enumerate(self.optimizer.param_groups):
             slot, base = self._slots[name][index], self._bases[name][index]
-            if slot is None:
+            if slot is None or base is None:
                 continue
-            value = base
+            value: Any = base
             for member in members:
                 value = member._contribute(name, index, value)
             slot.write(group, value)

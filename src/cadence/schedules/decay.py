@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +79,7 @@ class MultiStep(Schedule):
     [1.0, 0.5, 0.5, 0.25, 0.25]
     """
 
-    milestones: tuple[int | float, ...]
+    milestones: Sequence[int | float]
     gamma: float = 0.1
     start: float = 1.0
     floor: float | None = None
