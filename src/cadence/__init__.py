@@ -19,6 +19,7 @@ _LAZY = {
     "Scheduler": "cadence.scheduler",
     "ReduceOnPlateau": "cadence.scheduler",
     "LRScheduler": "cadence.compat",
+    "build": "cadence.compat",
 }
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ReduceOnPlateau",
     "Scheduler",
     "__version__",
+    "build",
     "dump_config",
     "from_config",
     "load_config",

@@ -1,0 +1,141 @@
+"""``cadence.build``: a scheduler from a config (dict, list, JSON or YAML file).
+
+A config is one of:
+
+- a schedule config (``{"type": "cosine", "steps": 1000}``): a :class:`cadence.Scheduler` on lr;
+- ``{"type": "scheduler", "lr": <schedule config>, "momentum": ..., **Scheduler options}``,
+  where a hyperparameter may also map group names to schedule configs, and ``plateau`` holds
+  :class:`cadence.ReduceOnPlateau`'s arguments;
+- ``{"type": "LRScheduler", ...}``: seed 000's all-in-one scheduler;
+- ``{"type": "torch.<Class>", ...}``: a PyTorch drop-in (``schedulers`` nested, ``lr_lambda`` a
+  schedule config);
+- ``{"type": "transformers.<name>", "num_warmup_steps": ..., ...}``: a transformers factory;
+- ``{"type": "mmengine.<Class>", ...}``, or MMEngine's list of ``dict(type=...)`` configs;
+- ``{"type": "d2l.<Class>", ...}``: a d2l schedule, as absolute lrs.
+
+Unknown types and keys are refused with the nearest valid name.
+
+>>> import torch
+>>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+>>> sched = build({"type": "torch.StepLR", "step_size": 2, "gamma": 0.5}, opt)
+>>> type(sched).__name__, sched.get_last_lr()
+('StepLR', [0.1])
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cadence.compat import d2l, lr_scheduler, mmengine, transformers
+from cadence.compat.all_in_one import LRScheduler
+from cadence.config.io import from_config, read_config
+from cadence.config.registry import registered, suggest
+from cadence.scheduler import ReduceOnPlateau, Scheduler
+from cadence.schedules import Schedule
+
+_TORCH = [n for n in lr_scheduler.__all__ if n not in ("LRScheduler", "_LRScheduler")]
+_MMENGINE = sorted(mmengine.SCHEDULERS)
+_D2L = list(d2l.__all__)
+
+
+def known_types() -> list[str]:
+    """Every ``type`` that :func:`build` takes."""
+    return sorted([*registered(), "scheduler", "LRScheduler",
+                   *(f"torch.{n}" for n in _TORCH),
+                   *(f"transformers.{n}" for n in transformers.SCHEDULES),
+                   *(f"mmengine.{n}" for n in _MMENGINE), *(f"d2l.{n}" for n in _D2L)])
+
+
+def _check(kind: str, target: Callable[..., Any], keys: list[str], skip: tuple[str, ...]) -> None:
+    params = inspect.signature(target).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    valid = [n for n in params if n not in skip]
+    for key in keys:
+        if key not in valid:
+            raise ValueError(f"unknown key {key!r} for config type {kind!r}"
+                             f"{suggest(key, valid)} (valid keys: {', '.join(valid)})")
+
+
+def _schedule(value: Any) -> Any:
+    return from_config(value) if isinstance(value, Mapping) and "type" in value else value
+
+
+def build(config: Any, optimizer: torch.optim.Optimizer, *,
+          epoch_length: int | None = None) -> Any:
+    """The scheduler a config describes, on ``optimizer`` (see the module's documentation).
+    ``epoch_length`` is MMEngine's iterations per epoch, for by-epoch configs."""
+    if isinstance(config, (str, Path)):
+        config = read_config(config)
+    if isinstance(config, list):
+        return mmengine.build_schedulers(config, optimizer, epoch_length=epoch_length)
+    if not isinstance(config, Mapping) or "type" not in config:
+        raise TypeError(f"a scheduler config must be a dict with a 'type' key, or a list of "
+                        f"MMEngine configs (got {config!r})")
+    kind = config["type"]
+    args = {k: v for k, v in config.items() if k != "type"}
+    if not isinstance(kind, str):
+        raise TypeError(f"config 'type' must be a str (got {kind!r})")
+    if kind in registered():
+        return Scheduler(optimizer, lr=from_config(config))
+    if kind == "scheduler":
+        return _scheduler(args, optimizer)
+    if kind == "LRScheduler":
+        _check(kind, LRScheduler, list(args), ("optimizer",))
+        return LRScheduler(optimizer, **args)
+    family, _, name = kind.partition(".")
+    if family == "torch" and name in _TORCH:
+        return _torch(kind, name, args, optimizer)
+    if family == "transformers" and name in transformers.SCHEDULES:
+        warmup, total = args.pop("num_warmup_steps", None), args.pop("num_training_steps", None)
+        return transformers.get_scheduler(name, optimizer, warmup, total, args)
+    if family == "mmengine" and name in _MMENGINE:
+        return mmengine.build_schedulers([{"type": name, **args}], optimizer,
+                                         epoch_length=epoch_length)
+    if family == "d2l" and name in _D2L:
+        cls = getattr(d2l, name)
+        _check(kind, cls, list(args), ())
+        return Scheduler(optimizer, lr=cls(**args).schedule, absolute=True)
+    names = known_types()
+    raise ValueError(f"unknown config type {kind!r}{suggest(kind, names)} "
+                     f"(known types: {', '.join(names)})")
+
+
+def _scheduler(args: dict[str, Any], optimizer: torch.optim.Optimizer) -> Scheduler:
+    options = ("absolute", "batch_size_mode", "base_batch_size", "batch_scaled", "count",
+               "plateau", "start_step")
+    kwargs: dict[str, Any] = {}
+    for key, value in args.items():
+        if key in options:
+            kwargs[key] = value
+        elif isinstance(value, Mapping) and "type" not in value:
+            kwargs[key] = {selector: _schedule(v) for selector, v in value.items()}
+        else:
+            kwargs[key] = _schedule(value)
+    if isinstance(kwargs.get("plateau"), Mapping):
+        _check("scheduler.plateau", ReduceOnPlateau, list(kwargs["plateau"]), ())
+        kwargs["plateau"] = ReduceOnPlateau(**kwargs["plateau"])
+    return Scheduler(optimizer, **kwargs)
+
+
+def _torch(kind: str, name: str, args: dict[str, Any], optimizer: torch.optim.Optimizer) -> Any:
+    cls = getattr(lr_scheduler, name)
+    _check(kind, cls, list(args), ("optimizer",))
+    if "schedulers" in args:
+        args["schedulers"] = [build(c, optimizer) for c in args["schedulers"]]
+    if "lr_lambda" in args:
+        value = args["lr_lambda"]
+        args["lr_lambda"] = ([_schedule(v) for v in value] if isinstance(value, list)
+                             else _schedule(value))
+        for fn in args["lr_lambda"] if isinstance(args["lr_lambda"], list) else [args["lr_lambda"]]:
+            if not isinstance(fn, Schedule):
+                raise ValueError(f"{kind}'s 'lr_lambda' must be a schedule config in a config "
+                                 f"(got {fn!r})")
+    if name == "ChainedScheduler":
+        return cls(args["schedulers"], optimizer=optimizer)
+    return cls(optimizer, **args)
