@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/mypy
 
 demo: $(STAMP)
-	$(BIN)/python examples/tour.py
+	$(BIN)/cadence demo --out report
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_schedules.py

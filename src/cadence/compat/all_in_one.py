@@ -33,7 +33,17 @@ import torch
 from cadence.scheduler.batch import MODES, batch_factor, check_batch_size
 from cadence.scheduler.param_groups import summarize_param_groups
 from cadence.scheduler.scheduler import Scheduler
-from cadence.schedules import Clip, Constant, Cosine, CosineRestarts, Lambda, Linear, Schedule, join
+from cadence.schedules import (
+    Clip,
+    Constant,
+    Cosine,
+    CosineRestarts,
+    Lambda,
+    Linear,
+    Product,
+    Schedule,
+    join,
+)
 from cadence.schedules.ops import SCALAR
 from cadence.validation import (
     check_choice,
@@ -43,6 +53,28 @@ from cadence.validation import (
     check_positive_int,
     check_range,
 )
+
+
+def lr_scale(warmup_steps: int = 100, warmup_scale_min: float = 0.05,
+             warmup_type: str = "linear", T_0: int = 200, T_mult: int = 2, gamma: float = 0.97,
+             custom_lambda: Callable[[int], float] | None = None) -> Schedule:
+    """Seed 000's ``lr_scale`` without the batch factor, as a schedule:
+    ``warm(k) * restart(k) * custom_lambda(k)``.
+
+    >>> round(lr_scale()(150), 6)   # 50 steps into the first 200-step cosine
+    0.853553
+    """
+    restarts = CosineRestarts(period=T_0, period_mult=T_mult, decay=gamma)
+    parts: list[Schedule] = []
+    if warmup_steps > 0:
+        rise = Linear if warmup_type == "linear" else Cosine
+        parts.append(Clip(rise(start=0.0, end=1.0, steps=warmup_steps), low=warmup_scale_min))
+        parts.append(join([Constant(1.0), restarts], boundaries=[warmup_steps]))
+    else:
+        parts.append(restarts)
+    if custom_lambda is not None:
+        parts.append(Lambda(custom_lambda))
+    return parts[0] if len(parts) == 1 else Product(tuple(parts))
 
 
 class LRScheduler(Scheduler):
@@ -93,20 +125,8 @@ class LRScheduler(Scheduler):
 
     def _core(self) -> Schedule:
         """``warm * restart * custom``: the seed's ``lr_scale`` without the batch factor."""
-        w = self.warmup_steps
-        parts: list[Schedule] = []
-        if w > 0:
-            rise = Linear if self.warmup_type == "linear" else Cosine
-            parts.append(Clip(rise(start=0.0, end=1.0, steps=w), low=self.warmup_scale_min))
-            parts.append(join([Constant(1.0), self._restarts], boundaries=[w]))
-        else:
-            parts.append(self._restarts)
-        if self.custom_lambda is not None:
-            parts.append(Lambda(self.custom_lambda))
-        product = parts[0]
-        for part in parts[1:]:
-            product = product * part
-        return product
+        return lr_scale(self.warmup_steps, self.warmup_scale_min, self.warmup_type, self.T_0,
+                        self.T_mult, self.gamma, self.custom_lambda)
 
     def _layout(self) -> dict[str, Any]:
         """The seed's settings identify the schedule. ``custom_lambda`` is left out, as the seed

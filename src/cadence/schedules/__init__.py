@@ -13,7 +13,7 @@ and round-trips through :func:`cadence.from_config`.
 """
 
 from cadence.schedules.anneal import Constant, Cosine, Geometric, Linear, OneMinusSqrt, Polynomial
-from cadence.schedules.base import Schedule
+from cadence.schedules.base import Mark, Schedule
 from cadence.schedules.combinators import (
     Clip,
     Join,
@@ -47,6 +47,7 @@ __all__ = [
     "Join",
     "Lambda",
     "Linear",
+    "Mark",
     "MultiStep",
     "Multiplicative",
     "Noam",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cadence.config.registry import register
-from cadence.schedules.base import Schedule, set_field
+from cadence.schedules.base import Mark, Schedule, set_field, tidy
 from cadence.validation import check_number, check_positive, check_steps
 
 
@@ -52,6 +52,9 @@ class _Anneal(Schedule):
 
     def _blend(self, r: Any, p: Any, xp: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def marks(self, horizon: float) -> list[Mark]:
+        return tidy([Mark(self.steps, "phase")], horizon)
 
 
 @register("linear")

@@ -10,7 +10,8 @@ the same formula without a Python loop.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -20,6 +21,21 @@ from cadence.validation import is_real
 
 _INF = math.inf
 CHUNK = 1 << 15
+MAX_MARKS = 256
+
+
+class Mark(NamedTuple):
+    """A landmark of a schedule: where a phase ends (``"phase"``), a cycle restarts
+    (``"restart"``) or a step decay drops (``"milestone"``)."""
+
+    step: float
+    kind: str
+
+
+def tidy(marks: Iterable[Mark], horizon: float) -> list[Mark]:
+    """Marks in ``(0, horizon]``, sorted, without repeats, at most ``MAX_MARKS``."""
+    kept = sorted({m for m in marks if 0 < m.step <= horizon})
+    return kept[:MAX_MARKS]
 
 
 def _bad_step(step: object) -> Exception:
@@ -86,6 +102,11 @@ class Schedule:
             for a in range(0, flat.size, CHUNK):
                 out[a : a + CHUNK] = self._eval(flat[a : a + CHUNK], ARRAY)
         return out.reshape(t.shape)
+
+    def marks(self, horizon: float) -> list[Mark]:
+        """The landmarks in ``(0, horizon]``: phase ends, restarts, milestones (see
+        :class:`Mark`). Plots draw them; ``describe`` lists them."""
+        return []
 
     def to_config(self) -> dict[str, Any]:
         """A JSON-safe dict with a ``type`` key; :func:`cadence.from_config` rebuilds it."""

@@ -4,6 +4,7 @@ reverse, offset and quantize."""
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from cadence.config.registry import register
-from cadence.schedules.base import Schedule, set_field
+from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
 from cadence.validation import (
     check_non_negative,
     check_number,
@@ -90,6 +91,16 @@ class Join(Schedule):
                 out[mask] = schedule._eval(t[mask] - starts[k], xp)
         return out
 
+    def marks(self, horizon: float) -> list[Mark]:
+        starts = self._starts  # type: ignore[attr-defined]
+        out = [Mark(b, "phase") for b in starts[1:]]
+        for k, (schedule, start) in enumerate(zip(self.schedules, starts)):
+            last = k == len(starts) - 1
+            end = horizon if last else starts[k + 1]
+            out += [Mark(start + m.step, m.kind) for m in schedule.marks(end - start)
+                    if last or start + m.step < end]  # a piece's own end is the next boundary
+        return tidy(out, horizon)
+
 
 def join(schedules: Sequence[Schedule], boundaries: Sequence[int | float]) -> Join:
     """Run ``schedules`` one after another, switching at ``boundaries`` (see :class:`Join`)."""
@@ -119,6 +130,9 @@ class Product(Schedule):
             value = value * schedule._eval(t, xp)
         return value
 
+    def marks(self, horizon: float) -> list[Mark]:
+        return tidy((m for s in self.schedules for m in s.marks(horizon)), horizon)
+
 
 @register("scale")
 @dataclass(frozen=True)
@@ -140,6 +154,9 @@ class Scale(Schedule):
     def _eval(self, t: Any, xp: Any) -> Any:
         return self.factor * self.schedule._eval(t, xp)
 
+    def marks(self, horizon: float) -> list[Mark]:
+        return self.schedule.marks(horizon)
+
 
 @register("shift")
 @dataclass(frozen=True)
@@ -160,6 +177,9 @@ class Shift(Schedule):
 
     def _eval(self, t: Any, xp: Any) -> Any:
         return self.schedule._eval(t, xp) + self.offset
+
+    def marks(self, horizon: float) -> list[Mark]:
+        return self.schedule.marks(horizon)
 
 
 @register("clip")
@@ -193,6 +213,9 @@ class Clip(Schedule):
             value = xp.minimum(value, self.high)
         return value
 
+    def marks(self, horizon: float) -> list[Mark]:
+        return self.schedule.marks(horizon)
+
 
 @register("repeat")
 @dataclass(frozen=True)
@@ -213,6 +236,16 @@ class Repeat(Schedule):
 
     def _eval(self, t: Any, xp: Any) -> Any:
         return self.schedule._eval(xp.fmod(t, self.period), xp)
+
+    def marks(self, horizon: float) -> list[Mark]:
+        inner = self.schedule.marks(self.period)
+        out: list[Mark] = []
+        for k in range(min(int(horizon // self.period), MAX_MARKS) + 1):
+            start = k * self.period
+            out += [Mark(start + m.step, m.kind) for m in inner if m.step < self.period]
+            if k:
+                out.append(Mark(start, "restart"))
+        return tidy(out, horizon)
 
 
 @register("stretch")
@@ -236,6 +269,10 @@ class Stretch(Schedule):
     def _eval(self, t: Any, xp: Any) -> Any:
         return self.schedule._eval(t / self.factor, xp)
 
+    def marks(self, horizon: float) -> list[Mark]:
+        inner = self.schedule.marks(horizon / self.factor)
+        return tidy((Mark(m.step * self.factor, m.kind) for m in inner), horizon)
+
 
 @register("reverse")
 @dataclass(frozen=True)
@@ -258,6 +295,11 @@ class Reverse(Schedule):
     def _eval(self, t: Any, xp: Any) -> Any:
         return self.schedule._eval(self.steps - xp.minimum(t, self.steps), xp)
 
+    def marks(self, horizon: float) -> list[Mark]:
+        inner = self.schedule.marks(self.steps)
+        out = [Mark(self.steps - m.step, m.kind) for m in inner] + [Mark(self.steps, "phase")]
+        return tidy(out, horizon)
+
 
 @register("offset")
 @dataclass(frozen=True)
@@ -278,6 +320,10 @@ class Offset(Schedule):
 
     def _eval(self, t: Any, xp: Any) -> Any:
         return self.schedule._eval(t + self.steps, xp)
+
+    def marks(self, horizon: float) -> list[Mark]:
+        inner = self.schedule.marks(horizon + self.steps)
+        return tidy((Mark(m.step - self.steps, m.kind) for m in inner), horizon)
 
 
 @register("quantize")
@@ -301,3 +347,7 @@ class Quantize(Schedule):
 
     def _eval(self, t: Any, xp: Any) -> Any:
         return self.schedule._eval(xp.floor(t / self.every), xp)
+
+    def marks(self, horizon: float) -> list[Mark]:
+        inner = self.schedule.marks(horizon / self.every)
+        return tidy((Mark(math.ceil(m.step) * self.every, m.kind) for m in inner), horizon)

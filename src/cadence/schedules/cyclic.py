@@ -8,7 +8,7 @@ from typing import Any
 
 from cadence.config.registry import register
 from cadence.schedules.anneal import Cosine, Linear
-from cadence.schedules.base import Schedule, set_field
+from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
 from cadence.schedules.combinators import join
 from cadence.validation import (
     check_choice,
@@ -68,6 +68,11 @@ class Cyclic(Schedule):
         elif self.mode == "exp_range":
             x = x * xp.power(self.gamma, t)
         return self.start + (self.peak - self.start) * x
+
+    def marks(self, horizon: float) -> list[Mark]:
+        total = self.up_steps + (self.up_steps if self.down_steps is None else self.down_steps)
+        count = min(int(horizon // total), MAX_MARKS)
+        return tidy((Mark(k * total, "restart") for k in range(1, count + 1)), horizon)
 
 
 @register("one_cycle")
@@ -131,6 +136,9 @@ class OneCycle(Schedule):
             for k, (a, b) in enumerate(itertools.pairwise(values))
         ]
         return join(pieces, marks)
+
+    def marks(self, horizon: float) -> list[Mark]:
+        return self._phases.marks(horizon)  # type: ignore[attr-defined]
 
     def _eval(self, t: Any, xp: Any) -> Any:
         return self._phases._eval(t, xp)  # type: ignore[attr-defined]

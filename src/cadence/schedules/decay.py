@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cadence.config.registry import register
-from cadence.schedules.base import Schedule, set_field
+from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
 from cadence.validation import (
     check_number,
     check_optional,
@@ -68,6 +68,10 @@ class Step(Schedule):
         k = xp.floor(t / self.every)
         return _floored(self.start * xp.int_power(self.gamma, k), self.floor, xp)
 
+    def marks(self, horizon: float) -> list[Mark]:
+        count = min(int(horizon // self.every), MAX_MARKS)
+        return tidy((Mark(k * self.every, "milestone") for k in range(1, count + 1)), horizon)
+
 
 @register("multistep")
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +98,9 @@ class MultiStep(Schedule):
     def _eval(self, t: Any, xp: Any) -> Any:
         k = xp.count_le(self.milestones, t)
         return _floored(self.start * xp.int_power(self.gamma, k), self.floor, xp)
+
+    def marks(self, horizon: float) -> list[Mark]:
+        return tidy((Mark(m, "milestone") for m in self.milestones), horizon)
 
 
 @register("inverse_sqrt")
@@ -147,3 +154,6 @@ class Noam(Schedule):
         rise = t * w**-1.5
         fall = 1.0 / xp.sqrt(xp.maximum(t, w))  # t**-0.5 where it is the smaller
         return self.scale * self.d_model**-0.5 * xp.where(t < w, rise, fall)
+
+    def marks(self, horizon: float) -> list[Mark]:
+        return tidy([Mark(self.warmup_steps, "phase")], horizon)

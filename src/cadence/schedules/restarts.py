@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from cadence.config.registry import register
-from cadence.schedules.base import Schedule, set_field
+from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
 from cadence.schedules.ops import SCALAR, TABLE_LIMIT
 from cadence.validation import (
     check_non_negative,
@@ -100,6 +100,18 @@ class CosineRestarts(Schedule):
             i = xp.where(t < b0, i - 1.0, xp.where(t >= b1, i + 1.0, i))
             b0, b1 = self._boundary(i, xp), self._boundary(i + 1.0, xp)
         return i, b0, b1
+
+    def marks(self, horizon: float) -> list[Mark]:
+        out = []
+        for k in range(1, MAX_MARKS + 1):
+            step = self._boundary(float(k), SCALAR)
+            if step > horizon:
+                break
+            ended = self.cycles is not None and k >= self.cycles
+            out.append(Mark(step, "phase" if ended else "restart"))
+            if ended:
+                break
+        return tidy(out, horizon)
 
     def _eval(self, t: Any, xp: Any) -> Any:
         i, b0, b1 = self._locate(t, xp)

@@ -7,7 +7,7 @@ from typing import Any
 
 from cadence.config.registry import register
 from cadence.schedules.anneal import Cosine, Geometric, Linear
-from cadence.schedules.base import Schedule, set_field
+from cadence.schedules.base import Mark, Schedule, set_field
 from cadence.schedules.combinators import Product, Scale, _check_schedule, join
 from cadence.validation import check_choice, check_range, check_steps
 
@@ -52,6 +52,9 @@ class Warmup(Schedule):
         else:
             built = join([Scale(rise, self.schedule(0)), self.schedule], [self.steps])
         set_field(self, "_built", built)
+
+    def marks(self, horizon: float) -> list[Mark]:
+        return self._built.marks(horizon)  # type: ignore[attr-defined]
 
     def _eval(self, t: Any, xp: Any) -> Any:
         return self._built._eval(t, xp)  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from typing import Any
 
 from cadence.config.registry import register
 from cadence.schedules.anneal import Constant, Cosine, Linear, OneMinusSqrt
-from cadence.schedules.base import Schedule, set_field
+from cadence.schedules.base import Mark, Schedule, set_field
 from cadence.schedules.combinators import Reverse, join
 from cadence.validation import check_choice, check_non_negative, check_number
 
@@ -101,6 +101,9 @@ class WSD(Schedule):
         elif d is None:
             d = total - w - s
         return w, s, d, total
+
+    def marks(self, horizon: float) -> list[Mark]:
+        return self._built.marks(horizon)  # type: ignore[attr-defined]
 
     def _eval(self, t: Any, xp: Any) -> Any:
         return self._built._eval(t, xp)  # type: ignore[attr-defined]

@@ -1,5 +1,7 @@
-"""Tools that show what a schedule will do: terminal previews (more in later layers)."""
+"""Tools that show what a schedule will do: curves, plots, summaries, terminal previews."""
 
+from cadence.tools.curves import Curve, curves, load
+from cadence.tools.presets import PRESETS, preset
 from cadence.tools.preview import preview, sparkline
 
-__all__ = ["preview", "sparkline"]
+__all__ = ["PRESETS", "Curve", "curves", "load", "preset", "preview", "sparkline"]

@@ -1,0 +1,74 @@
+"""Named schedules for the command line, sized to a training length of ``steps``.
+
+>>> preset("warmup-cosine", 1000)(50)
+1.0
+>>> sorted(PRESETS)[:4]
+['constant', 'cosine', 'cosine-restarts', 'cyclic']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cadence.compat.all_in_one import lr_scale
+from cadence.config.registry import suggest
+from cadence.schedules import (
+    WSD,
+    Constant,
+    Cosine,
+    CosineRestarts,
+    Cyclic,
+    Exponential,
+    InverseSqrt,
+    Linear,
+    MultiStep,
+    Noam,
+    OneCycle,
+    Polynomial,
+    Schedule,
+    Step,
+    Warmup,
+)
+from cadence.validation import check_positive_int
+
+
+def _noam(steps: int) -> Schedule:
+    warmup = max(1, steps // 10)
+    return Noam(d_model=512, warmup_steps=warmup, scale=(512 * warmup) ** 0.5)  # peak 1
+
+
+def _seed000(steps: int) -> Schedule:
+    """Seed 000's LRScheduler with its defaults: ``0.2 + 1.8 * lr_scale``."""
+    return 1.8 * lr_scale() + 0.2
+
+
+PRESETS: dict[str, Callable[[int], Schedule]] = {
+    "constant": lambda n: Constant(1.0),
+    "linear": lambda n: Linear(start=1.0, end=0.0, steps=n),
+    "step": lambda n: Step(every=max(1, n // 3), gamma=0.1),
+    "multistep": lambda n: MultiStep(milestones=[max(1, n // 2), max(2, 3 * n // 4)], gamma=0.1),
+    "exponential": lambda n: Exponential(rate=0.01 ** (1 / n)),
+    "polynomial": lambda n: Polynomial(start=1.0, end=0.0, steps=n, power=2.0),
+    "inverse-sqrt": lambda n: InverseSqrt(timescale=max(1, n // 10)),
+    "cosine": lambda n: Cosine(start=1.0, end=0.0, steps=n),
+    "warmup-cosine": lambda n: Warmup(Cosine(start=1.0, end=0.0, steps=n - max(1, n // 20)),
+                                      steps=max(1, n // 20)),
+    "cosine-restarts": lambda n: CosineRestarts(period=max(1, n // 7), period_mult=2),
+    "cyclic": lambda n: Cyclic(start=0.1, peak=1.0, up_steps=max(1, n // 8), mode="triangular2"),
+    "one-cycle": lambda n: OneCycle(total_steps=n),
+    "wsd": lambda n: WSD(warmup_steps=n // 20, decay_steps=n // 5, total_steps=n),
+    "noam": _noam,
+    "seed000": _seed000,
+}
+
+
+def preset(name: str, steps: int = 1000) -> Schedule:
+    """The preset ``name`` for a training of ``steps`` steps."""
+    check_positive_int("steps", steps)
+    if name not in PRESETS:
+        names = sorted(PRESETS)
+        raise ValueError(f"unknown preset {name!r}{suggest(name, names)} "
+                         f"(presets: {', '.join(names)})")
+    if steps < 20:
+        raise ValueError(f"'steps' must be at least 20 for a preset (got {steps})")
+    return PRESETS[name](steps)

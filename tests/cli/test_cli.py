@@ -1,0 +1,97 @@
+"""The cadence command, through its real entry points."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).with_name("cadence")
+
+
+def cadence(*args, cwd=None, module=False):
+    command = [sys.executable, "-m", "cadence", *args] if module else [str(SCRIPT), *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_the_console_script_and_python_m_cadence():
+    assert SCRIPT.exists()
+    for module in (False, True):
+        out = cadence("--help", module=module)
+        assert out.returncode == 0
+        for command in ("plot", "describe", "preview", "find-lr", "demo", "compare", "presets"):
+            assert command in out.stdout
+
+
+@pytest.mark.parametrize("command", ["plot", "describe", "preview", "find-lr", "demo",
+                                     "compare", "presets"])
+def test_every_command_has_help_with_an_example(command):
+    out = cadence(command, "--help")
+    assert out.returncode == 0
+    assert "example:" in out.stdout and f"cadence {command}" in out.stdout
+
+
+def test_plot_writes_the_figure(tmp_path):
+    out = cadence("plot", "warmup-cosine", '{"type": "step", "every": 300, "gamma": 0.5}',
+                  "-o", str(tmp_path / "lr.png"), "--epochs", "10", "--steps-per-epoch", "100")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "lr.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_preview_draws_in_the_terminal(tmp_path):
+    (tmp_path / "s.json").write_text(json.dumps({"type": "cosine", "steps": 300}))
+    out = cadence("preview", str(tmp_path / "s.json"), "--steps", "400", "--height", "5")
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if "┤" in line]
+    assert len(rows) == 5 and "s: lr" in out.stdout
+
+
+def test_describe_and_presets():
+    out = cadence("describe", "cosine-restarts", "--steps", "1000", "--training-steps", "700")
+    assert out.returncode == 0, out.stderr
+    assert "cosine-restarts" in out.stdout
+    out = cadence("presets", "--steps", "500")
+    assert out.returncode == 0 and "seed000" in out.stdout and "one-cycle" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(("plot", "cosin", "-o", "x.png"), "unknown preset 'cosin'; did you mean 'cosine'"),
+     (("plot", "{bad", "-o", "x.png"), "inline JSON does not parse"),
+     (("plot", "cosine", "-o", "x.jpg"), "'path' must end in .png, .svg or .pdf"),
+     (("describe", "missing.yaml"), "no such file: 'missing.yaml'"),
+     (("preview", '{"type": "cosine", "step": 5}'), "unknown key 'step' for config type 'cosine'"),
+     (("compare", "nope", "--epochs", "1"), "unknown preset 'nope'"),
+     (("preview", "cosine", "--steps", "0"), "--steps must be positive (got 0)"),
+     (("plot", "cosine", "-o", "x.png", "--epochs", "3"), "--epochs needs --steps-per-epoch")],
+)
+def test_a_bad_spec_is_one_line_and_status_2(args, message, tmp_path):
+    out = cadence(*args, cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
+
+
+def test_find_lr_on_the_built_in_task(tmp_path):
+    out = cadence("find-lr", "--iters", "40", "--plot", str(tmp_path / "f.png"))
+    assert out.returncode == 0, out.stderr
+    assert "steepest" in out.stdout and "valley" in out.stdout
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_demo_writes_the_report(tmp_path):
+    out = cadence("demo", "--epochs", "2", "--seeds", "2", "--out", str(tmp_path / "report"))
+    assert out.returncode == 0, out.stderr
+    for name in ("constant", "square-root", "factor", "multistep", "cosine", "warmup-cosine",
+                 "one-cycle", "seed000"):
+        assert name in out.stdout
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "![learning rates](lr.png)" in report and "| seed000 |" in report
+    for image in ("lr.png", "training.png"):
+        assert (tmp_path / "report" / image).read_bytes()[:4] == b"\x89PNG"
+    results = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert len(results["runs"]) == 16 and results["setup"]["seeds"] == 2
