@@ -113,7 +113,7 @@ def write(runs: Sequence[Run], out: Path, *, epochs: int, seeds: int, world_size
         "setup": {"epochs": epochs, "seeds": seeds, "batch_size": BATCH_SIZE, "lr": BASE_LR,
                   "momentum": MOMENTUM, "processes": world_size, "torch": torch.__version__},
         "runs": [{"schedule": r.schedule, "seed": r.seed, "seconds": r.seconds,
-                  "epochs": r.epochs} for r in runs]}
+                  "epochs": r.epochs, "lrs": r.lrs} for r in runs]}
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     names = ", ".join(by_schedule(runs))
     text = f"""# cadence: schedules compared on the digits task
