@@ -22,7 +22,7 @@ from cadence.schedules import Cosine
 def test_the_task():
     data = load_digits()
     assert data.train_x.shape == (1347, 1, 8, 8) and data.test_x.shape == (450, 1, 8, 8)
-    assert 0.0 <= float(data.train_x.min()) and float(data.train_x.max()) <= 1.0
+    assert float(data.train_x.min()) >= 0.0 and float(data.train_x.max()) <= 1.0
     test = np.bincount(data.test_y.numpy())
     every = test + np.bincount(data.train_y.numpy())
     assert np.all(np.abs(test - 0.25 * every) <= 1)  # stratified: each class split 1:3

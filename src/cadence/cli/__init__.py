@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +75,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
     steps, _ = _steps(args)
     for curve in curves(args.spec, steps):
         title = f"{curve.label}: {curve.hyperparameter}"
-        values = curve.values
-        print(preview(lambda t, v=values: np.interp(t, np.arange(v.size), v), steps,
+        print(preview(partial(np.interp, xp=curve.steps, fp=curve.values), steps,
                       width=args.width, height=args.height, log=args.log, title=title))
 
 

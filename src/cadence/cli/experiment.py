@@ -26,6 +26,8 @@ from torch import nn
 import cadence
 from cadence.cli.task import Digits, lenet, load_digits
 from cadence.compat.build import build
+from cadence.config.io import from_config
+from cadence.config.registry import registered
 from cadence.schedules import (
     Constant,
     Cosine,
@@ -36,8 +38,6 @@ from cadence.schedules import (
     Quantize,
     Warmup,
 )
-from cadence.config.io import from_config
-from cadence.config.registry import registered
 from cadence.tools.curves import load, parse
 from cadence.tools.presets import preset
 

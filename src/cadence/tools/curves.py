@@ -74,7 +74,8 @@ def load(spec: Any, steps: int = 1000) -> Schedule | Scheduler:
         schedule: Schedule = from_config(value)
         return schedule
     if isinstance(value, (dict, list)):
-        return build(value, stand_in_optimizer())  # type: ignore[no-any-return]
+        built: Scheduler = build(value, stand_in_optimizer())
+        return built
     raise TypeError(f"cannot show {spec!r}: give a schedule, a scheduler, a config, a file or "
                     "a preset name")
 
@@ -98,9 +99,10 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
         assign = source._assign[hyperparameter]
         groups = table.shape[1]
         for g in range(groups):
-            if assign[g] is None:
+            k = assign[g]
+            if k is None:
                 continue
-            schedule = binding.schedules[assign[g]]
+            schedule = binding.schedules[k]
             text = name if groups == 1 else f"{name} (group {g})"
             out.append(Curve(text, hyperparameter, g, grid, table[:, g], schedule.marks(horizon)))
     return out

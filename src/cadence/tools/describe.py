@@ -1,0 +1,387 @@
+"""A numeric summary of a schedule, a scheduler, a config or a preset, and warnings about
+common mistakes: a schedule that ends before the training does (or long after it), a value that
+drops to 0 early, a jump where two pieces meet.
+
+Every curve of :func:`cadence.tools.curves` gets one :class:`CurveSummary`; a
+:class:`Description` holds them with the warnings and renders them as a table.
+
+>>> from cadence.schedules import Cosine, Warmup
+>>> d = describe(Warmup(Cosine(start=1.0, end=0.0, steps=90), steps=10), 101)
+>>> s = d.summaries[0]
+>>> s.start, s.peak, s.peak_step, s.warmup_steps, s.end
+(0.0, 1.0, 10, 10, 0.0)
+>>> d.warnings
+[]
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from cadence.schedules.base import MAX_MARKS, Mark
+from cadence.tools.curves import Curve, curves, load
+from cadence.validation import check_optional, check_positive_int
+
+if TYPE_CHECKING:
+    from rich.console import Group
+    from rich.table import Table
+
+# A step-to-step change is a jump when it exceeds the share of the range and one of the two
+# multiples below (see ``describe``).
+JUMP_OF_RANGE = 0.25
+JUMP_OF_MEDIAN = 20.0
+JUMP_OF_NEIGHBOURS = 5.0
+# Warnings: a jump over half the peak; a settled tail over 10% of training; landmarks or
+# changes past 1.5x the training steps.
+LARGE_JUMP = 0.5
+SHORT_TAIL = 0.1
+STEPPED_TAIL = 0.5  # the tail after a step decay's last milestone is usually deliberate
+LONG_FACTOR = 1.5
+# Relative size (of the largest |value|) under which a change, or a value, counts as none.
+TOLERANCE = 1e-12
+CELL_ITEMS = 6
+WIDTH = 120
+_CHECK_SPAN = 3  # horizon checks look at steps 0 .. 3 * training_steps ...
+_CHECK_POINTS = 300_001  # ... at most this many of them ...
+_FAR = 1000  # ... and at 1000 * training_steps, for far landmarks
+
+
+class Jump(NamedTuple):
+    """A discontinuity: the value changes by ``size`` on arriving at ``step``."""
+
+    step: int | float
+    size: float
+
+
+@dataclass
+class CurveSummary:
+    """The numbers that describe one curve over the steps it was evaluated at.
+
+    ``warmup_steps`` is how long the curve rises from its first step to its highest value
+    before it first falls (0 if its first change is not a rise); ``settles`` is the step from
+    which it no longer changes (``None`` if it still changes at the last step). ``restarts``,
+    ``milestones`` and ``phases`` are its landmarks (see :class:`cadence.schedules.Mark`).
+    """
+
+    label: str
+    hyperparameter: str
+    group: int | None
+    start: float
+    peak: float
+    peak_step: int | float
+    end: float
+    minimum: float
+    mean: float
+    warmup_steps: int | float
+    settles: int | float | None
+    restarts: list[int | float] = field(default_factory=list)
+    milestones: list[int | float] = field(default_factory=list)
+    phases: list[int | float] = field(default_factory=list)
+    jumps: list[Jump] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """``"<label>: <hyperparameter>"``, as the table and the warnings name the curve."""
+        return f"{self.label}: {self.hyperparameter}"
+
+
+@dataclass
+class Description:
+    """Per-curve summaries and warnings; ``str()`` is the table and the warnings as text."""
+
+    summaries: list[CurveSummary]
+    warnings: list[str]
+    training_steps: int | None = None
+
+    def table(self) -> Table:
+        """A ``rich.table.Table``, one row per curve."""
+        rich = need_rich("Description.table()")
+        table = rich.table.Table(box=rich.box.SIMPLE_HEAD, show_edge=False)
+        names = min(max((len(s.name) for s in self.summaries), default=5), 32)
+        for heading in ("curve", "start", "peak @ step", "end", "min", "mean", "warm-up",
+                        "restarts", "milestones", "jumps"):
+            lists = heading in ("restarts", "milestones", "jumps")
+            table.add_column(heading, justify="left" if heading == "curve" else "right",
+                             no_wrap=not lists, overflow="fold",
+                             min_width=names if heading == "curve" else None)
+        for s in self.summaries:
+            jumps = [f"{fmt_number(j.size, sign=True)}@{fmt_step(j.step)}" for j in s.jumps]
+            cells = [s.name, fmt_number(s.start), f"{fmt_number(s.peak)} @ {fmt_step(s.peak_step)}",
+                     fmt_number(s.end), fmt_number(s.minimum), fmt_number(s.mean),
+                     fmt_step(s.warmup_steps) if s.warmup_steps else "-",
+                     fmt_list([fmt_step(r) for r in s.restarts]),
+                     fmt_list([fmt_step(m) for m in s.milestones]), fmt_list(jumps)]
+            table.add_row(*(rich.text.Text(c) for c in cells))
+        return table
+
+    def __rich__(self) -> Group:
+        rich = need_rich("Description")
+        parts: list[Any] = [self.table()]
+        if self.warnings:
+            listed = rich.table.Table.grid(padding=(0, 1))
+            listed.add_column(no_wrap=True)
+            listed.add_column()
+            for warning in self.warnings:
+                listed.add_row("-", rich.text.Text(warning))
+            parts += [rich.text.Text(""), rich.text.Text("Warnings:"), listed]
+        return rich.console.Group(*parts)
+
+    def text(self, width: int | None = None) -> str:
+        """The table and the warnings as plain text, ``width`` characters wide (by default as
+        wide as the table needs, from 80 up to 200)."""
+        return render_text(self, natural_width(self.table()) if width is None else width)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def describe(spec: Any, steps: Any, *, training_steps: int | None = None) -> Description:
+    """Summarize every curve of ``spec`` (see :func:`cadence.tools.curves`) over ``steps`` (an
+    int N means steps 0 .. N-1, or an increasing array of steps), and warn about mistakes.
+
+    Rules:
+
+    - a **jump** is a change between consecutive steps larger than 25% of the curve's range
+      (max - min) and either larger than 20x the median absolute step-to-step change or larger
+      than 5x the changes just before and just after it;
+    - a **large jump** warning is a jump larger than half the curve's peak |value| that is not
+      at a restart or milestone (those jump on purpose);
+    - a **zero** warning: the value reaches 0 (within ``1e-12`` of the largest |value|) after
+      being non-zero, before the last step;
+    - with ``training_steps`` T, the curve is also evaluated over steps 0 .. 3T (and at 1000T).
+      **Too short**: it settles (stops changing for good) at a step S with T - S > 10% of T
+      (50% when S is a step decay's last milestone: a final low stretch is usual there), at a
+      value below its peak (a curve that settles at its peak, like warm-up then constant, is
+      fine). **Too long**: it
+      still changes after 1.5T and either settles after 1.5T, or has a phase end or a (finite)
+      milestone after 1.5T with no restart between T and it. Periodic and open-ended shapes
+      (restarts, exponential decay) are not judged.
+
+    >>> from cadence.schedules import Linear
+    >>> print(describe(Linear(start=1.0, end=0.0, steps=50), 100).warnings[0])
+    linear: lr: the value reaches 0 at step 50, before the last step (99), and stays 0 from there.
+    """
+    grid = _check_steps(steps)
+    total = check_optional(check_positive_int, "training_steps", training_steps)
+    found = curves(spec, grid)
+    warnings: list[str] = []
+    with np.errstate(all="ignore"):  # values that overflow to inf are summarized as they are
+        summaries = [_summarize(c) for c in found]
+        for curve, summary in zip(found, summaries):
+            warnings += _value_warnings(curve, summary)
+        if total is not None:
+            source = load(spec, int(grid.max()) + 1)  # the very source ``curves`` previewed
+            dense = _check_grid(total)
+            checked = curves(source, np.append(dense, float(_FAR * total)))
+            for summary, curve in zip(summaries, checked):
+                warnings += _horizon_warnings(summary, curve, dense.size, total)
+    return Description(summaries, warnings, total)
+
+
+# -- analysis ------------------------------------------------------------------------------------
+def _check_steps(steps: Any) -> np.ndarray:
+    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
+        return np.arange(check_positive_int("steps", int(steps)))
+    rule = "a positive int or a non-empty, increasing sequence of steps >= 0"
+    if isinstance(steps, (bool, str, bytes)) or not isinstance(steps, (Sequence, np.ndarray)):
+        raise TypeError(f"'steps' must be {rule} (got {steps!r})")
+    grid = np.asarray(steps, dtype=np.float64)
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or grid.min() < 0 \
+            or np.any(np.diff(grid) <= 0):
+        raise ValueError(f"'steps' must be {rule} (got {steps!r})")
+    return grid
+
+
+def _check_grid(total: int) -> np.ndarray:
+    end = _CHECK_SPAN * total
+    if end + 1 <= _CHECK_POINTS:
+        return np.arange(end + 1, dtype=np.float64)
+    return np.linspace(0.0, float(end), _CHECK_POINTS)
+
+
+def _as_step(step: Any) -> int | float:
+    value = float(step)
+    return int(value) if value.is_integer() else value
+
+
+def _tolerance(values: np.ndarray) -> float:
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    return TOLERANCE * scale if math.isfinite(scale) else 0.0
+
+
+def _settles(t: np.ndarray, v: np.ndarray, tol: float) -> int | float | None:
+    """The first step from which ``v`` stays put; None if it changes at the last step."""
+    moving = np.flatnonzero(np.abs(np.diff(v)) > tol)
+    if moving.size == 0:
+        return _as_step(t[0])
+    last = int(moving[-1])
+    return None if last == v.size - 2 else _as_step(t[last + 1])
+
+
+def _summarize(curve: Curve) -> CurveSummary:
+    t = np.asarray(curve.steps, dtype=np.float64)
+    v = np.asarray(curve.values, dtype=np.float64)
+    tol = _tolerance(v)
+    d = np.diff(v)
+    warmup: int | float = 0
+    moving = np.flatnonzero(np.abs(d) > tol)
+    if moving.size and d[moving[0]] > 0:
+        falls = np.flatnonzero(d < -tol)
+        last = int(falls[0]) if falls.size else v.size - 1
+        rise = v[: last + 1]
+        top = int(np.flatnonzero(rise >= rise.max() - tol)[0])
+        warmup = _as_step(t[top] - t[0])
+    jumps = []
+    span = float(v.max() - v.min()) if v.size else 0.0
+    if d.size and span > 0:
+        a = np.abs(d)
+        padded = np.concatenate(([0.0], a, [0.0]))
+        neighbours = np.maximum(padded[:-2], padded[2:])
+        sudden = (a > JUMP_OF_MEDIAN * float(np.median(a))) | (a > JUMP_OF_NEIGHBOURS
+                                                               * neighbours)
+        big = (a > JUMP_OF_RANGE * span) & sudden
+        jumps = [Jump(_as_step(t[i + 1]), float(d[i])) for i in np.flatnonzero(big)]
+    peak = int(np.argmax(v))
+    return CurveSummary(
+        curve.label, curve.hyperparameter, curve.group, float(v[0]), float(v[peak]),
+        _as_step(t[peak]), float(v[-1]), float(v.min()), float(v.mean()), warmup,
+        _settles(t, v, tol), _kind(curve.marks, "restart"), _kind(curve.marks, "milestone"),
+        _kind(curve.marks, "phase"), jumps)
+
+
+def _kind(marks: list[Mark], kind: str) -> list[int | float]:
+    return [_as_step(m.step) for m in marks if m.kind == kind]
+
+
+def _value_warnings(curve: Curve, s: CurveSummary) -> list[str]:
+    t = np.asarray(curve.steps, dtype=np.float64)
+    v = np.asarray(curve.values, dtype=np.float64)
+    out = []
+    tol = _tolerance(v)
+    zero = np.abs(v) <= tol
+    arrivals = np.flatnonzero(zero[1:] & ~zero[:-1]) + 1
+    if arrivals.size and arrivals[0] < v.size - 1:
+        i = int(arrivals[0])
+        stays = ", and stays 0 from there" if zero[i:].all() else ""
+        out.append(f"{s.name}: the value reaches 0 at step {fmt_step(t[i])}, before the last "
+                   f"step ({fmt_step(t[-1])}){stays}.")
+    height = float(np.max(np.abs(v)))
+    deliberate = [m.step for m in curve.marks if m.kind in ("restart", "milestone")]
+    for jump in s.jumps:
+        i = int(np.searchsorted(t, jump.step))
+        if abs(jump.size) <= LARGE_JUMP * height or any(t[i - 1] < m <= t[i] for m in deliberate):
+            continue
+        out.append(f"{s.name}: the value jumps from {fmt_number(v[i - 1])} to "
+                   f"{fmt_number(v[i])} at step {fmt_step(jump.step)} (a change of "
+                   f"{fmt_number(jump.size, sign=True)}, more than half the peak "
+                   f"{fmt_number(height)}); check that the pieces meet there.")
+    return out
+
+
+def _horizon_warnings(s: CurveSummary, curve: Curve, n: int, total: int) -> list[str]:
+    t = np.asarray(curve.steps, dtype=np.float64)[:n]
+    v = np.asarray(curve.values, dtype=np.float64)
+    far, v = float(v[-1]), v[:n]
+    tol = _tolerance(v)
+    settle = _settles(t, v, tol)
+    stepped = settle in [m.step for m in curve.marks if m.kind == "milestone"]
+    tail = STEPPED_TAIL if stepped else SHORT_TAIL
+    if settle is not None and total - settle > tail * total and abs(far - v[-1]) <= tol:
+        i = int(np.searchsorted(t, settle))
+        if v[i] < v[: i + 1].max() - tol:
+            return [f"{s.name}: the schedule is shorter than the training: it settles at step "
+                    f"{fmt_step(settle)} (at {fmt_number(v[i])}) but training runs {total} "
+                    f"steps, so the last {fmt_step(total - settle)} updates use that value."]
+    limit = LONG_FACTOR * total
+    late = t > limit
+    changes_late = bool(np.any(np.abs(np.diff(v[late])) > tol)) or abs(far - v[-1]) > tol
+    if not changes_late:
+        return []
+    if settle is not None and settle > limit:
+        what, end = f"it keeps changing until step {fmt_step(settle)}", float(v[-1])
+    else:
+        landmark = _last_landmark(curve.marks, total, _FAR * total)
+        if landmark is None:
+            return []
+        kind = "phase ends" if landmark.kind == "phase" else "milestone is"
+        what, end = f"its last {kind} at step {fmt_step(landmark.step)}", far
+    now = float(np.interp(total, t, v))
+    return [f"{s.name}: the schedule is longer than the training: {what}, beyond 1.5x the "
+            f"{total} training steps, so it would not finish (at step {total} it is at "
+            f"{fmt_number(now)}; it ends at {fmt_number(end)})."]
+
+
+def _last_landmark(marks: list[Mark], total: int, horizon: float) -> Mark | None:
+    """The last phase end or milestone after 1.5x ``total`` with no restart between ``total``
+    and it; milestones only when there are finitely many (not a recurring step decay)."""
+    milestones = [m.step for m in marks if m.kind == "milestone"]
+    finite = len(milestones) < MAX_MARKS and not any(m > horizon / 2 for m in milestones)
+    restarts = [m.step for m in marks if m.kind == "restart" and m.step > total]
+    first_restart = min(restarts, default=math.inf)
+    found = [m for m in marks if LONG_FACTOR * total < m.step < first_restart
+             and (m.kind == "phase" or (m.kind == "milestone" and finite))]
+    return found[-1] if found else None
+
+
+# -- text ----------------------------------------------------------------------------------------
+def fmt_number(value: Any, *, sign: bool = False) -> str:
+    """A value with 4 significant digits (``-0`` shows as ``0``)."""
+    number = float(value)
+    if number == 0:
+        return "0"
+    return f"{number:+.4g}" if sign else f"{number:.4g}"
+
+
+def fmt_step(step: Any) -> str:
+    """A step: whole numbers without a decimal point, others with up to 6 digits."""
+    value = float(step)
+    return str(int(value)) if value.is_integer() else f"{value:.6g}"
+
+
+def fmt_list(items: list[str], limit: int = CELL_ITEMS) -> str:
+    """At most ``limit`` items, then ``... (N)`` with the total count; ``-`` when empty."""
+    if not items:
+        return "-"
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f", ... ({len(items)})"
+
+
+def natural_width(renderable: Any, low: int = 80, high: int = 200) -> int:
+    """The width ``renderable`` takes unwrapped, kept within ``[low, high]``."""
+    rich = need_rich("measuring")
+    console = rich.console.Console(width=high, file=io.StringIO(), color_system=None)
+    measured = rich.measure.Measurement.get(console, console.options, renderable)
+    return max(low, min(high, measured.maximum))
+
+
+def render_text(renderable: Any, width: int = WIDTH) -> str:
+    """``renderable`` printed by a recording rich console without colour, as plain text."""
+    check_positive_int("width", width)
+    rich = need_rich("rendering as text")
+    console = rich.console.Console(record=True, width=width, file=io.StringIO(),
+                                   color_system=None, force_terminal=False, highlight=False,
+                                   soft_wrap=False)
+    console.print(renderable)
+    text: str = console.export_text()
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+def need_rich(what: str) -> Any:
+    """The rich modules, or an ImportError that says how to install them."""
+    try:
+        import rich.box
+        import rich.console
+        import rich.measure
+        import rich.table
+        import rich.text
+    except ImportError as exc:  # pragma: no cover - rich is installed with the cli extra
+        raise ImportError(f"{what} needs the 'rich' package: pip install 'cadence[cli]'"
+                          ) from exc
+    return rich

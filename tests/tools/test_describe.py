@@ -1,0 +1,247 @@
+"""describe: per-curve summaries, landmarks, jumps and warnings, against numbers worked out by
+hand from each shape's formula."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from rich.table import Table
+
+import cadence as cd
+from cadence.schedules import (
+    Constant,
+    Cosine,
+    CosineRestarts,
+    Exponential,
+    Linear,
+    MultiStep,
+    Warmup,
+    join,
+)
+from cadence.tools.describe import Description, Jump, describe, fmt_list, fmt_number, fmt_step
+
+
+def row_cells(text: str, name: str) -> list[str]:
+    """The cells of the table row whose first cell is ``name`` (cells are 2+ spaces apart)."""
+    for line in text.splitlines():
+        if line.strip().startswith(name):
+            return re.split(r"\s{2,}", line.strip())
+    raise AssertionError(f"no row {name!r} in\n{text}")
+
+
+def warmup_cosine(t: float) -> float:
+    return t / 100 if t < 100 else 0.5 * (1 + math.cos(math.pi * min(t - 100, 900) / 900))
+
+
+def test_warmup_cosine_numbers():
+    d = describe(Warmup(Cosine(start=1.0, end=0.0, steps=900), steps=100), 1101)
+    (s,) = d.summaries
+    assert (s.label, s.hyperparameter, s.group) == ("warmup", "lr", None)
+    assert s.start == 0.0
+    assert s.peak == pytest.approx(1.0) and s.peak_step == 100
+    assert s.warmup_steps == 100
+    assert s.end == pytest.approx(0.0, abs=1e-15) and s.minimum == pytest.approx(0.0, abs=1e-15)
+    assert s.mean == pytest.approx(sum(warmup_cosine(t) for t in range(1101)) / 1101, rel=1e-12)
+    assert s.phases == [100, 1000]
+    assert s.restarts == [] and s.milestones == [] and s.jumps == []
+    assert s.settles == 1000
+    # 0 at step 1000, with 100 more steps to go
+    assert d.warnings == ["warmup: lr: the value reaches 0 at step 1000, before the last step "
+                          "(1100), and stays 0 from there."]
+
+
+def test_warmup_cosine_ending_on_the_last_step_has_no_warning():
+    d = describe(Warmup(Cosine(start=1.0, end=0.0, steps=900), steps=100), 1001,
+                 training_steps=1001)
+    assert d.warnings == []
+    assert d.summaries[0].settles is None  # still changing at the last step
+
+
+def test_no_warmup_when_the_curve_starts_by_falling_or_is_flat():
+    assert describe(Cosine(steps=100), 100).summaries[0].warmup_steps == 0
+    assert describe(Constant(0.5), 10).summaries[0].warmup_steps == 0
+    # a pure rise that then holds: the rise is the warm-up
+    assert describe(Linear(start=0.1, end=1.0, steps=30), 100).summaries[0].warmup_steps == 30
+
+
+def test_cosine_restarts_restart_steps_follow_the_formula():
+    # cycle k starts at period * (mult**k - 1) / (mult - 1)
+    d = describe(CosineRestarts(period=10, period_mult=2), 1000)
+    (s,) = d.summaries
+    expected = [10 * (2**k - 1) for k in range(1, 7)]
+    assert s.restarts == expected == [10, 30, 70, 150, 310, 630]
+    assert [j.step for j in s.jumps] == expected  # each restart jumps back up ...
+    assert all(j.size > 0.9 for j in s.jumps)
+    assert d.warnings == []  # ... on purpose: no warning
+
+
+def test_multistep_milestones_and_their_jumps():
+    d = describe(MultiStep(milestones=[30, 60, 80], gamma=0.5), 100)
+    (s,) = d.summaries
+    assert s.milestones == [30, 60, 80]
+    # range 1 - 0.125 = 0.875; drops of 0.5 and 0.25 exceed 25% of it, 0.125 does not
+    assert s.jumps == [Jump(30, -0.5), Jump(60, -0.25)]
+    assert (s.start, s.end, s.minimum) == (1.0, 0.125, 0.125)
+    assert describe(MultiStep(milestones=[30], gamma=0.1), 100).warnings == []  # deliberate drop
+
+
+def test_join_with_a_jump():
+    schedule = join([Linear(start=1.0, end=0.8, steps=50), Constant(0.2)], boundaries=[50])
+    d = describe(schedule, 100)
+    (s,) = d.summaries
+    before = 1.0 - 0.2 * 49 / 50
+    assert s.jumps == [Jump(50, pytest.approx(0.2 - before))]
+    assert s.phases == [50]
+    assert d.warnings == [f"join: lr: the value jumps from {before:.4g} to 0.2 at step 50 (a change "
+                          f"of {0.2 - before:+.4g}, more than half the peak 1); check that the "
+                          "pieces meet there."]
+
+
+def test_small_jump_is_listed_without_a_warning():
+    schedule = join([Constant(1.0), Constant(0.6)], boundaries=[50])
+    d = describe(schedule, 100)
+    assert d.summaries[0].jumps == [Jump(50, pytest.approx(-0.4))]
+    assert d.warnings == []
+
+
+def test_smooth_curves_have_no_jumps():
+    for schedule in (Cosine(steps=100), Linear(start=0.0, end=1.0, steps=10), Exponential(rate=0.9)):
+        assert describe(schedule, 101).summaries[0].jumps == []
+
+
+def test_linear_reaching_zero_halfway():
+    d = describe(Linear(start=1.0, end=0.0, steps=50), 100)
+    assert d.warnings == ["linear: lr: the value reaches 0 at step 50, before the last step (99), "
+                          "and stays 0 from there."]
+    # reaching 0 exactly on the last step is the intended end
+    assert describe(Linear(start=1.0, end=0.0, steps=99), 100).warnings == []
+    # a warm-up from 0 does not "reach" 0
+    assert describe(Warmup(Constant(1.0), steps=10), 100).warnings == []
+
+
+def test_schedule_shorter_than_training():
+    schedule = Cosine(start=1.0, end=0.1, steps=500)
+    (warning,) = describe(schedule, 1000, training_steps=1000).warnings
+    assert warning == ("cosine: lr: the schedule is shorter than the training: it settles at step "
+                       "500 (at 0.1) but training runs 1000 steps, so the last 500 updates use "
+                       "that value.")
+    assert describe(schedule, 500, training_steps=500).warnings == []
+    assert describe(schedule, 540, training_steps=540).warnings == []  # tail under 10%
+    # settling at the peak (warm-up, then constant) is not a mistake
+    assert describe(Warmup(Constant(1.0), steps=100), 1000, training_steps=1000).warnings == []
+
+
+def test_schedule_longer_than_training():
+    (warning,) = describe(Cosine(steps=10_000), 1000, training_steps=1000).warnings
+    value = 0.5 * (1 + math.cos(math.pi * 1000 / 10_000))
+    assert warning == ("cosine: lr: the schedule is longer than the training: its last phase ends "
+                       "at step 10000, beyond 1.5x the 1000 training steps, so it would not finish "
+                       f"(at step 1000 it is at {value:.4g}; it ends at 0).")
+    (warning,) = describe(Linear(start=1.0, end=0.5, steps=2000), 1000,
+                          training_steps=1000).warnings
+    assert "keeps changing until step 2000, beyond 1.5x the 1000 training steps" in warning
+    assert "(at step 1000 it is at 0.75; it ends at 0.5)" in warning
+    assert describe(Linear(start=1.0, end=0.5, steps=2000), 1000, training_steps=1400).warnings == []
+    (warning,) = describe(MultiStep(milestones=[30, 6000]), 900, training_steps=900).warnings
+    assert "its last milestone is at step 6000" in warning
+    (warning,) = describe(Warmup(Cosine(steps=100), steps=5000), 1000,
+                          training_steps=1000).warnings
+    assert "its last phase ends at step 5100" in warning
+
+
+def test_periodic_and_open_ended_shapes_are_not_judged():
+    for schedule in (CosineRestarts(period=100), Exponential(rate=0.999), Constant(1.0)):
+        assert describe(schedule, 1000, training_steps=1000).warnings == []
+
+
+def test_scheduler_gives_one_row_per_group_and_hyperparameter():
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD([{"params": [model.weight]}, {"params": [model.bias], "lr": 0.01}],
+                          lr=0.1, momentum=0.9)
+    sched = cd.Scheduler(opt, lr=Warmup(Cosine(steps=90), steps=10),
+                         momentum=Linear(start=1.0, end=0.5, steps=100))
+    d = describe(sched, 101)
+    names = [s.name for s in d.summaries]
+    assert names == ["Scheduler (group 0): lr", "Scheduler (group 1): lr",
+                     "Scheduler (group 0): momentum", "Scheduler (group 1): momentum"]
+    lr0, lr1, m0, m1 = d.summaries
+    assert (lr0.peak, lr0.peak_step, lr0.warmup_steps) == (pytest.approx(0.1), 10, 10)
+    assert (lr1.peak, lr1.peak_step) == (pytest.approx(0.01), 10)
+    assert (m0.start, m0.end, m1.end) == (pytest.approx(0.9), pytest.approx(0.45),
+                                          pytest.approx(0.45))
+    assert lr0.phases == [10, 100]
+    assert opt.param_groups[0]["lr"] == 0.0  # describing changes nothing
+    text = str(d)
+    assert row_cells(text, "Scheduler (group 0): lr")[:3] == ["Scheduler (group 0): lr", "0",
+                                                              "0.1 @ 10"]
+    assert row_cells(text, "Scheduler (group 1): momentum")[1:4] == ["0.9", "0.9 @ 0", "0.45"]
+
+
+def test_rendered_text_has_the_cells():
+    d = describe(Warmup(Cosine(start=1.0, end=0.0, steps=900), steps=100), 1101)
+    text = str(d)
+    assert row_cells(text, "curve") == ["curve", "start", "peak @ step", "end", "min", "mean",
+                                        "warm-up", "restarts", "milestones", "jumps"]
+    mean = fmt_number(d.summaries[0].mean)
+    assert row_cells(text, "warmup: lr") == ["warmup: lr", "0", "1 @ 100", "0", "0", mean, "100",
+                                             "-", "-", "-"]
+    assert "Warnings:" in text and "reaches 0 at step 1000" in text
+    assert "\x1b" not in text  # no colour codes
+    table = d.table()
+    assert isinstance(table, Table) and len(table.columns) == 10 and table.row_count == 1
+
+
+def test_long_lists_are_cut():
+    d = describe(CosineRestarts(period=10), 200)
+    assert d.summaries[0].restarts == list(range(10, 200, 10))
+    assert "10, 20, 30, 40, 50, 60, ... (19)" in d.text()
+    # a restart after a 10-step cycle: 0.9755 up from the cycle's last value, cos(pi * 9/10)
+    size = 1 - 0.5 * (1 + math.cos(math.pi * 9 / 10))
+    assert d.summaries[0].jumps == [Jump(t, pytest.approx(size)) for t in range(10, 200, 10)]
+    text = d.text(width=400)
+    assert ", ".join(f"+{size:.4g}@{t}" for t in range(10, 70, 10)) + ", ... (19)" in text
+    assert fmt_list([]) == "-" and fmt_list(["1", "2"]) == "1, 2"
+
+
+def test_formatting():
+    assert [fmt_number(x) for x in (0.0, -0.0, 1.0, 0.123456, 123456.0, 3e-6)] == [
+        "0", "0", "1", "0.1235", "1.235e+05", "3e-06"]
+    assert fmt_number(-0.25, sign=True) == "-0.25" and fmt_number(0.5, sign=True) == "+0.5"
+    assert [fmt_step(x) for x in (10, 10.0, 49.5, np.int64(7))] == ["10", "10", "49.5", "7"]
+
+
+def test_presets_configs_and_step_arrays():
+    d = describe("wsd", 1000)
+    assert isinstance(d, Description) and d.summaries[0].label == "wsd"
+    d = describe({"type": "linear", "start": 1.0, "end": 0.0, "steps": 10}, [0, 5, 10])
+    s = d.summaries[0]
+    assert (s.start, s.end, s.mean) == (1.0, 0.0, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("steps", "training_steps", "error", "message"),
+    [
+        (0, None, ValueError, "'steps' must be a positive int (got 0)"),
+        ([], None, ValueError, "'steps' must be a positive int or a non-empty"),
+        ([3, 2], None, ValueError, "increasing sequence"),
+        ([-1, 2], None, ValueError, "increasing sequence"),
+        ("100", None, TypeError, "'steps' must be"),
+        (True, None, TypeError, "'steps' must be"),
+        (10, 0, ValueError, "'training_steps' must be a positive int (got 0)"),
+        (10, 1.5, TypeError, "'training_steps' must be a positive int (got 1.5)"),
+    ],
+)
+def test_argument_errors(steps, training_steps, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        describe(Cosine(steps=10), steps, training_steps=training_steps)
+
+
+def test_overflow_and_a_single_step_do_not_fail():
+    (s,) = describe(Exponential(rate=10.0), 400).summaries  # overflows to inf: no numpy warning
+    assert s.peak == math.inf and s.start == 1.0
+    (s,) = describe(Cosine(steps=10), 1).summaries
+    assert (s.start, s.end, s.warmup_steps, s.settles, s.jumps) == (1.0, 1.0, 0, 0, [])

@@ -1,0 +1,205 @@
+"""HyperparameterLog: the values each optimizer update uses, in memory, CSV and TensorBoard."""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+import types
+
+import pytest
+import torch
+
+import cadence as cd
+from cadence.schedules import Cosine, Warmup
+from cadence.tools.record import HyperparameterLog
+
+
+def sgd_two_groups() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD([{"params": [model.weight]}, {"params": [model.bias], "lr": 0.01}],
+                          lr=0.1, momentum=0.9)
+    return model, opt
+
+
+def train(model: torch.nn.Module, opt: torch.optim.Optimizer, updates: int,
+          sched: cd.Scheduler | None = None) -> None:
+    x = torch.ones(4, 3)
+    for _ in range(updates):
+        model(x).square().sum().backward()
+        opt.step()
+        opt.zero_grad()
+        if sched is not None:
+            sched.step()
+
+
+class FakeWriter:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, float, int]] = []
+
+    def add_scalar(self, tag: str, value: float, global_step: int) -> None:
+        self.calls.append((tag, value, global_step))
+
+
+def test_logged_lr_is_the_one_the_scheduler_wrote_before_each_update():
+    model, opt = sgd_two_groups()
+    sched = cd.Scheduler(opt, lr=Warmup(Cosine(steps=10), steps=5))
+    with HyperparameterLog(opt) as log:
+        train(model, opt, 12, sched)
+    assert log.columns == ["update", "lr/0", "lr/1", "momentum/0", "momentum/1",
+                           "weight_decay/0", "weight_decay/1"]
+    assert [row["update"] for row in log.rows] == list(range(12))
+    for k, row in enumerate(log.rows):
+        expected = sched.value_at(k)["lr"]
+        assert [row["lr/0"], row["lr/1"]] == expected
+        assert (row["momentum/0"], row["momentum/1"]) == (0.9, 0.9)
+        assert (row["weight_decay/0"], row["weight_decay/1"]) == (0.0, 0.0)
+    assert log.rows[0]["lr/0"] == 0.0 and log.rows[5]["lr/0"] == pytest.approx(0.1)
+
+
+def test_csv_holds_the_rows(tmp_path):
+    path = tmp_path / "hp.csv"
+    model, opt = sgd_two_groups()
+    sched = cd.Scheduler(opt, lr=Warmup(Cosine(steps=10), steps=5))
+    log = HyperparameterLog(opt, names=("lr", "momentum"), csv=path)
+    train(model, opt, 7, sched)
+    with open(path, newline="") as f:  # flushed per row: readable before close
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == ["update", "lr/0", "lr/1", "momentum/0", "momentum/1"]
+        parsed = [{k: (int(v) if k == "update" else float(v)) for k, v in r.items()} for r in reader]
+    assert parsed == log.rows and len(parsed) == 7
+    log.close()
+    assert path.read_text().splitlines()[0] == "update,lr/0,lr/1,momentum/0,momentum/1"
+
+
+def test_a_group_added_later_adds_columns_and_rewrites_the_csv(tmp_path):
+    path = tmp_path / "hp.csv"
+    model, opt = sgd_two_groups()
+    extra = torch.nn.Parameter(torch.ones(2))
+    with HyperparameterLog(opt, names=("lr",), csv=path) as log:
+        train(model, opt, 2)
+        opt.add_param_group({"params": [extra], "lr": 0.5})
+        train(model, opt, 1)
+    assert log.columns == ["update", "lr/0", "lr/1", "lr/2"]
+    assert log.rows[2] == {"update": 2, "lr/0": 0.1, "lr/1": 0.01, "lr/2": 0.5}
+    with open(path, newline="") as f:
+        got = list(csv.reader(f))
+    assert got == [["update", "lr/0", "lr/1", "lr/2"], ["0", "0.1", "0.01", ""],
+                   ["1", "0.1", "0.01", ""], ["2", "0.1", "0.01", "0.5"]]
+
+
+def test_writer_receives_each_value():
+    model, opt = sgd_two_groups()
+    sched = cd.Scheduler(opt, lr=Warmup(Cosine(steps=10), steps=5))
+    writer = FakeWriter()
+    with HyperparameterLog(opt, names=("lr", "momentum"), tensorboard=writer) as log:
+        train(model, opt, 3, sched)
+    expected = []
+    for k in range(3):
+        lrs = sched.value_at(k)["lr"]
+        expected += [("lr/group0", lrs[0], k), ("lr/group1", lrs[1], k),
+                     ("momentum/group0", 0.9, k), ("momentum/group1", 0.9, k)]
+    assert writer.calls == expected
+    assert len(log.rows) == 3
+
+
+def test_adam_betas_are_logged_as_momentum_and_tensor_lrs_as_floats():
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.Adam([p], lr=torch.tensor(0.01), betas=(0.85, 0.99), weight_decay=0.1)
+    with HyperparameterLog(opt) as log:
+        opt.step()
+    (row,) = log.rows
+    assert log.columns == ["update", "lr/0", "momentum/0", "weight_decay/0"]
+    assert row == {"update": 0, "lr/0": pytest.approx(0.01), "momentum/0": 0.85,
+                   "weight_decay/0": 0.1}
+    assert type(row["lr/0"]) is float
+    with HyperparameterLog(opt, names=("beta2", "eps")) as log:
+        opt.step()
+    assert log.rows == [{"update": 0, "beta2/0": 0.99, "eps/0": 1e-8}]
+
+
+def test_default_names_skip_what_the_optimizer_lacks():
+    opt = torch.optim.Adagrad([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with HyperparameterLog(opt) as log:
+        opt.step()
+    assert log.columns == ["update", "lr/0", "weight_decay/0"]
+
+
+def test_close_removes_the_hook(tmp_path):
+    model, opt = sgd_two_groups()
+    log = HyperparameterLog(opt, csv=tmp_path / "hp.csv")
+    train(model, opt, 2)
+    assert not log.closed
+    log.close()
+    log.close()  # twice is fine
+    train(model, opt, 3)
+    assert len(log.rows) == 2 and log.closed
+    assert not opt._optimizer_step_pre_hooks
+    assert "updates=2, closed" in repr(log)
+
+
+def test_tensorboard_path_writes_event_files(tmp_path):
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("torch.utils.tensorboard")
+    model, opt = sgd_two_groups()
+    with HyperparameterLog(opt, tensorboard=tmp_path / "runs") as log:
+        train(model, opt, 2)
+    assert len(log.rows) == 2
+    assert list((tmp_path / "runs").glob("events.out.tfevents.*"))
+
+
+def test_tensorboard_path_uses_a_summary_writer_made_and_closed_here(tmp_path, monkeypatch):
+    made = []
+
+    class SummaryWriter(FakeWriter):
+        def __init__(self, log_dir: str) -> None:
+            super().__init__()
+            self.log_dir, self.closed = log_dir, False
+            made.append(self)
+
+        def close(self) -> None:
+            self.closed = True
+
+    module = types.ModuleType("torch.utils.tensorboard")
+    module.SummaryWriter = SummaryWriter  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", module)
+    model, opt = sgd_two_groups()
+    with HyperparameterLog(opt, names=("lr",), tensorboard=tmp_path / "runs"):
+        train(model, opt, 1)
+    (writer,) = made
+    assert writer.log_dir == str(tmp_path / "runs") and writer.closed
+    assert writer.calls == [("lr/group0", 0.1, 0), ("lr/group1", 0.01, 0)]
+
+
+def test_tensorboard_path_without_tensorboard_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # the import fails
+    _, opt = sgd_two_groups()
+    with pytest.raises(ImportError, match=r"needs the 'tensorboard' package \(pip install tensorboard\)"):
+        HyperparameterLog(opt, tensorboard=str(tmp_path))
+    assert not opt._optimizer_step_pre_hooks
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"names": "lr"}, TypeError, "'names' must be a non-empty sequence of distinct hyperparameter names (got 'lr')"),
+        ({"names": ()}, TypeError, "'names' must be a non-empty sequence"),
+        ({"names": ("lr", 1)}, TypeError, "'names' must be a non-empty sequence"),
+        ({"names": ("lr", "lr")}, ValueError, "distinct hyperparameter names (got ('lr', 'lr'))"),
+        ({"names": ("params",)}, ValueError, "'params' is not one"),
+        ({"names": ("lr", "betas1")}, ValueError, "'betas1' is in no group; they have: dampening"),
+        ({"names": ("foreach",)}, ValueError, "'foreach' of param group 0 is None"),
+        ({"csv": 3}, TypeError, "'csv' must be a file path (got 3)"),
+        ({"tensorboard": 3}, TypeError, "'tensorboard' must be a directory path or a writer"),
+    ],
+)
+def test_argument_errors(kwargs, error, message):
+    _, opt = sgd_two_groups()
+    with pytest.raises(error, match=re.escape(message)):
+        HyperparameterLog(opt, **kwargs)
+    assert not opt._optimizer_step_pre_hooks
+
+
+def test_optimizer_must_be_an_optimizer():
+    with pytest.raises(TypeError, match=r"'optimizer' must be a torch.optim.Optimizer \(got 'sgd'\)"):
+        HyperparameterLog("sgd")  # type: ignore[arg-type]
