@@ -479,33 +479,16 @@ class ReduceLROnPlateau(LRScheduler):
         self.report(metrics)
         self._write()
 
-    @property
-    def best(self) -> float:
-        return self._controller.best
-
-    @property
-    def num_bad_epochs(self) -> int:
-        return self._controller.bad_reports
-
-    @property
-    def cooldown_counter(self) -> int:
-        return self._controller.cooldown_left
-
-    @property
-    def factor(self) -> float:
-        return self._controller.factor
-
-    @property
-    def patience(self) -> int:
-        return self._controller.patience
-
-    @property
-    def mode(self) -> str:
-        return self._controller.mode
-
-    @property
-    def eps(self) -> float:
-        return self._controller.eps
+    # PyTorch's attributes, read from the controller
+    best = property(lambda self: self._controller.best, doc="The best metric so far.")
+    num_bad_epochs = property(lambda self: self._controller.bad_reports,
+                              doc="Reports without improvement since the last one or reduction.")
+    cooldown_counter = property(lambda self: self._controller.cooldown_left,
+                                doc="Reports left in the cooldown.")
+    factor = property(lambda self: self._controller.factor)
+    patience = property(lambda self: self._controller.patience)
+    mode = property(lambda self: self._controller.mode)
+    eps = property(lambda self: self._controller.eps)
 
 
 def _children(name: str, schedulers: Sequence[object],
