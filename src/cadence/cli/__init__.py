@@ -215,10 +215,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=1000, help="size them to this many steps")
 
     p = _subcommand(sub, "find-lr", cmd_find_lr, "run the LR range test on the built-in task",
-                    "cadence find-lr --start 1e-5 --end 10 --plot find_lr.png")
-    p.add_argument("--start", type=float, default=1e-6, help="first lr (default 1e-6)")
+                    "cadence find-lr --start 1e-3 --end 10 --plot find_lr.png")
+    p.add_argument("--start", type=float, default=1e-4, help="first lr (default 1e-4)")
     p.add_argument("--end", type=float, default=10.0, help="last lr (default 10)")
-    p.add_argument("--iters", type=int, default=100, help="iterations (default 100)")
+    p.add_argument("--iters", type=int, default=300,
+                   help="iterations (default 300: the LeNet needs a few epochs to start learning)")
     p.add_argument("--mode", choices=("exp", "linear"), default="exp", help="sweep shape")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--plot", help="also write the loss curve to this file")
