@@ -148,6 +148,19 @@ class Schedule:
         return NotImplemented
 
 
+class Composed(Schedule):
+    """A schedule made of other schedules: ``__post_init__`` builds them into one (usually a
+    ``join`` of phases) and keeps it as ``_built``, whose values and landmarks it has."""
+
+    _built: Schedule
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        return self._built._eval(t, xp)
+
+    def marks(self, horizon: float) -> list[Mark]:
+        return self._built.marks(horizon)
+
+
 def set_field(obj: object, name: str, value: object) -> None:
     """Normalise a field of a frozen dataclass in ``__post_init__``."""
     object.__setattr__(obj, name, value)

@@ -8,7 +8,7 @@ from typing import Any
 
 from cadence.config.registry import register
 from cadence.schedules.anneal import Cosine, Linear
-from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
+from cadence.schedules.base import MAX_MARKS, Composed, Mark, Schedule, set_field, tidy
 from cadence.schedules.combinators import join
 from cadence.validation import (
     check_choice,
@@ -77,7 +77,7 @@ class Cyclic(Schedule):
 
 @register("one_cycle")
 @dataclass(frozen=True, kw_only=True)
-class OneCycle(Schedule):
+class OneCycle(Composed):
     """The one-cycle policy, with PyTorch ``OneCycleLR``'s phase boundaries.
 
     From ``start`` (default ``peak / div_factor``) up to ``peak`` at step
@@ -115,7 +115,7 @@ class OneCycle(Schedule):
         set_field(self, "anneal", check_choice("anneal", self.anneal, tuple(ANNEAL)))
         if not isinstance(self.three_phase, bool):
             raise TypeError(f"'three_phase' must be a bool (got {self.three_phase!r})")
-        set_field(self, "_phases", self._build())
+        set_field(self, "_built", self._build())
 
     def _build(self) -> Schedule:
         start = self.peak / self.div_factor if self.start is None else self.start
@@ -136,9 +136,3 @@ class OneCycle(Schedule):
             for k, (a, b) in enumerate(itertools.pairwise(values))
         ]
         return join(pieces, marks)
-
-    def marks(self, horizon: float) -> list[Mark]:
-        return self._phases.marks(horizon)  # type: ignore[attr-defined]
-
-    def _eval(self, t: Any, xp: Any) -> Any:
-        return self._phases._eval(t, xp)  # type: ignore[attr-defined]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass
-from typing import Any
 
 from cadence.config.registry import register
 from cadence.schedules.anneal import Cosine, Geometric, Linear
-from cadence.schedules.base import Mark, Schedule, set_field
+from cadence.schedules.base import Composed, Schedule, set_field
 from cadence.schedules.combinators import Product, Scale, _check_schedule, join
 from cadence.validation import check_choice, check_range, check_steps
 
@@ -17,7 +16,7 @@ MODES = ("prefix", "overlay")
 
 @register("warmup")
 @dataclass(frozen=True)
-class Warmup(Schedule):
+class Warmup(Composed):
     """Warm up into ``schedule`` over ``steps``, rising from the factor ``start`` to 1.
 
     The rise is ``"linear"``, ``"cosine"`` (half cosine) or ``"exponential"`` (geometric, needs
@@ -52,9 +51,3 @@ class Warmup(Schedule):
         else:
             built = join([Scale(rise, self.schedule(0)), self.schedule], [self.steps])
         set_field(self, "_built", built)
-
-    def marks(self, horizon: float) -> list[Mark]:
-        return self._built.marks(horizon)  # type: ignore[attr-defined]
-
-    def _eval(self, t: Any, xp: Any) -> Any:
-        return self._built._eval(t, xp)  # type: ignore[attr-defined]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from cadence.config.registry import register
 from cadence.schedules.anneal import Constant, Cosine, Linear, OneMinusSqrt
-from cadence.schedules.base import Mark, Schedule, set_field
+from cadence.schedules.base import Composed, Schedule, set_field
 from cadence.schedules.combinators import Reverse, join
 from cadence.validation import check_choice, check_non_negative, check_number
 
@@ -27,7 +26,7 @@ def _phase(shape: str, start: float, end: float, steps: float, rising: bool) -> 
 
 @register("wsd")
 @dataclass(frozen=True, kw_only=True)
-class WSD(Schedule):
+class WSD(Composed):
     """Warm up from ``start`` to ``peak``, hold ``peak``, decay to ``end`` (the minimum ratio
     when ``peak`` is 1), then hold ``end`` (from ``total_steps`` on, even with no decay phase,
     as transformers' ``get_wsd_schedule`` does).
@@ -101,9 +100,3 @@ class WSD(Schedule):
         elif d is None:
             d = total - w - s
         return w, s, d, total
-
-    def marks(self, horizon: float) -> list[Mark]:
-        return self._built.marks(horizon)  # type: ignore[attr-defined]
-
-    def _eval(self, t: Any, xp: Any) -> Any:
-        return self._built._eval(t, xp)  # type: ignore[attr-defined]
