@@ -40,9 +40,9 @@ from cadence.schedules import (
     CosineRestarts,
     Lambda,
     Linear,
-    Product,
     Schedule,
     join,
+    product,
 )
 from cadence.schedules.ops import SCALAR
 from cadence.validation import (
@@ -74,7 +74,7 @@ def lr_scale(warmup_steps: int = 100, warmup_scale_min: float = 0.05,
         parts.append(restarts)
     if custom_lambda is not None:
         parts.append(Lambda(custom_lambda))
-    return parts[0] if len(parts) == 1 else Product(tuple(parts))
+    return product(parts)
 
 
 class LRScheduler(Scheduler):

@@ -22,13 +22,19 @@ from typing import Any
 
 import torch
 
-from cadence.compat.torch_base import GroupSchedules, LRScheduler, per_group, set_lr
+from cadence.compat.torch_base import (
+    GroupSchedules,
+    LRScheduler,
+    cosine_annealing,
+    per_group,
+    set_lr,
+    set_one_cycle_bases,
+)
 from cadence.config.io import fingerprint
 from cadence.scheduler import chain
 from cadence.scheduler.plateau import ReduceOnPlateau as Plateau
 from cadence.schedules import (
     Constant,
-    Cosine,
     CosineRestarts,
     Cyclic,
     Exponential,
@@ -39,12 +45,12 @@ from cadence.schedules import (
     OneCycle,
     Polynomial,
     Product,
-    Repeat,
     Scale,
     Schedule,
     Shift,
     Step,
     join,
+    product,
 )
 from cadence.schedules.ops import SCALAR
 from cadence.validation import (
@@ -84,43 +90,34 @@ def _shared(schedule: Schedule, bases: list[float]) -> GroupSchedules:
     return GroupSchedules([schedule] * len(bases), absolute=False)
 
 
-def _functions(name: str, value: object, optimizer: torch.optim.Optimizer) -> list[Any]:
-    fns = per_group(name, value, optimizer)
-    for fn in fns:
-        if not callable(fn):
-            raise TypeError(f"{name!r} must be a callable or a list of them (got {fn!r})")
-    return fns
-
-
-class LambdaLR(LRScheduler):
-    """``lr = base * lr_lambda(epoch)``. A cadence :class:`~cadence.schedules.Schedule` is a
-    valid ``lr_lambda`` (and then the state holds its config)."""
+class _UserFunctionLR(LRScheduler):
+    """The base of :class:`LambdaLR` and :class:`MultiplicativeLR`: a user's function of the
+    epoch, one for every param group or one per group."""
 
     def __init__(self, optimizer: torch.optim.Optimizer,
                  lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
                  last_epoch: int = -1, verbose: bool | str = "deprecated") -> None:
-        self.lr_lambdas = _functions("lr_lambda", lr_lambda, optimizer)
+        self.lr_lambdas = per_group("lr_lambda", lr_lambda, optimizer)
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"'lr_lambda' must be a callable or a list of them (got {fn!r})")
         super().__init__(optimizer, last_epoch, verbose)
 
     def _settings(self) -> dict[str, Any]:
         return {"lr_lambda": [fingerprint(f) for f in self.lr_lambdas]}
+
+
+class LambdaLR(_UserFunctionLR):
+    """``lr = base * lr_lambda(epoch)``. A cadence :class:`~cadence.schedules.Schedule` is a
+    valid ``lr_lambda`` (and then the state holds its config)."""
 
     def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
         return GroupSchedules([f if isinstance(f, Schedule) else Lambda(f)
                                for f in self.lr_lambdas], absolute=False)
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_UserFunctionLR):
     """``lr = base * lr_lambda(1) * ... * lr_lambda(epoch)``."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer,
-                 lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
-                 last_epoch: int = -1, verbose: bool | str = "deprecated") -> None:
-        self.lr_lambdas = _functions("lr_lambda", lr_lambda, optimizer)
-        super().__init__(optimizer, last_epoch, verbose)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"lr_lambda": [fingerprint(f) for f in self.lr_lambdas]}
 
     def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
         return GroupSchedules([Multiplicative(f) for f in self.lr_lambdas], absolute=False)
@@ -250,11 +247,8 @@ class CosineAnnealingLR(LRScheduler):
         return {"T_max": self.T_max, "eta_min": self.eta_min}
 
     def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        t, low = self.T_max, self.eta_min
-        return GroupSchedules([
-            Repeat(join([Cosine(start=b, end=low, steps=t), Cosine(start=low, end=b, steps=t)],
-                        [t]), period=2 * t)
-            for b in bases], absolute=True)
+        return GroupSchedules([cosine_annealing(b, self.eta_min, self.T_max) for b in bases],
+                              absolute=True)
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -404,10 +398,7 @@ class OneCycleLR(LRScheduler):
         self.base_momentums = per_group("base_momentum", base_momentum, optimizer)
         self.max_momentums = per_group("max_momentum", max_momentum, optimizer)
         if last_epoch == -1:
-            for peak, group in zip(self.max_lrs, optimizer.param_groups):
-                group["initial_lr"] = peak / self.div_factor
-                group["max_lr"] = peak
-                group["min_lr"] = group["initial_lr"] / self.final_div_factor
+            set_one_cycle_bases(optimizer, self.max_lrs, self.div_factor, self.final_div_factor)
         self._phases(1.0, 1.0, 1.0)  # validates pct_start against total_steps
         super().__init__(optimizer, last_epoch, verbose)
 
@@ -511,7 +502,32 @@ def _children(name: str, schedulers: Sequence[object],
     return items
 
 
-class SequentialLR(LRScheduler):
+def _take_over(children: list[LRScheduler], optimizer: torch.optim.Optimizer) -> None:
+    """From now on the combination drives the lr: the children leave the optimizer's chain,
+    and the lrs go back to their bases (each child wrote its own first values)."""
+    for s in children:
+        chain.leave(optimizer, s)
+    for group in optimizer.param_groups:
+        set_lr(group, group["initial_lr"])
+
+
+class _Combination(LRScheduler):
+    """The base of :class:`SequentialLR` and :class:`ChainedScheduler`: one scheduler made of
+    the drop-ins in ``_schedulers``."""
+
+    _schedulers: list[LRScheduler]
+
+    def _settings(self) -> dict[str, Any]:
+        return {"schedulers": [[type(s).__name__, s._settings()] for s in self._schedulers]}
+
+    def step(self, metrics: Any = None) -> None:
+        """Advance one step; ``metrics`` feeds a :class:`ReduceLROnPlateau` child."""
+        super().step()
+        if metrics is not None:
+            self.report(metrics)
+
+
+class SequentialLR(_Combination):
     """The schedulers one after another, switching at ``milestones``; each starts from its own
     step 0 (cadence's ``join``)."""
 
@@ -527,15 +543,11 @@ class SequentialLR(LRScheduler):
         if marks != sorted(marks):
             raise ValueError(f"'milestones' must be non-decreasing (got {marks})")
         self._milestones = marks
-        for s in self._schedulers:
-            chain.leave(optimizer, s)
-        for group in optimizer.param_groups:  # the children wrote their own first values
-            set_lr(group, group["initial_lr"])
+        _take_over(self._schedulers, optimizer)
         super().__init__(optimizer, last_epoch, verbose)
 
     def _settings(self) -> dict[str, Any]:
-        return {"milestones": self._milestones,
-                "schedulers": [[type(s).__name__, s._settings()] for s in self._schedulers]}
+        return {"milestones": self._milestones, **super()._settings()}
 
     def _active(self) -> list[tuple[LRScheduler, int]]:
         """The children that ever run, with the step each starts at (milestone 0 skips one)."""
@@ -558,14 +570,8 @@ class SequentialLR(LRScheduler):
                 return controller
         return None
 
-    def step(self, metrics: Any = None) -> None:
-        """Advance one step; ``metrics`` feeds a :class:`ReduceLROnPlateau` child."""
-        super().step()
-        if metrics is not None:
-            self.report(metrics)
 
-
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_Combination):
     """The schedulers applied together: their factors multiply at every step (an absolute one,
     like CyclicLR, sets the value that the later ones multiply)."""
 
@@ -573,14 +579,8 @@ class ChainedScheduler(LRScheduler):
                  optimizer: torch.optim.Optimizer | None = None) -> None:
         self._schedulers = _children("schedulers", schedulers, optimizer)
         target = optimizer if optimizer is not None else self._schedulers[0].optimizer
-        for s in self._schedulers:
-            chain.leave(target, s)
-        for group in target.param_groups:
-            set_lr(group, group["initial_lr"])
+        _take_over(self._schedulers, target)
         super().__init__(target)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"schedulers": [[type(s).__name__, s._settings()] for s in self._schedulers]}
 
     def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
         per_group_parts: list[list[Schedule]] = [[] for _ in bases]
@@ -593,19 +593,9 @@ class ChainedScheduler(LRScheduler):
                 else:
                     per_group_parts[g].append(schedule)
             absolute = absolute or part.absolute
-        out = []
-        for parts in per_group_parts:
-            product: Schedule = parts[0] if len(parts) == 1 else Product(tuple(parts))
-            out.append(product)
-        return GroupSchedules(out, absolute=absolute)
+        return GroupSchedules([product(parts) for parts in per_group_parts], absolute=absolute)
 
     def _plateau_controller(self) -> Any:
         controllers = [s._plateau_controller() for s in self._schedulers]
         return next((c for c in reversed(controllers) if c is not None), None)
-
-    def step(self, metrics: Any = None) -> None:
-        """Advance one step; ``metrics`` feeds a :class:`ReduceLROnPlateau` child."""
-        super().step()
-        if metrics is not None:
-            self.report(metrics)
 

@@ -25,7 +25,12 @@ from typing import Any
 
 import torch
 
-from cadence.compat.torch_base import GroupSchedules, per_group
+from cadence.compat.torch_base import (
+    GroupSchedules,
+    cosine_annealing,
+    per_group,
+    set_one_cycle_bases,
+)
 from cadence.config.registry import suggest
 from cadence.scheduler.plateau import ReduceOnPlateau as Plateau
 from cadence.scheduler.scheduler import Scheduler
@@ -38,12 +43,11 @@ from cadence.schedules import (
     MultiStep,
     OneCycle,
     Polynomial,
-    Product,
     Quantize,
-    Repeat,
     Schedule,
     Step,
     join,
+    product,
 )
 from cadence.validation import (
     check_choice,
@@ -261,13 +265,9 @@ class CosineAnnealingParamScheduler(ParamScheduler):
         super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
 
     def _shape(self, bases: list[float]) -> GroupSchedules:
-        t = self.T_max
-        out = []
-        for base in bases:
-            r = _ratio(self.eta_min, self.eta_min_ratio, base)
-            out.append(Repeat(join([Cosine(start=1.0, end=r, steps=t),
-                                    Cosine(start=r, end=1.0, steps=t)], [t]), period=2 * t))
-        return GroupSchedules(out, False)
+        return GroupSchedules([
+            cosine_annealing(1.0, _ratio(self.eta_min, self.eta_min_ratio, base), self.T_max)
+            for base in bases], False)
 
 
 class LinearParamScheduler(ParamScheduler):
@@ -328,10 +328,7 @@ class OneCycleParamScheduler(ParamScheduler):
         self.three_phase = bool(three_phase)
         peaks = [check_positive("eta_max", v) for v in per_group("eta_max", eta_max, optimizer)]
         if last_step == -1:
-            for peak, group in zip(peaks, optimizer.param_groups):
-                group["initial_lr"] = peak / self.div_factor
-                group["max_lr"] = peak
-                group["min_lr"] = group["initial_lr"] / self.final_div_factor
+            set_one_cycle_bases(optimizer, peaks, self.div_factor, self.final_div_factor)
         super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
 
     def _shape(self, bases: list[float]) -> GroupSchedules:
@@ -519,8 +516,7 @@ def build_schedulers(configs: Sequence[Mapping[str, Any]] | Mapping[str, Any],
         probe.reset()
     specs: dict[str, Any] = {}
     for param, per_group_parts in factors.items():
-        schedules = [parts[0] if len(parts) == 1 else Product(tuple(parts))
-                     for parts in per_group_parts]
+        schedules = [product(parts) for parts in per_group_parts]
         specs[param] = GroupSchedules(schedules, absolute=False).spec()[0]
     for group, initial in zip(optimizer.param_groups, probe.initial_lr):
         if initial is not None:

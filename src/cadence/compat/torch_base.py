@@ -17,7 +17,7 @@ import torch
 
 from cadence.scheduler.scheduler import STATE_FORMAT, Scheduler
 from cadence.scheduler.slots import Slot, as_float
-from cadence.schedules import Constant, Scale, Schedule
+from cadence.schedules import Constant, Cosine, Repeat, Scale, Schedule, join
 
 _LR = Slot("lr")
 
@@ -60,6 +60,24 @@ class GroupSchedules:
 def set_lr(group: dict[str, Any], value: Any) -> None:
     """Write a group's lr, in place when it is a tensor."""
     _LR.write(group, as_float(value))
+
+
+def cosine_annealing(high: float, low: float, steps: int) -> Schedule:
+    """PyTorch's (and MMEngine's) cosine annealing: a half cosine from ``high`` to ``low`` over
+    ``steps``, back up over the next ``steps``, and so on."""
+    down_up = join([Cosine(start=high, end=low, steps=steps),
+                    Cosine(start=low, end=high, steps=steps)], [steps])
+    return Repeat(down_up, period=2 * steps)
+
+
+def set_one_cycle_bases(optimizer: torch.optim.Optimizer, peaks: list[float],
+                        div_factor: float, final_div_factor: float) -> None:
+    """What a one-cycle scheduler writes into each group when it starts (PyTorch and MMEngine):
+    ``initial_lr`` (``peak / div_factor``), ``max_lr`` and ``min_lr``."""
+    for peak, group in zip(peaks, optimizer.param_groups):
+        group["initial_lr"] = peak / div_factor
+        group["max_lr"] = peak
+        group["min_lr"] = group["initial_lr"] / final_div_factor
 
 
 def per_group(name: str, value: object, optimizer: torch.optim.Optimizer) -> list[Any]:

@@ -26,6 +26,7 @@ from cadence.schedules.combinators import (
     Shift,
     Stretch,
     join,
+    product,
 )
 from cadence.schedules.cyclic import Cyclic, OneCycle
 from cadence.schedules.decay import Exponential, InverseSqrt, MultiStep, Noam, Step
@@ -66,4 +67,5 @@ __all__ = [
     "Stretch",
     "Warmup",
     "join",
+    "product",
 ]

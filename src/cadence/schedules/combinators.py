@@ -134,6 +134,11 @@ class Product(Schedule):
         return tidy((m for s in self.schedules for m in s.marks(horizon)), horizon)
 
 
+def product(schedules: Sequence[Schedule]) -> Schedule:
+    """The product of ``schedules`` (see :class:`Product`); a single schedule is itself."""
+    return schedules[0] if len(schedules) == 1 else Product(tuple(schedules))
+
+
 @register("scale")
 @dataclass(frozen=True)
 class Scale(Schedule):
