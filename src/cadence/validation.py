@@ -68,26 +68,27 @@ def check_range(
     return number
 
 
-def _check_int(name: str, value: object, rule: str) -> int:
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """An int >= ``low`` (and < ``high``)."""
+    rule = "a positive int" if low == 1 else f"an int >= {low}"
+    if high is not None:
+        rule += " and < 2**32" if high == 2**32 else f" and < {high}"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         _fail(name, rule, value, TypeError)
-    return int(value)  # type: ignore[call-overload]
+    number = int(value)  # type: ignore[call-overload]
+    if number < low or (high is not None and number >= high):
+        _fail(name, rule, value)
+    return number
 
 
 def check_positive_int(name: str, value: object) -> int:
     """An int > 0."""
-    number = _check_int(name, value, "a positive int")
-    if number <= 0:
-        _fail(name, "a positive int", value)
-    return number
+    return check_int(name, value, 1)
 
 
 def check_non_negative_int(name: str, value: object) -> int:
     """An int >= 0."""
-    number = _check_int(name, value, "an int >= 0")
-    if number < 0:
-        _fail(name, "an int >= 0", value)
-    return number
+    return check_int(name, value, 0)
 
 
 def check_choice(name: str, value: object, choices: Collection[str]) -> str:
@@ -131,3 +132,9 @@ def check_steps(name: str, value: object) -> int | float:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return check_positive_int(name, value)
     return check_positive(name, value)
+
+
+def check_non_negative_steps(name: str, value: object) -> int | float:
+    """A length in steps >= 0: an int stays an int, anything else becomes a float."""
+    number = check_non_negative(name, value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else number

@@ -14,19 +14,13 @@ import numpy as np
 from cadence.config.registry import register
 from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
 from cadence.validation import (
-    check_non_negative,
+    check_non_negative_steps,
     check_number,
     check_optional,
     check_positive,
     check_sorted_numbers,
     check_steps,
 )
-
-
-def check_non_negative_steps(name: str, value: object) -> int | float:
-    """A length in steps >= 0: an int stays an int."""
-    number = check_non_negative(name, value)
-    return value if isinstance(value, int) and not isinstance(value, bool) else number
 
 
 def _check_schedule(name: str, value: object) -> Schedule:

@@ -27,7 +27,6 @@ True
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -42,7 +41,7 @@ from cadence.scheduler import Scheduler
 from cadence.scheduler.slots import as_float
 from cadence.schedules import Geometric, Linear
 from cadence.tools.snapshot import TrainingSnapshot, seed_everything
-from cadence.validation import check_choice, check_number, check_positive, check_range
+from cadence.validation import check_choice, check_int, check_number, check_positive, check_range
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -224,17 +223,17 @@ def find_lr(
     end_lr = check_positive("end_lr", end_lr)
     if end_lr <= start_lr:
         raise ValueError(f"'end_lr' must be a number > start_lr={start_lr:g} (got {end_lr!r})")
-    num_iter = _check_int_at_least("num_iter", num_iter, 2)
+    num_iter = check_int("num_iter", num_iter, 2)
     shape = {"exp": Geometric, "linear": Linear}[check_choice("mode", mode, MODES)]
     run = _Run(
         num_iter=num_iter,
         smoothing=check_range("smoothing", smoothing, 0.0, 1.0, high_open=True),
         diverge=_check_above_one("diverge", diverge),
-        accumulation_steps=_check_int_at_least("accumulation_steps", accumulation_steps, 1),
+        accumulation_steps=check_int("accumulation_steps", accumulation_steps, 1),
         autocast_dtype=_check_autocast_dtype(autocast_dtype),
     )
     if seed is not None:
-        _check_int_at_least("seed", seed, 0, high=2**32)
+        check_int("seed", seed, 0, high=2**32)
 
     snapshot = TrainingSnapshot(model, optimizer, scheduler)
     batches = _batches(data)
@@ -450,19 +449,6 @@ def _check_autocast_dtype(value: object) -> torch.dtype | None:
         return value
     exc = ValueError if isinstance(value, torch.dtype) else TypeError
     raise exc(f"'autocast_dtype' must be None, torch.bfloat16 or torch.float16 (got {value!r})")
-
-
-def _check_int_at_least(name: str, value: object, low: int, high: int | None = None) -> int:
-    """An int >= ``low`` (and < ``high``)."""
-    rule = "a positive int" if low == 1 else f"an int >= {low}"
-    if high is not None:
-        rule += " and < 2**32" if high == 2**32 else f" and < {high}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name!r} must be {rule} (got {value!r})")
-    number = int(value)
-    if number < low or (high is not None and number >= high):
-        raise ValueError(f"{name!r} must be {rule} (got {value!r})")
-    return number
 
 
 def _finite_or_nan(values: list[float]) -> np.ndarray:
