@@ -22,7 +22,8 @@ from cadence.schedules import (
     Warmup,
     join,
 )
-from cadence.tools.describe import Description, Jump, describe, fmt_list, fmt_number, fmt_step
+from cadence.tools.describe import Description, Jump, describe
+from cadence.tools.text import fmt_list, fmt_number, fmt_step
 
 
 def row_cells(text: str, name: str) -> list[str]:

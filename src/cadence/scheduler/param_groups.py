@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +25,8 @@ class GroupSummary:
 
     @property
     def numel(self) -> int:
-        total = 0
-        for _, shape in self.params:
-            n = 1
-            for d in shape:
-                n *= d
-            total += n
-        return total
+        """The number of elements of its parameters."""
+        return sum(math.prod(shape) for _, shape in self.params)
 
 
 def _plain(value: Any) -> Any:

@@ -16,7 +16,6 @@ Every curve of :func:`cadence.tools.curves` gets one :class:`CurveSummary`; a
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import numpy as np
 
 from cadence.schedules.base import MAX_MARKS, Mark
 from cadence.tools.curves import Curve, curves, load
+from cadence.tools.text import fmt_list, fmt_number, fmt_step, natural_width, need_rich, render_text
 from cadence.validation import check_optional, check_positive_int
 
 if TYPE_CHECKING:
@@ -45,8 +45,6 @@ STEPPED_TAIL = 0.5  # the tail after a step decay's last milestone is usually de
 LONG_FACTOR = 1.5
 # Relative size (of the largest |value|) under which a change, or a value, counts as none.
 TOLERANCE = 1e-12
-CELL_ITEMS = 6
-WIDTH = 120
 _CHECK_SPAN = 3  # horizon checks look at steps 0 .. 3 * training_steps ...
 _CHECK_POINTS = 300_001  # ... at most this many of them ...
 _FAR = 1000  # ... and at 1000 * training_steps, for far landmarks
@@ -327,61 +325,3 @@ def _last_landmark(marks: list[Mark], total: int, horizon: float) -> Mark | None
     found = [m for m in marks if LONG_FACTOR * total < m.step < first_restart
              and (m.kind == "phase" or (m.kind == "milestone" and finite))]
     return found[-1] if found else None
-
-
-# -- text ----------------------------------------------------------------------------------------
-def fmt_number(value: Any, *, sign: bool = False) -> str:
-    """A value with 4 significant digits (``-0`` shows as ``0``)."""
-    number = float(value)
-    if number == 0:
-        return "0"
-    return f"{number:+.4g}" if sign else f"{number:.4g}"
-
-
-def fmt_step(step: Any) -> str:
-    """A step: whole numbers without a decimal point, others with up to 6 digits."""
-    value = float(step)
-    return str(int(value)) if value.is_integer() else f"{value:.6g}"
-
-
-def fmt_list(items: list[str], limit: int = CELL_ITEMS) -> str:
-    """At most ``limit`` items, then ``... (N)`` with the total count; ``-`` when empty."""
-    if not items:
-        return "-"
-    if len(items) <= limit:
-        return ", ".join(items)
-    return ", ".join(items[:limit]) + f", ... ({len(items)})"
-
-
-def natural_width(renderable: Any, low: int = 80, high: int = 200) -> int:
-    """The width ``renderable`` takes unwrapped, kept within ``[low, high]``."""
-    rich = need_rich("measuring")
-    console = rich.console.Console(width=high, file=io.StringIO(), color_system=None)
-    measured = rich.measure.Measurement.get(console, console.options, renderable)
-    return max(low, min(high, measured.maximum))
-
-
-def render_text(renderable: Any, width: int = WIDTH) -> str:
-    """``renderable`` printed by a recording rich console without colour, as plain text."""
-    check_positive_int("width", width)
-    rich = need_rich("rendering as text")
-    console = rich.console.Console(record=True, width=width, file=io.StringIO(),
-                                   color_system=None, force_terminal=False, highlight=False,
-                                   soft_wrap=False)
-    console.print(renderable)
-    text: str = console.export_text()
-    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
-
-
-def need_rich(what: str) -> Any:
-    """The rich modules, or an ImportError that says how to install them."""
-    try:
-        import rich.box
-        import rich.console
-        import rich.measure
-        import rich.table
-        import rich.text
-    except ImportError as exc:  # pragma: no cover - rich is installed with the cli extra
-        raise ImportError(f"{what} needs the 'rich' package: pip install 'cadence[cli]'"
-                          ) from exc
-    return rich

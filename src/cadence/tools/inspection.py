@@ -16,26 +16,20 @@ This is seed 000's ``visualize_optimizer_param_groups``, built on
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from cadence.scheduler.param_groups import GroupSummary, summarize_param_groups
-from cadence.tools.describe import fmt_number, natural_width, need_rich, render_text
+from cadence.tools.text import fmt_number, natural_width, need_rich, render_text
 
 if TYPE_CHECKING:
     from rich.console import Group
 
 NOT_IN_MODEL = "(not in the model)"
 IN_NO_GROUP = "none: NOT TRAINED"
-
-
-def _size(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def _value(value: Any) -> str:
@@ -80,17 +74,17 @@ class ParamGroupReport:
         for g in self.groups:
             for name, shape in g.params:
                 params.add_row(text(str(g.index)), text(name or NOT_IN_MODEL), text(str(shape)),
-                               text(f"{_size(shape):,}"))
+                               text(f"{math.prod(shape):,}"))
         for name, shape in self.missing:
             params.add_row(text(IN_NO_GROUP), text(name), text(str(shape)),
-                           text(f"{_size(shape):,}"))
+                           text(f"{math.prod(shape):,}"))
         return rich.console.Group(groups, text(""), params)
 
     def __rich__(self) -> Group:
         rich = need_rich("ParamGroupReport")
         parts: list[Any] = [self.table()]
         if self.missing:
-            count = sum(_size(shape) for _, shape in self.missing)
+            count = sum(math.prod(shape) for _, shape in self.missing)
             names = ", ".join(name for name, _ in self.missing)
             parts += [rich.text.Text(""), rich.text.Text(
                 f"Warning: {len(self.missing)} parameter(s) of the model ({count:,} elements) "
