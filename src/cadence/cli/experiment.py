@@ -26,8 +26,6 @@ from torch import nn
 import cadence
 from cadence.cli.task import Digits, lenet, load_digits
 from cadence.compat.build import build
-from cadence.config.io import from_config
-from cadence.config.registry import registered
 from cadence.schedules import (
     Constant,
     Cosine,
@@ -36,6 +34,7 @@ from cadence.schedules import (
     MultiStep,
     OneCycle,
     Quantize,
+    Schedule,
     Warmup,
 )
 from cadence.tools.curves import load, parse
@@ -79,10 +78,9 @@ def factory(spec: str) -> Factory:
     if isinstance(value, str):
         preset(value, 1000)  # refuses an unknown name, with the nearest
         return lambda opt, total, per_epoch: cadence.Scheduler(opt, lr=preset(value, total))
-    load(value)  # builds once on a stand-in optimizer: refuses a bad config now
-    if isinstance(value, dict) and value.get("type") in registered():
-        schedule = from_config(value)
-        return lambda opt, total, per_epoch: cadence.Scheduler(opt, lr=schedule)
+    source = load(value)  # a schedule, or a scheduler built on a stand-in: refuses a bad config
+    if isinstance(source, Schedule):
+        return lambda opt, total, per_epoch: cadence.Scheduler(opt, lr=source)
     return lambda opt, total, per_epoch: build(value, opt)
 
 
