@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from cadence.compat.lr_scheduler import LambdaLR, ReduceLROnPlateau
+from cadence.compat.torch_base import cosine_annealing
 from cadence.config.registry import suggest
 from cadence.schedules import (
     WSD,
@@ -32,7 +33,6 @@ from cadence.schedules import (
     Linear,
     Offset,
     Polynomial,
-    Repeat,
     Scale,
     Schedule,
     Shift,
@@ -72,9 +72,7 @@ def cosine_wave(cycles: float, steps: float, low: float = 0.0) -> Schedule:
         return Cosine(start=1.0, end=low, steps=steps)
     if cycles == 0:
         return Constant(1.0)
-    down_up = join([Cosine(start=1.0, end=0.0, steps=1), Cosine(start=0.0, end=1.0, steps=1)],
-                   [1])
-    wave: Schedule = Stretch(Repeat(down_up, period=2), factor=steps / (2 * cycles))
+    wave: Schedule = Stretch(cosine_annealing(1.0, 0.0, 1), factor=steps / (2 * cycles))
     if low:
         wave = Shift(Scale(wave, 1.0 - low), low)
     return join([wave, Constant(wave(steps))], [steps])
