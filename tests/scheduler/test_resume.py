@@ -151,6 +151,6 @@ def test_a_different_schedule_is_refused_unless_asked():
 def test_garbage_states_are_refused():
     sched = Scheduler(make_optimizer(), lr=Cosine(steps=10))
     torch_state = torch.optim.lr_scheduler.StepLR(make_optimizer(), 3).state_dict()
-    for bad in (torch_state, {}, [1, 2]):
-        with pytest.raises(ValueError, match="must come from cadence.Scheduler.state_dict"):
+    for bad, error in ((torch_state, ValueError), ({}, ValueError), ([1, 2], TypeError)):
+        with pytest.raises(error, match="must come from cadence.Scheduler.state_dict"):
             sched.load_state_dict(bad)

@@ -33,6 +33,7 @@ import torch
 from cadence.scheduler.batch import MODES, batch_factor, check_batch_size
 from cadence.scheduler.param_groups import summarize_param_groups
 from cadence.scheduler.scheduler import Scheduler
+from cadence.scheduler.track import Span
 from cadence.schedules import (
     Clip,
     Constant,
@@ -119,9 +120,16 @@ class LRScheduler(Scheduler):
         self._restarts = CosineRestarts(period=self.T_0, period_mult=self.T_mult,
                                         decay=self.gamma)
         super().__init__(
-            optimizer, lr=self._core(), batch_size_mode=self.batch_size_mode,
-            base_batch_size=self.base_batch_size, count="calls",
+            optimizer, lr=self._core(), spans={"lr": Span.between(eta_scal_min, eta_scal_max)},
+            batch_size_mode=self.batch_size_mode, base_batch_size=self.base_batch_size,
+            count="calls",
         )
+
+    @property
+    def _core_schedule(self) -> Schedule:
+        schedule = self.schedules("lr")[0]
+        assert schedule is not None
+        return schedule
 
     def _core(self) -> Schedule:
         """``warm * restart * custom``: the seed's ``lr_scale`` without the batch factor."""
@@ -134,10 +142,6 @@ class LRScheduler(Scheduler):
         names = ("warmup_steps", "warmup_scale_min", "warmup_type", "T_0", "T_mult",
                  "eta_scal_min", "eta_scal_max", "gamma", "base_batch_size", "batch_size_mode")
         return {"LRScheduler": {n: getattr(self, n) for n in names}}
-
-    def _factor(self, name: str, value: Any) -> Any:
-        low, high = self.eta_scal_min, self.eta_scal_max
-        return low + (high - low) * (self._batch * value)
 
     # -- the seed's attributes, from the closed form -------------------------------------------
     @property
@@ -169,7 +173,7 @@ class LRScheduler(Scheduler):
     @property
     def lr_scale(self) -> float:
         """The seed's product of factors at the current step (before the eta range)."""
-        return self._batch * self._bindings["lr"].schedules[0](self._t)
+        return self._batch * self._core_schedule(self._t)
 
     @property
     def eta_min_lrs(self) -> list[float]:
@@ -193,7 +197,7 @@ class LRScheduler(Scheduler):
         lrs = self.value_at(steps, batch_size)["lr"]
         bs = None if batch_size is None else check_batch_size(batch_size)
         scale = batch_factor(self.batch_size_mode, bs, self.base_batch_size)
-        scale = scale * self._bindings["lr"].schedules[0](steps)
+        scale = scale * self._core_schedule(steps)
 
         fig = Figure(figsize=(10, 8), layout="constrained")
         top, bottom = fig.subplots(2, 1)

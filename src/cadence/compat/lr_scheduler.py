@@ -1,17 +1,19 @@
 """Drop-in replacements for ``torch.optim.lr_scheduler`` (PyTorch 2.13), on cadence's schedules.
 
 Change ``from torch.optim import lr_scheduler`` to ``from cadence.compat import lr_scheduler``:
-the classes keep PyTorch's names, signatures, defaults, methods and attributes, and give the same
-lrs at every step (a test compares them with PyTorch's). Each is a closed-form schedule, so
-resuming and ``step(epoch)`` are exact. Deliberate differences are listed in ``docs/compat.md``.
+each class is a subclass of PyTorch's class of the same name (``isinstance`` checks hold) with
+PyTorch's signature, defaults, attributes, state and chaining rules, and its values are the
+closed form of a cadence schedule (:mod:`cadence.compat.torch_shapes`): exact at any step,
+after any resume, and previewable (``value_at``). PyTorch's own test suite passes against them;
+the deliberate differences are in ``docs/compat.md``.
 
 >>> import torch
 >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
 >>> sched = StepLR(opt, step_size=2, gamma=0.5)
 >>> for _ in range(3):
 ...     opt.step(); sched.step()
->>> sched.get_last_lr(), sched.last_epoch
-([0.05], 3)
+>>> sched.get_last_lr(), sched.last_epoch, isinstance(sched, torch.optim.lr_scheduler.StepLR)
+([0.05], 3, True)
 """
 
 from __future__ import annotations
@@ -21,42 +23,20 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
+from torch.optim import lr_scheduler as T
+from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 
-from cadence.compat.torch_base import (
-    GroupSchedules,
-    LRScheduler,
-    cosine_annealing,
-    per_group,
-    set_lr,
-    set_one_cycle_bases,
-)
-from cadence.config.io import fingerprint
-from cadence.scheduler import chain
-from cadence.scheduler.plateau import ReduceOnPlateau as Plateau
-from cadence.schedules import (
-    Constant,
-    CosineRestarts,
-    Cyclic,
-    Exponential,
-    Lambda,
-    Linear,
-    Multiplicative,
-    MultiStep,
-    OneCycle,
-    Polynomial,
-    Product,
-    Scale,
-    Schedule,
-    Shift,
-    Step,
-    join,
-    product,
-)
+from cadence.compat import torch_shapes as shapes
+from cadence.compat.combined import ChainedScheduler, SequentialLR
+from cadence.compat.plateau import ReduceLROnPlateau
+from cadence.compat.torch_base import LRScheduler, check_epoch, per_group, real
+from cadence.scheduler.plan import group_values
+from cadence.scheduler.slots import as_float
+from cadence.schedules import Schedule
 from cadence.schedules.ops import SCALAR
 from cadence.validation import (
     check_choice,
     check_non_negative,
-    check_non_negative_int,
     check_number,
     check_positive,
     check_positive_int,
@@ -66,6 +46,7 @@ from cadence.validation import (
 _LRScheduler = LRScheduler  # PyTorch's old name, still used by seed code
 
 __all__ = [
+    "EPOCH_DEPRECATION_WARNING",
     "ChainedScheduler",
     "ConstantLR",
     "CosineAnnealingLR",
@@ -86,228 +67,229 @@ __all__ = [
 ]
 
 
-def _shared(schedule: Schedule, bases: list[float]) -> GroupSchedules:
-    return GroupSchedules([schedule] * len(bases), absolute=False)
+def _lambda_state(fn: Callable[..., Any]) -> Any:
+    """How a lambda is saved: PyTorch's rule (a plain function as None, a callable object as
+    its ``__dict__``), and a cadence schedule as its config (so the state stays plain data)."""
+    if isinstance(fn, Schedule):
+        try:
+            return fn.to_config()
+        except TypeError:  # a Lambda around a plain function
+            return None
+    return None if isinstance(fn, type(_lambda_state)) else fn.__dict__.copy()
 
 
 class _UserFunctionLR(LRScheduler):
-    """The base of :class:`LambdaLR` and :class:`MultiplicativeLR`: a user's function of the
-    epoch, one for every param group or one per group."""
+    """The state of :class:`LambdaLR` and :class:`MultiplicativeLR`: PyTorch's, with a cadence
+    schedule saved as its config and rebuilt from it on load (the saved settings win)."""
+
+    lr_lambdas: list[Callable[[int], float]]
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [_lambda_state(fn) for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        from cadence.config.io import from_config
+        from cadence.config.registry import registered
+
+        saved = state_dict.get("lr_lambdas", [])
+        rebuilt = {i: from_config(c) for i, c in enumerate(saved)
+                   if isinstance(c, dict) and c.get("type") in registered()
+                   and i < len(self.lr_lambdas) and isinstance(self.lr_lambdas[i], Schedule)}
+        others = [None if i in rebuilt else c for i, c in enumerate(saved)]
+        super().load_state_dict({**state_dict, "lr_lambdas": others})
+        for i, schedule in rebuilt.items():
+            self.lr_lambdas[i] = schedule
+
+
+class LambdaLR(_UserFunctionLR, T.LambdaLR):
+    """``lr = base * lr_lambda(epoch)``. A cadence :class:`~cadence.schedules.Schedule` is a
+    valid ``lr_lambda`` (and then the state holds its config)."""
+
+    describe = staticmethod(shapes.lambda_lr)
+    chainable = False
 
     def __init__(self, optimizer: torch.optim.Optimizer,
                  lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
                  last_epoch: int = -1, verbose: bool | str = "deprecated") -> None:
-        self.lr_lambdas = per_group("lr_lambda", lr_lambda, optimizer)
-        for fn in self.lr_lambdas:
+        self._start(optimizer, last_epoch, verbose)
+        for fn in lr_lambda if isinstance(lr_lambda, (list, tuple)) else [lr_lambda]:
             if not callable(fn):
                 raise TypeError(f"'lr_lambda' must be a callable or a list of them (got {fn!r})")
-        super().__init__(optimizer, last_epoch, verbose)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"lr_lambda": [fingerprint(f) for f in self.lr_lambdas]}
+        T.LambdaLR.__init__(self, optimizer, lr_lambda, last_epoch)
 
 
-class LambdaLR(_UserFunctionLR):
-    """``lr = base * lr_lambda(epoch)``. A cadence :class:`~cadence.schedules.Schedule` is a
-    valid ``lr_lambda`` (and then the state holds its config)."""
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        return GroupSchedules([f if isinstance(f, Schedule) else Lambda(f)
-                               for f in self.lr_lambdas], absolute=False)
-
-
-class MultiplicativeLR(_UserFunctionLR):
+class MultiplicativeLR(_UserFunctionLR, T.MultiplicativeLR):
     """``lr = base * lr_lambda(1) * ... * lr_lambda(epoch)``."""
 
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        return GroupSchedules([Multiplicative(f) for f in self.lr_lambdas], absolute=False)
+    describe = staticmethod(shapes.multiplicative_lr)
+
+    def __init__(self, optimizer: torch.optim.Optimizer,
+                 lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
+                 last_epoch: int = -1, verbose: bool | str = "deprecated") -> None:
+        self._start(optimizer, last_epoch, verbose)
+        T.MultiplicativeLR.__init__(self, optimizer, lr_lambda, last_epoch)
 
 
-class StepLR(LRScheduler):
+class StepLR(LRScheduler, T.StepLR):
     """``lr = base * gamma ** (epoch // step_size)``."""
+
+    describe = staticmethod(shapes.step_lr)
 
     def __init__(self, optimizer: torch.optim.Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1, verbose: bool | str = "deprecated") -> None:
-        self.step_size = check_positive_int("step_size", step_size)
-        self.gamma = check_number("gamma", gamma)
-        super().__init__(optimizer, last_epoch, verbose)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"step_size": self.step_size, "gamma": self.gamma}
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        return _shared(Step(every=self.step_size, gamma=self.gamma), bases)
+        self._start(optimizer, last_epoch, verbose)
+        check_positive("step_size", real(step_size))
+        check_positive("gamma", real(gamma))
+        T.StepLR.__init__(self, optimizer, step_size, gamma, last_epoch)
 
 
-class MultiStepLR(LRScheduler):
+class MultiStepLR(LRScheduler, T.MultiStepLR):
     """``lr = base * gamma ** (milestones reached)``; a repeated milestone counts twice."""
+
+    describe = staticmethod(shapes.multistep_lr)
 
     def __init__(self, optimizer: torch.optim.Optimizer, milestones: Iterable[int],
                  gamma: float = 0.1, last_epoch: int = -1,
                  verbose: bool | str = "deprecated") -> None:
-        items = list(milestones)
-        for m in items:
-            check_non_negative_int("milestones", m)
-        self.milestones = sorted(items)
-        self.gamma = check_number("gamma", gamma)
-        super().__init__(optimizer, last_epoch, verbose)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"milestones": self.milestones, "gamma": self.gamma}
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        return _shared(MultiStep(milestones=self.milestones, gamma=self.gamma), bases)
+        self._start(optimizer, last_epoch, verbose)
+        milestones = list(milestones)
+        for m in milestones:
+            check_non_negative("milestones", real(m))
+        check_positive("gamma", real(gamma))
+        T.MultiStepLR.__init__(self, optimizer, milestones, gamma, last_epoch)
 
 
-class ConstantLR(LRScheduler):
-    """``lr = base * factor`` for the first ``total_iters`` epochs, then ``base``."""
+class ConstantLR(LRScheduler, T.ConstantLR):
+    """``lr = base * factor`` until ``total_iters``, then the base."""
+
+    describe = staticmethod(shapes.constant_lr)
 
     def __init__(self, optimizer: torch.optim.Optimizer, factor: float = 1.0 / 3,
                  total_iters: int = 5, last_epoch: int = -1,
                  verbose: bool | str = "deprecated") -> None:
-        self.factor = check_range("factor", factor, 0.0, 1.0)
-        self.total_iters = check_non_negative_int("total_iters", total_iters)
-        super().__init__(optimizer, last_epoch, verbose)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"factor": self.factor, "total_iters": self.total_iters}
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        if self.total_iters == 0:  # no constant phase (PyTorch keeps the factor forever)
-            return _shared(Constant(1.0), bases)
-        return _shared(join([Constant(self.factor), Constant(1.0)], [self.total_iters]), bases)
+        self._start(optimizer, last_epoch, verbose)
+        check_range("factor", real(factor), 0.0, 1.0)
+        check_non_negative("total_iters", real(total_iters))
+        T.ConstantLR.__init__(self, optimizer, factor, total_iters, last_epoch)
 
 
-class LinearLR(LRScheduler):
+class LinearLR(LRScheduler, T.LinearLR):
     """The factor goes linearly from ``start_factor`` to ``end_factor`` over ``total_iters``."""
+
+    describe = staticmethod(shapes.linear_lr)
 
     def __init__(self, optimizer: torch.optim.Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1,
                  verbose: bool | str = "deprecated") -> None:
-        self.start_factor = check_range("start_factor", start_factor, 0.0, 1.0, low_open=True)
-        self.end_factor = check_range("end_factor", end_factor, 0.0, 1.0)
-        self.total_iters = check_non_negative_int("total_iters", total_iters)
-        super().__init__(optimizer, last_epoch, verbose)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"start_factor": self.start_factor, "end_factor": self.end_factor,
-                "total_iters": self.total_iters}
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        if self.total_iters == 0:  # already at the end (PyTorch keeps start_factor forever)
-            return _shared(Constant(self.end_factor), bases)
-        return _shared(Linear(start=self.start_factor, end=self.end_factor,
-                              steps=self.total_iters), bases)
+        self._start(optimizer, last_epoch, verbose)
+        check_range("start_factor", real(start_factor), 0.0, 1.0, low_open=True)
+        check_range("end_factor", real(end_factor), 0.0, 1.0)
+        check_non_negative("total_iters", real(total_iters))
+        T.LinearLR.__init__(self, optimizer, start_factor, end_factor, total_iters, last_epoch)
 
 
-class ExponentialLR(LRScheduler):
+class ExponentialLR(LRScheduler, T.ExponentialLR):
     """``lr = base * gamma ** epoch``."""
+
+    describe = staticmethod(shapes.exponential_lr)
 
     def __init__(self, optimizer: torch.optim.Optimizer, gamma: float, last_epoch: int = -1,
                  verbose: bool | str = "deprecated") -> None:
-        self.gamma = check_positive("gamma", gamma)
-        super().__init__(optimizer, last_epoch, verbose)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"gamma": self.gamma}
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        return _shared(Exponential(rate=self.gamma), bases)
+        self._start(optimizer, last_epoch, verbose)
+        check_positive("gamma", real(gamma))
+        T.ExponentialLR.__init__(self, optimizer, gamma, last_epoch)
 
 
-class PolynomialLR(LRScheduler):
+class PolynomialLR(LRScheduler, T.PolynomialLR):
     """``lr = base * (1 - min(epoch, total_iters) / total_iters) ** power``."""
+
+    describe = staticmethod(shapes.polynomial_lr)
 
     def __init__(self, optimizer: torch.optim.Optimizer, total_iters: int = 5,
                  power: float = 1.0, last_epoch: int = -1,
                  verbose: bool | str = "deprecated") -> None:
-        self.total_iters = check_positive_int("total_iters", total_iters)
-        self.power = check_positive("power", power)
-        super().__init__(optimizer, last_epoch, verbose)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"total_iters": self.total_iters, "power": self.power}
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        return _shared(Polynomial(start=1.0, end=0.0, steps=self.total_iters,
-                                  power=self.power), bases)
+        self._start(optimizer, last_epoch, verbose)
+        check_positive("total_iters", real(total_iters))
+        check_positive("power", real(power))
+        T.PolynomialLR.__init__(self, optimizer, total_iters, power, last_epoch)
 
 
-class CosineAnnealingLR(LRScheduler):
+class CosineAnnealingLR(LRScheduler, T.CosineAnnealingLR):
     """``lr = eta_min + (base - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``, which keeps
     oscillating with period ``2 * T_max`` past ``T_max``, as PyTorch's does."""
 
+    describe = staticmethod(shapes.cosine_annealing_lr)
+
     def __init__(self, optimizer: torch.optim.Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1, verbose: bool | str = "deprecated") -> None:
-        self.T_max = check_positive_int("T_max", T_max)
-        self.eta_min = check_number("eta_min", eta_min)
-        super().__init__(optimizer, last_epoch, verbose)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"T_max": self.T_max, "eta_min": self.eta_min}
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        return GroupSchedules([cosine_annealing(b, self.eta_min, self.T_max) for b in bases],
-                              absolute=True)
+        self._start(optimizer, last_epoch, verbose)
+        check_positive("T_max", real(T_max))
+        check_number("eta_min", real(eta_min))
+        T.CosineAnnealingLR.__init__(self, optimizer, T_max, eta_min, last_epoch)
 
 
-class CosineAnnealingWarmRestarts(LRScheduler):
+class CosineAnnealingWarmRestarts(LRScheduler, T.CosineAnnealingWarmRestarts):
     """Cosine annealing from the base lr to ``eta_min``, restarting after ``T_0`` epochs, then
-    after cycles ``T_mult`` times longer each."""
+    after cycles ``T_mult`` times longer each. ``step(epoch + i / iters)`` (PyTorch's idiom
+    within an epoch) takes fractional epochs; ``T_cur`` and ``T_i`` are PyTorch's counters."""
+
+    describe = staticmethod(shapes.cosine_warm_restarts_lr)
+    chainable = False
 
     def __init__(self, optimizer: torch.optim.Optimizer, T_0: int, T_mult: int = 1,
                  eta_min: float = 0.0, last_epoch: int = -1,
                  verbose: bool | str = "deprecated") -> None:
-        self.T_0 = check_positive_int("T_0", T_0)
-        self.T_mult = check_positive_int("T_mult", T_mult)
-        self.eta_min = check_number("eta_min", eta_min)
-        super().__init__(optimizer, last_epoch, verbose)
+        self._start(optimizer, last_epoch, verbose)
+        check_positive_int("T_0", T_0)
+        check_positive_int("T_mult", T_mult)
+        check_number("eta_min", eta_min)
+        T.CosineAnnealingWarmRestarts.__init__(self, optimizer, T_0, T_mult, eta_min, last_epoch)
 
-    def _settings(self) -> dict[str, Any]:
-        return {"T_0": self.T_0, "T_mult": self.T_mult, "eta_min": self.eta_min}
+    def _position(self) -> float:
+        """The step of the restarts schedule that ``T_cur`` and ``T_i`` stand for."""
+        start, length = 0.0, float(self.T_0)
+        while length < self.T_i:
+            start += length
+            length *= self.T_mult
+        return start + self.T_cur
 
-    def _restarts(self, base: float = 1.0) -> CosineRestarts:
-        return CosineRestarts(period=self.T_0, period_mult=self.T_mult, low=self.eta_min,
-                              high=base)
+    def _update_lr(self, epoch: float | None = None, initial: bool = False) -> None:
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            epoch = check_epoch(epoch)
+            _, start, end = self._restarts()._locate(float(epoch), SCALAR)
+            self.T_cur, self.T_i = epoch - start, end - start
+            if float(self.T_cur).is_integer() and float(self.T_i).is_integer():
+                self.T_cur, self.T_i = int(self.T_cur), int(self.T_i)
+        self.last_epoch = math.floor(epoch)
+        runtime = self._now()
+        runtime.binder.write(runtime.values(self._position()))
+        self._last_lr = group_values(self.optimizer.param_groups, "lr")
 
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        return GroupSchedules([self._restarts(b) for b in bases], absolute=True)
+    def _restarts(self) -> Any:
+        [track] = self._now().binder.tracks.values()
+        return track.schedules[0]
 
-    @property
-    def T_cur(self) -> float:
-        """Epochs since the last restart."""
-        _, start, _ = self._restarts()._locate(float(self.last_epoch), SCALAR)
-        return float(self.last_epoch - start)
-
-    @property
-    def T_i(self) -> float:
-        """Length of the current cycle."""
-        _, start, end = self._restarts()._locate(float(self.last_epoch), SCALAR)
-        return float(end - start)
-
-
-class _ScaleFn:
-    """CyclicLR's ``scale_fn`` of the cycle number (from 1) or of the step, as a picklable
-    callable of the step."""
-
-    def __init__(self, fn: Callable[[float], float], mode: str, total: float) -> None:
-        self.fn, self.mode, self.total = fn, mode, total
-
-    def __call__(self, step: float) -> float:
-        x = math.floor(1 + step / self.total) if self.mode == "cycle" else step
-        return float(self.fn(x))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _ScaleFn) and (self.fn, self.mode, self.total) == (
-            other.fn, other.mode, other.total)
-
-    def __hash__(self) -> int:
-        return hash((self.mode, self.total))
+    def _get_closed_form_lr(self) -> list[Any]:
+        return list(self._now().values(self._position())["lr"])
 
 
-class CyclicLR(LRScheduler):
+class CyclicLR(LRScheduler, T.CyclicLR):
     """Cyclical learning rates (Smith 2017) between ``base_lr`` and ``max_lr``, and momentum
-    cycling the other way between ``max_momentum`` and ``base_momentum``."""
+    cycling the other way between ``max_momentum`` and ``base_momentum``. The cycle starts from
+    ``base_lr`` as given, whatever an earlier scheduler left in the groups (pytorch#21965)."""
+
+    describe = staticmethod(shapes.cyclic_lr)
+    chainable = False
 
     def __init__(self, optimizer: torch.optim.Optimizer, base_lr: float | list[float],
                  max_lr: float | list[float], step_size_up: int = 2000,
@@ -316,60 +298,41 @@ class CyclicLR(LRScheduler):
                  cycle_momentum: bool = True, base_momentum: float = 0.8,
                  max_momentum: float = 0.9, last_epoch: int = -1,
                  verbose: bool | str = "deprecated") -> None:
-        self.base_lrs_given = [check_non_negative("base_lr", v)
-                               for v in per_group("base_lr", base_lr, optimizer)]
-        self.max_lrs = [check_non_negative("max_lr", v)
-                        for v in per_group("max_lr", max_lr, optimizer)]
-        self.step_size_up = check_positive_int("step_size_up", step_size_up)
-        self.step_size_down = (self.step_size_up if step_size_down is None
-                               else check_positive_int("step_size_down", step_size_down))
-        self.mode = check_choice("mode", mode, ("triangular", "triangular2", "exp_range"))
-        self.gamma = check_positive("gamma", gamma)
-        if scale_fn is not None and not callable(scale_fn):
+        self._start(optimizer, last_epoch, verbose)
+        lows = per_group("base_lr", base_lr, optimizer)
+        for name, values in (("max_lr", max_lr), ("base_momentum", base_momentum),
+                             ("max_momentum", max_momentum)):
+            for v in per_group(name, values, optimizer):
+                check_number(name, real(v))
+        for v in lows:
+            check_number("base_lr", real(v))
+        check_positive("step_size_up", real(step_size_up))
+        if step_size_down is not None:
+            check_positive("step_size_down", real(step_size_down))
+        if scale_fn is None:
+            check_choice("mode", mode, ("triangular", "triangular2", "exp_range"))
+        elif not callable(scale_fn):
             raise TypeError(f"'scale_fn' must be callable or None (got {scale_fn!r})")
-        self.scale_fn = scale_fn
-        self.scale_mode = check_choice("scale_mode", scale_mode, ("cycle", "iterations"))
-        self.cycle_momentum = bool(cycle_momentum)
-        self.base_momentums = per_group("base_momentum", base_momentum, optimizer)
-        self.max_momentums = per_group("max_momentum", max_momentum, optimizer)
-        if last_epoch == -1:
-            for lr, group in zip(self.base_lrs_given, optimizer.param_groups):
-                set_lr(group, lr)
-                group["initial_lr"] = lr
-        super().__init__(optimizer, last_epoch, verbose)
+        check_positive("gamma", real(gamma))
+        check_choice("scale_mode", scale_mode, ("cycle", "iterations"))
+        if last_epoch == -1:  # the cycle's base is base_lr, not an earlier initial_lr
+            for low, group in zip(lows, optimizer.param_groups):
+                group["initial_lr"] = low.clone() if isinstance(low, torch.Tensor) else low
+        T.CyclicLR.__init__(self, optimizer, base_lr, max_lr, step_size_up, step_size_down,
+                            mode, gamma, scale_fn, scale_mode, cycle_momentum, base_momentum,
+                            max_momentum, last_epoch)
 
-    def _settings(self) -> dict[str, Any]:
-        return {"base_lr": self.base_lrs_given, "max_lr": self.max_lrs,
-                "step_size_up": self.step_size_up, "step_size_down": self.step_size_down,
-                "mode": self.mode, "gamma": self.gamma, "scale_mode": self.scale_mode,
-                "cycle_momentum": self.cycle_momentum,
-                "base_momentum": [float(v) for v in self.base_momentums],
-                "max_momentum": [float(v) for v in self.max_momentums]}
-
-    def _cycle(self, start: float, peak: float) -> Schedule:
-        up, down = self.step_size_up, self.step_size_down
-        if self.scale_fn is None:
-            return Cyclic(start=start, peak=peak, up_steps=up, down_steps=down, mode=self.mode,
-                          gamma=self.gamma)
-        triangle = Cyclic(start=0.0, peak=1.0, up_steps=up, down_steps=down)
-        scale = Lambda(_ScaleFn(self.scale_fn, self.scale_mode, up + down))
-        return Shift(Scale(Product((triangle, scale)), peak - start), start)
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        return GroupSchedules([self._cycle(lo, hi) for lo, hi in
-                               zip(self.base_lrs_given, self.max_lrs)], absolute=True)
-
-    def _momentum_schedules(self) -> GroupSchedules | None:
-        if not self.cycle_momentum:
-            return None
-        return GroupSchedules([self._cycle(float(hi), float(lo)) for lo, hi in
-                               zip(self.base_momentums, self.max_momentums)], absolute=True)
+    def _setting_values(self) -> dict[str, Any]:
+        return {name: getattr(self, name, ()) for name in self._settings}  # momenta may be off
 
 
-class OneCycleLR(LRScheduler):
+class OneCycleLR(LRScheduler, T.OneCycleLR):
     """The one-cycle policy: lr from ``max_lr / div_factor`` up to ``max_lr`` and down to
     ``initial / final_div_factor``; momentum the other way. Past ``total_steps`` the last value
     holds (PyTorch raises)."""
+
+    describe = staticmethod(shapes.one_cycle_lr)
+    chainable = False
 
     def __init__(self, optimizer: torch.optim.Optimizer, max_lr: float | list[float],
                  total_steps: int | None = None, epochs: int | None = None,
@@ -379,223 +342,37 @@ class OneCycleLR(LRScheduler):
                  max_momentum: float | list[float] = 0.95, div_factor: float = 25.0,
                  final_div_factor: float = 1e4, three_phase: bool = False,
                  last_epoch: int = -1, verbose: bool | str = "deprecated") -> None:
-        if total_steps is None:
-            if epochs is None or steps_per_epoch is None:
-                raise ValueError("OneCycleLR needs 'total_steps', or 'epochs' and "
-                                 f"'steps_per_epoch' (got {total_steps}, {epochs}, "
-                                 f"{steps_per_epoch})")
-            total_steps = check_positive_int("epochs", epochs) * check_positive_int(
-                "steps_per_epoch", steps_per_epoch)
-        self.total_steps = check_positive_int("total_steps", total_steps)
-        self.max_lrs = [check_positive("max_lr", v)
-                        for v in per_group("max_lr", max_lr, optimizer)]
-        self.pct_start = check_range("pct_start", pct_start, 0.0, 1.0)
-        self.anneal_strategy = check_choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
-        self.div_factor = check_positive("div_factor", div_factor)
-        self.final_div_factor = check_positive("final_div_factor", final_div_factor)
-        self.three_phase = bool(three_phase)
-        self.cycle_momentum = bool(cycle_momentum)
-        self.base_momentums = per_group("base_momentum", base_momentum, optimizer)
-        self.max_momentums = per_group("max_momentum", max_momentum, optimizer)
-        if last_epoch == -1:
-            set_one_cycle_bases(optimizer, self.max_lrs, self.div_factor, self.final_div_factor)
-        self._phases(1.0, 1.0, 1.0)  # validates pct_start against total_steps
-        super().__init__(optimizer, last_epoch, verbose)
+        self._start(optimizer, last_epoch, verbose)
+        if total_steps is None and (epochs is None or steps_per_epoch is None):
+            raise ValueError("OneCycleLR needs 'total_steps', or 'epochs' and 'steps_per_epoch' "
+                             f"(got {total_steps}, {epochs}, {steps_per_epoch})")
+        for v in per_group("max_lr", max_lr, optimizer):
+            check_positive("max_lr", real(v))
+        check_positive("div_factor", real(div_factor))
+        check_positive("final_div_factor", real(final_div_factor))
+        T.OneCycleLR.__init__(self, optimizer, max_lr, total_steps, epochs, steps_per_epoch,
+                              pct_start, anneal_strategy, cycle_momentum, base_momentum,
+                              max_momentum, div_factor, final_div_factor, three_phase,
+                              last_epoch)
 
-    def _settings(self) -> dict[str, Any]:
-        return {"total_steps": self.total_steps, "max_lr": self.max_lrs,
-                "pct_start": self.pct_start, "anneal_strategy": self.anneal_strategy,
-                "div_factor": self.div_factor, "final_div_factor": self.final_div_factor,
-                "three_phase": self.three_phase, "cycle_momentum": self.cycle_momentum,
-                "base_momentum": [float(v) for v in self.base_momentums],
-                "max_momentum": [float(v) for v in self.max_momentums]}
+    def _setting_values(self) -> dict[str, Any]:
+        phases = self._schedule_phases
+        groups = self.optimizer.param_groups[: len(self.base_lrs)]
+        anneal = getattr(self, "_anneal_func_type", None)
+        if anneal is None:  # a state saved before PyTorch 2.2 keeps the function
+            anneal = "linear" if getattr(self, "anneal_func", None) is \
+                T.OneCycleLR._annealing_linear else "cos"
+        values = {
+            "total_steps": self.total_steps,
+            "pct_start": (phases[0]["end_step"] + 1) / self.total_steps,
+            "anneal_strategy": anneal, "three_phase": len(phases) == 3,
+            "max_lrs": [g["max_lr"] for g in groups], "min_lrs": [g["min_lr"] for g in groups],
+            "cycle_momentum": self.cycle_momentum,
+        }
+        if self.cycle_momentum:
+            values["max_momentums"] = [g["max_momentum"] for g in groups]
+            values["base_momentums"] = [g["base_momentum"] for g in groups]
+        return values
 
-    def _phases(self, start: float, peak: float, end: float) -> OneCycle:
-        return OneCycle(total_steps=self.total_steps, peak=peak, start=start, end=end,
-                        pct_start=self.pct_start, anneal=self.anneal_strategy,
-                        three_phase=self.three_phase)
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        schedules = []
-        for peak in self.max_lrs:
-            initial = peak / self.div_factor
-            schedules.append(self._phases(initial, peak, initial / self.final_div_factor))
-        return GroupSchedules(schedules, absolute=True)
-
-    def _momentum_schedules(self) -> GroupSchedules | None:
-        if not self.cycle_momentum:
-            return None
-        return GroupSchedules([self._phases(float(hi), float(lo), float(hi)) for lo, hi in
-                               zip(self.base_momentums, self.max_momentums)], absolute=True)
-
-
-class ReduceLROnPlateau(LRScheduler):
-    """Reduce the lr when a metric stops improving: ``step(metrics)`` once per epoch.
-
-    Its decisions and lrs are PyTorch's; under ``torch.distributed`` the metric is averaged
-    over the ranks first, so every rank keeps the same lr. It also works inside
-    :class:`SequentialLR` and :class:`ChainedScheduler`, which PyTorch refuses.
-    """
-
-    def __init__(self, optimizer: torch.optim.Optimizer, mode: str = "min",
-                 factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
-                 threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: list[float] | float = 0, eps: float = 1e-8) -> None:
-        if factor >= 1.0:
-            raise ValueError(f"'factor' must be < 1.0 (got {factor!r})")
-        if not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
-        min_lrs = per_group("min_lr", min_lr, optimizer)
-        self._controller = Plateau(mode=mode, factor=factor, patience=patience,
-                                   threshold=threshold, threshold_mode=threshold_mode,
-                                   cooldown=cooldown, min_value=[float(v) for v in min_lrs],
-                                   eps=eps)
-        self.min_lrs = [float(v) for v in min_lrs]
-        super().__init__(optimizer)
-
-    def _plateau_controller(self) -> Any:
-        return self._controller
-
-    def _settings(self) -> dict[str, Any]:
-        return self._controller.config()
-
-    def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
-        """Take one epoch's metric (required, as in PyTorch)."""
-        if metrics is None:
-            raise TypeError("ReduceLROnPlateau.step() needs the metric: step(metrics)")
-        if epoch is None:
-            self._t += 1
-        else:
-            self._t = check_non_negative_int("epoch", epoch)
-        self.report(metrics)
-        self._write()
-
-    # PyTorch's attributes, read from the controller
-    best = property(lambda self: self._controller.best, doc="The best metric so far.")
-    num_bad_epochs = property(lambda self: self._controller.bad_reports,
-                              doc="Reports without improvement since the last one or reduction.")
-    cooldown_counter = property(lambda self: self._controller.cooldown_left,
-                                doc="Reports left in the cooldown.")
-    factor = property(lambda self: self._controller.factor)
-    patience = property(lambda self: self._controller.patience)
-    mode = property(lambda self: self._controller.mode)
-    eps = property(lambda self: self._controller.eps)
-
-
-def _children(name: str, schedulers: Sequence[object],
-              optimizer: torch.optim.Optimizer | None) -> list[LRScheduler]:
-    items: list[LRScheduler] = []
-    for i, s in enumerate(schedulers):
-        if not isinstance(s, LRScheduler):
-            raise TypeError(f"'{name}[{i}]' must be a cadence.compat.lr_scheduler scheduler "
-                            f"(got {type(s).__name__})")
-        items.append(s)
-    if not items:
-        raise ValueError(f"{name!r} must hold at least one scheduler (got [])")
-    for i, s in enumerate(items):
-        if s._custom:
-            raise TypeError(f"'{name}[{i}]' ({type(s).__name__}) overrides get_lr, so it has no "
-                            "closed form to combine")
-        target = optimizer if optimizer is not None else items[0].optimizer
-        if s.optimizer is not target:
-            raise ValueError(f"'{name}[{i}]' must drive the same optimizer as the others")
-    return items
-
-
-def _take_over(children: list[LRScheduler], optimizer: torch.optim.Optimizer) -> None:
-    """From now on the combination drives the lr: the children leave the optimizer's chain,
-    and the lrs go back to their bases (each child wrote its own first values)."""
-    for s in children:
-        chain.leave(optimizer, s)
-    for group in optimizer.param_groups:
-        set_lr(group, group["initial_lr"])
-
-
-class _Combination(LRScheduler):
-    """The base of :class:`SequentialLR` and :class:`ChainedScheduler`: one scheduler made of
-    the drop-ins in ``_schedulers``."""
-
-    _schedulers: list[LRScheduler]
-
-    def _settings(self) -> dict[str, Any]:
-        return {"schedulers": [[type(s).__name__, s._settings()] for s in self._schedulers]}
-
-    def step(self, metrics: Any = None) -> None:
-        """Advance one step; ``metrics`` feeds a :class:`ReduceLROnPlateau` child."""
-        super().step()
-        if metrics is not None:
-            self.report(metrics)
-
-
-class SequentialLR(_Combination):
-    """The schedulers one after another, switching at ``milestones``; each starts from its own
-    step 0 (cadence's ``join``)."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer, schedulers: list[LRScheduler],
-                 milestones: list[int], last_epoch: int = -1,
-                 verbose: bool | str = "deprecated") -> None:
-        self._schedulers = _children("schedulers", schedulers, optimizer)
-        marks = [check_non_negative_int("milestones", m) for m in milestones]
-        if len(marks) != len(self._schedulers) - 1:
-            raise ValueError(
-                f"'milestones' must hold one entry fewer than 'schedulers' "
-                f"({len(self._schedulers) - 1}) (got {len(marks)})")
-        if marks != sorted(marks):
-            raise ValueError(f"'milestones' must be non-decreasing (got {marks})")
-        self._milestones = marks
-        _take_over(self._schedulers, optimizer)
-        super().__init__(optimizer, last_epoch, verbose)
-
-    def _settings(self) -> dict[str, Any]:
-        return {"milestones": self._milestones, **super()._settings()}
-
-    def _active(self) -> list[tuple[LRScheduler, int]]:
-        """The children that ever run, with the step each starts at (milestone 0 skips one)."""
-        starts = [0, *self._milestones]
-        return [(s, start) for i, (s, start) in enumerate(zip(self._schedulers, starts))
-                if i + 1 >= len(starts) or starts[i + 1] > start]
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        active = self._active()
-        parts = [s._lr_schedules(bases).absolute_values(bases) for s, _ in active]
-        marks = [start for _, start in active[1:]]
-        return GroupSchedules([join([p[g] for p in parts], marks) for g in range(len(bases))],
-                              absolute=True)
-
-    def _plateau_controller(self) -> Any:
-        for s, start in self._active():
-            controller = s._plateau_controller()
-            if controller is not None:
-                controller.start_step = start
-                return controller
-        return None
-
-
-class ChainedScheduler(_Combination):
-    """The schedulers applied together: their factors multiply at every step (an absolute one,
-    like CyclicLR, sets the value that the later ones multiply)."""
-
-    def __init__(self, schedulers: Sequence[LRScheduler],
-                 optimizer: torch.optim.Optimizer | None = None) -> None:
-        self._schedulers = _children("schedulers", schedulers, optimizer)
-        target = optimizer if optimizer is not None else self._schedulers[0].optimizer
-        _take_over(self._schedulers, target)
-        super().__init__(target)
-
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        per_group_parts: list[list[Schedule]] = [[] for _ in bases]
-        absolute = False
-        for s in self._schedulers:
-            part = s._lr_schedules(bases)
-            for g, schedule in enumerate(part.schedules):
-                if part.absolute:  # sets the value: what came before no longer counts
-                    per_group_parts[g] = [schedule]
-                else:
-                    per_group_parts[g].append(schedule)
-            absolute = absolute or part.absolute
-        return GroupSchedules([product(parts) for parts in per_group_parts], absolute=absolute)
-
-    def _plateau_controller(self) -> Any:
-        controllers = [s._plateau_controller() for s in self._schedulers]
-        return next((c for c in reversed(controllers) if c is not None), None)
-
+    def _bases(self) -> list[float]:
+        return [as_float(g["initial_lr"]) for g in self.optimizer.param_groups[: len(self.base_lrs)]]

@@ -1,83 +1,258 @@
-"""The base of the PyTorch drop-ins: ``LRScheduler`` on top of :class:`cadence.Scheduler`.
+"""The base of the PyTorch drop-ins: an instance of PyTorch's ``LRScheduler`` whose values come
+from a pure description (:mod:`cadence.compat.torch_shapes`) through the binding core.
 
-A built-in drop-in describes its lr (and, for the cyclic ones, momentum) as one cadence schedule
-per param group, built from the groups' base lrs by :meth:`LRScheduler._lr_schedules`; the
-machinery of :class:`~cadence.scheduler.Scheduler` does the rest. A user's subclass that
-overrides ``get_lr``, the way PyTorch's documentation teaches, runs its own code instead: each
-step writes what its ``get_lr`` returns.
+Each drop-in subclasses PyTorch's class of the same name and runs PyTorch's own constructor, so
+it has every attribute PyTorch's has (``last_epoch``, ``base_lrs``, ``_last_lr``,
+``_step_count``, each class's settings), its state is PyTorch's state (``state_dict()`` loads
+into PyTorch's class and back; the saved settings win, as upstream) and ``isinstance`` checks
+against PyTorch's classes hold. What differs is where the values come from: each step writes the
+description's closed form, combined with other schedulers on the same optimizer by PyTorch's
+chaining rule (:mod:`cadence.compat.chaining`). A user's subclass that overrides ``get_lr``, the
+way PyTorch's documentation teaches, runs its own code instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+import inspect
+import math
+import numbers
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
+import numpy as np
 import torch
+from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
+from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 
-from cadence.scheduler.scheduler import STATE_FORMAT, Scheduler
-from cadence.scheduler.slots import Slot, as_float
-from cadence.schedules import Constant, Cosine, Repeat, Scale, Schedule, join
+from cadence.compat.chaining import advance
+from cadence.scheduler.binder import Binder
+from cadence.scheduler.plan import group_values
+from cadence.scheduler.slots import as_float
+from cadence.scheduler.track import Track
+from cadence.schedules.base import Schedule, as_step_array
 
-_LR = Slot("lr")
+ORDER_HELP = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 
 
-@dataclass
-class GroupSchedules:
-    """One schedule per param group for one hyperparameter; ``absolute`` schedules give the
-    value itself, relative ones a factor of the group's base."""
+class _Runtime:
+    """What a drop-in builds from its settings: the binder of its tracks, and its closed-form
+    values at the last step asked (kept out of the state and out of ``__dict__``)."""
 
-    schedules: Sequence[Schedule]
-    absolute: bool
+    __slots__ = ("binder", "key", "lone")
 
-    def spec(self) -> tuple[object, bool]:
-        """What ``Scheduler(lr=...)`` takes: one schedule if all groups share it, else a
-        mapping from tuples of group indices to schedules."""
-        distinct: list[tuple[Schedule, list[int]]] = []
-        for index, schedule in enumerate(self.schedules):
-            for known, members in distinct:
-                if known == schedule:
-                    members.append(index)
-                    break
+    def __init__(self, key: tuple[Any, ...], binder: Binder) -> None:
+        self.key = key
+        self.binder = binder
+        self.lone: tuple[float, dict[str, list[Any]]] | None = None
+
+    def values(self, t: float) -> dict[str, list[Any]]:
+        if self.lone is None or self.lone[0] != t:
+            self.lone = (t, self.binder.values(t))
+        return self.lone[1]
+
+
+class LRScheduler(TorchLRScheduler):
+    """PyTorch's ``LRScheduler``, as the base of the drop-ins.
+
+    ``last_epoch=-1`` starts a schedule; ``last_epoch=N`` resumes it (the groups need their
+    ``initial_lr``, as in PyTorch) and keeps the lrs the optimizer holds, which its loaded state
+    gave it. ``verbose=True`` prints every lr written (PyTorch removed the argument; seed code
+    still passes it).
+    """
+
+    __slots__ = ("_runtime",)
+    describe: ClassVar[Callable[..., list[Track]] | None] = None
+    chainable: ClassVar[bool] = True  # moves the current lr (PyTorch's chainable form) or sets it
+    _settings: ClassVar[tuple[str, ...]] = ()
+    verbose: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        describe = cls.__dict__.get("describe")
+        if describe is not None:
+            params = inspect.signature(describe.__func__).parameters
+            cls._settings = tuple(p for p in params if p != "bases")
+
+    def __init__(self, optimizer: torch.optim.Optimizer, last_epoch: int = -1,
+                 verbose: bool | str = "deprecated") -> None:
+        self._start(optimizer, last_epoch, verbose)
+        TorchLRScheduler.__init__(self, optimizer, last_epoch)
+
+    def _start(self, optimizer: object, last_epoch: object, verbose: object) -> None:
+        """The checks every drop-in makes before PyTorch's constructor runs."""
+        check_optimizer(optimizer)
+        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
+            raise ValueError(f"'last_epoch' must be an int >= -1 (got {last_epoch!r})")
+        if verbose is True:
+            self.verbose = True
+
+    # -- the description -----------------------------------------------------------------------
+    def _overrides_get_lr(self) -> bool:
+        return type(self).get_lr is not LRScheduler.get_lr
+
+    def _setting_values(self) -> dict[str, Any]:
+        """The description's settings, read from the attributes PyTorch's class keeps."""
+        return {name: getattr(self, name) for name in self._settings}
+
+    def _bases(self) -> list[float]:
+        return [as_float(b) for b in self.base_lrs]
+
+    def _tracks(self) -> list[Track]:
+        """This scheduler's tracks at its current settings (its closed form)."""
+        return list(self._now().binder.tracks.values())
+
+    def _now(self) -> _Runtime:
+        """The runtime for the current settings and bases (made again when they change)."""
+        settings = self._setting_values()
+        bases = self._bases()
+        key = (tuple(settings.values()), bases)
+        runtime: _Runtime | None = getattr(self, "_runtime", None)
+        if runtime is None or runtime.key != key:
+            describe = type(self).describe
+            tracks = [] if describe is None else describe(bases, **settings)
+            runtime = _Runtime(key, Binder(self.optimizer, tracks))
+            self._runtime = runtime
+        return runtime
+
+    # -- PyTorch's API -------------------------------------------------------------------------
+    def get_lr(self) -> list[Any]:
+        """The lrs for the current step (subclasses may override it, the PyTorch way); called
+        outside ``step()`` it warns as PyTorch does."""
+        if not self._get_lr_called_within_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use "
+                          "`get_last_lr()`.", UserWarning, stacklevel=2)
+        return self._get_closed_form_lr()
+
+    def _get_closed_form_lr(self) -> list[Any]:
+        """Every group's lr at ``last_epoch``, from the closed form."""
+        lrs = self._now().values(float(self.last_epoch)).get("lr", [])
+        current = group_values(self.optimizer.param_groups, "lr")
+        return [c if i >= len(lrs) or lrs[i] is None else lrs[i] for i, c in enumerate(current)]
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one step, or go to ``epoch`` (PyTorch's deprecated form, which warns: the
+        closed form is used, exactly)."""
+        initial = self._step_count == 0
+        if self._step_count == 1:
+            self._check_call_order()
+        self._step_count += 1
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch, initial)
+
+    def _check_call_order(self) -> None:
+        """PyTorch's two warnings at the first ``step()``: ``optimizer.step`` replaced after the
+        scheduler was built, or not called yet."""
+        if not hasattr(self.optimizer.step, "_wrapped_by_lr_sched"):
+            warnings.warn(
+                "Seems like `optimizer.step()` has been overridden after learning rate scheduler "
+                "initialization. Please, make sure to call `optimizer.step()` before "
+                f"`lr_scheduler.step()`. See more details at {ORDER_HELP}", UserWarning,
+                stacklevel=3)
+        elif not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch "
+                "1.1.0 and later, you should call them in the opposite order: "
+                "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will "
+                "result in PyTorch skipping the first value of the learning rate schedule. "
+                f"See more details at {ORDER_HELP}", UserWarning, stacklevel=3)
+
+    def _update_lr(self, epoch: float | None = None, initial: bool = False) -> None:
+        """Move to ``epoch`` (the closed form) or to the next step, and write the lrs."""
+        if self._overrides_get_lr():
+            self._update_from_get_lr(epoch)
+        else:
+            runtime = self._now()
+            if epoch is not None:
+                self.last_epoch = check_epoch(epoch)
+                runtime.binder.write(runtime.values(float(self.last_epoch)))
             else:
-                distinct.append((schedule, [index]))
-        if len(distinct) == 1:
-            return distinct[0][0], self.absolute
-        return {tuple(members): schedule for schedule, members in distinct}, self.absolute
+                before = self.last_epoch
+                self.last_epoch = before + 1
+                after = runtime.values(float(self.last_epoch))
+                if not self.chainable:
+                    runtime.binder.write(after)
+                elif not (initial and before >= 0):  # resuming keeps the loaded lrs (#102261)
+                    advance(runtime.binder, self._before(runtime, before), after)
+        self._last_lr = group_values(self.optimizer.param_groups, "lr")
+        if self.verbose:
+            for i, lr in enumerate(self._last_lr):
+                print(f"Adjusting learning rate of group {i} to {as_float(lr):.4e}.")
 
-    def absolute_values(self, bases: list[float]) -> list[Schedule]:
-        if self.absolute:
-            return list(self.schedules)
-        return [Scale(s, b) for s, b in zip(self.schedules, bases)]
+    def _before(self, runtime: _Runtime, step: int) -> dict[str, list[Any]]:
+        """The values at ``step``; before the first step, the bases."""
+        if step >= 0:
+            return runtime.values(float(step))
+        return {name: list(track.bases) for name, track in runtime.binder.tracks.items()}
 
-    def factors(self, bases: list[float]) -> list[Schedule]:
-        """Relative factors (absolute schedules divided by the base; 0 stays 0)."""
-        if not self.absolute:
-            return list(self.schedules)
-        return [Scale(s, 1.0 / b) if b else Constant(0.0) for s, b in zip(self.schedules, bases)]
+    def _update_from_get_lr(self, epoch: float | None) -> None:
+        """A user's ``get_lr``: PyTorch's own update."""
+        self._get_lr_called_within_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch  # type: ignore[assignment]
+                own_closed_form = (type(self)._get_closed_form_lr
+                                   is not LRScheduler._get_closed_form_lr)
+                values = self._get_closed_form_lr() if own_closed_form else self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        write_lrs(self.optimizer.param_groups, values)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """PyTorch's rule (the saved settings win), after checking that the saved step and base
+        lrs are possible ones."""
+        check_torch_state(state_dict)
+        super().load_state_dict(state_dict)
+
+    # -- cadence's read API: the closed form at the current settings ---------------------------
+    @property
+    def current_step(self) -> float:
+        return self.last_epoch
+
+    @property
+    def hyperparameters(self) -> tuple[str, ...]:
+        return tuple(track.name for track in self._tracks())
+
+    def schedules(self, name: str) -> list[Schedule | None]:
+        """The schedule each group follows for ``name`` (in the track's span)."""
+        return list(_track(self._tracks(), name).schedules)
+
+    def bases(self, name: str) -> list[float | None]:
+        return list(_track(self._tracks(), name).bases)
+
+    def value_at(self, step: Any) -> dict[str, Any]:
+        """This scheduler's closed form at ``step`` (one, or an array), changing nothing:
+        ``{name: [value per group]}`` or ``{name: array (steps, groups)}``."""
+        binder = Binder(self.optimizer, self._tracks())
+        if isinstance(step, (np.ndarray, list, tuple)):
+            return binder.values_at(as_step_array(step))
+        return binder.values(float(as_step_array(step)))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__.copy()  # the runtime is made again from the settings
 
 
-def set_lr(group: dict[str, Any], value: Any) -> None:
-    """Write a group's lr, in place when it is a tensor."""
-    _LR.write(group, as_float(value))
+def _track(tracks: Sequence[Track], name: str) -> Track:
+    for track in tracks:
+        if track.name == name:
+            return track
+    raise KeyError(f"{name!r} is not scheduled (scheduled: {[t.name for t in tracks]})")
 
 
-def cosine_annealing(high: float, low: float, steps: int) -> Schedule:
-    """PyTorch's (and MMEngine's) cosine annealing: a half cosine from ``high`` to ``low`` over
-    ``steps``, back up over the next ``steps``, and so on."""
-    down_up = join([Cosine(start=high, end=low, steps=steps),
-                    Cosine(start=low, end=high, steps=steps)], [steps])
-    return Repeat(down_up, period=2 * steps)
-
-
-def set_one_cycle_bases(optimizer: torch.optim.Optimizer, peaks: list[float],
-                        div_factor: float, final_div_factor: float) -> None:
-    """What a one-cycle scheduler writes into each group when it starts (PyTorch and MMEngine):
-    ``initial_lr`` (``peak / div_factor``), ``max_lr`` and ``min_lr``."""
-    for peak, group in zip(peaks, optimizer.param_groups):
-        group["initial_lr"] = peak / div_factor
-        group["max_lr"] = peak
-        group["min_lr"] = group["initial_lr"] / final_div_factor
+def write_lrs(groups: Sequence[dict[str, Any]], values: Sequence[Any]) -> None:
+    """PyTorch's write: a tensor lr is filled in place, a float one replaced."""
+    if len(values) != len(groups):
+        raise ValueError(f"get_lr() returned {len(values)} lrs for {len(groups)} param groups")
+    for group, value in zip(groups, values):
+        if isinstance(group["lr"], torch.Tensor):
+            with torch.no_grad():
+                group["lr"].fill_(as_float(value))
+        else:
+            group["lr"] = value
 
 
 def per_group(name: str, value: object, optimizer: torch.optim.Optimizer) -> list[Any]:
@@ -86,130 +261,45 @@ def per_group(name: str, value: object, optimizer: torch.optim.Optimizer) -> lis
     if isinstance(value, (list, tuple)):
         if len(value) != groups:
             raise ValueError(
-                f"{name!r} must have one entry per param group ({groups}) (got {len(value)})"
-            )
+                f"{name!r} must have one entry per param group ({groups}) (got {len(value)})")
         return list(value)
     return [value] * groups
 
 
-class LRScheduler(Scheduler):
-    """PyTorch's ``torch.optim.lr_scheduler.LRScheduler``, as the base of the drop-ins.
+def real(value: object) -> object:
+    """A one-element tensor as its number (PyTorch takes them for several settings), for the
+    checks; anything else as it is."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    return value
 
-    ``last_epoch=-1`` starts a schedule (recording each group's lr as ``initial_lr`` unless it
-    has one); ``last_epoch=N`` resumes it at step ``N + 1`` from the groups' ``initial_lr``.
-    ``verbose=True`` prints every lr it writes (PyTorch removed the argument; seed code still
-    passes it). Drop-ins on one optimizer chain as PyTorch's do.
-    """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, last_epoch: int = -1,
-                 verbose: bool | str = "deprecated") -> None:
-        if not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
-            raise ValueError(f"'last_epoch' must be an int >= -1 (got {last_epoch!r})")
-        self.verbose = verbose is True
-        for i, group in enumerate(optimizer.param_groups):
-            if last_epoch == -1:
-                lr = group["lr"]
-                group.setdefault("initial_lr", lr.clone() if isinstance(lr, torch.Tensor) else lr)
-            elif "initial_lr" not in group:
-                raise KeyError(
-                    f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
-                    f"with last_epoch={last_epoch}; load the optimizer's state first"
-                )
-        self._custom = type(self).get_lr is not LRScheduler.get_lr
-        specs: dict[str, Any] = self._specs(
-            optimizer, [as_float(g["initial_lr"]) for g in optimizer.param_groups])
-        absolute = {name for name, (_, is_absolute) in specs.items() if is_absolute}
-        super().__init__(
-            optimizer, absolute=absolute, count="calls", chain=not self._custom,
-            start_step=last_epoch + 1, plateau=self._plateau_controller(),
-            **{name: spec for name, (spec, _) in specs.items()},
-        )
+def check_optimizer(optimizer: object) -> None:
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
 
-    # -- what a drop-in schedules ------------------------------------------------------------
-    def _lr_schedules(self, bases: list[float]) -> GroupSchedules:
-        """The lr of every param group, from their base lrs (built-in drop-ins)."""
-        return GroupSchedules([Constant(1.0)] * len(bases), absolute=False)
 
-    def _momentum_schedules(self) -> GroupSchedules | None:
-        """The momentum (or beta1) of every group, for the drop-ins that cycle it."""
-        return None
+def check_epoch(epoch: object) -> float:
+    """An epoch given to ``step(epoch)``: a finite number >= 0 (PyTorch takes floats)."""
+    epoch = real(epoch)
+    if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real):
+        raise TypeError(f"'epoch' must be a number >= 0 (got {epoch!r})")
+    if not (math.isfinite(float(epoch)) and epoch >= 0):
+        raise ValueError(f"'epoch' must be a finite number >= 0 (got {epoch!r})")
+    return epoch  # type: ignore[return-value]
 
-    def _plateau_controller(self) -> Any:
-        return None
 
-    def _specs(self, optimizer: torch.optim.Optimizer,
-               bases: list[float]) -> dict[str, tuple[object, bool]]:
-        specs = {"lr": self._lr_schedules(bases).spec() if not self._custom
-                 else (Constant(1.0), False)}
-        momentum = None if self._custom else self._momentum_schedules()
-        if momentum is not None:
-            specs["momentum"] = momentum.spec()
-        return specs
-
-    def _settings(self) -> dict[str, Any]:
-        """The constructor's arguments that define the schedule (compared on load)."""
-        return {}
-
-    def _rebind(self) -> None:
-        """Rebuild every group's schedule from the current bases (after a load)."""
-        if self._custom:
-            return
-        bases = self.base_lrs
-        for name, (spec, _) in self._specs(self.optimizer, bases).items():
-            self._replace_binding(name, spec)
-        self._write()
-
-    # -- PyTorch's API -----------------------------------------------------------------------
-    def get_lr(self) -> list[Any]:
-        """The lrs for the current step (subclasses may override it, the PyTorch way)."""
-        return super().get_lr()
-
-    def step(self, epoch: int | None = None) -> None:  # type: ignore[override]
-        """Advance one step, or go to ``epoch`` exactly (every drop-in has a closed form, so
-        PyTorch's deprecated ``step(epoch)`` is exact here and does not warn)."""
-        if epoch is None:
-            super().step()
-        else:
-            self.last_epoch = epoch
-
-    def _write(self) -> None:
-        if self._custom:
-            self._sync_groups()
-            for group, value in zip(self.optimizer.param_groups, self.get_lr()):
-                if isinstance(group["lr"], torch.Tensor) or isinstance(value, torch.Tensor):
-                    set_lr(group, value)
-                else:
-                    group["lr"] = value
-        else:
-            super()._write()
-        if self.verbose:
-            for i, group in enumerate(self.optimizer.param_groups):
-                print(f"Adjusting learning rate of group {i} to {as_float(group['lr']):.4e}.")
-
-    def _layout(self) -> dict[str, Any]:
-        return {"class": type(self).__name__, "settings": self._settings()}
-
-    def load_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
-        """Restore a state from :meth:`state_dict`, or from PyTorch's own scheduler of the same
-        kind (its ``last_epoch`` and ``base_lrs``), and write its values."""
-        if isinstance(state_dict, dict) and state_dict.get("format") != STATE_FORMAT \
-                and "last_epoch" in state_dict and "base_lrs" in state_dict:
-            state_dict = self._from_torch_state(state_dict)
-        if self._custom and isinstance(state_dict, dict) and "step" in state_dict:
-            # like PyTorch, a get_lr subclass restores its counters; the lrs come from the
-            # optimizer's own state
-            self._t = int(state_dict["step"])
-            self._pending = 0
-            return
-        super().load_state_dict(state_dict, strict=strict)
-        self._rebind()
-
-    def _from_torch_state(self, torch_state: dict[str, Any]) -> dict[str, Any]:
-        state = self.state_dict()
-        state["step"] = int(torch_state["last_epoch"])
-        bases = [as_float(b) for b in torch_state["base_lrs"]]
-        state["bases"] = {**state["bases"], "lr": bases}
-        return state
-
+def check_torch_state(state: object) -> None:
+    """A PyTorch-format scheduler state whose step or base lrs are impossible is refused."""
+    if not isinstance(state, dict):
+        raise TypeError(f"'state_dict' must be a dict (got {type(state).__name__})")
+    step = state.get("last_epoch", 0)
+    if isinstance(step, bool) or not isinstance(step, numbers.Real) or not (
+            math.isfinite(step) and step >= -1):
+        raise ValueError(f"state_dict['last_epoch'] must be a number >= 0 (got {step!r})")
+    for i, base in enumerate(state.get("base_lrs", ())):
+        value = real(base)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not math.isfinite(value):
+            raise ValueError(f"state_dict['base_lrs'][{i}] must be a finite number "
+                             f"(got {base!r})")

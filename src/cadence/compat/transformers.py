@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from cadence.compat.lr_scheduler import LambdaLR, ReduceLROnPlateau
-from cadence.compat.torch_base import cosine_annealing
+from cadence.compat.torch_shapes import cosine_annealing
 from cadence.config.registry import suggest
 from cadence.schedules import (
     WSD,
@@ -72,7 +72,7 @@ def cosine_wave(cycles: float, steps: float, low: float = 0.0) -> Schedule:
         return Cosine(start=1.0, end=low, steps=steps)
     if cycles == 0:
         return Constant(1.0)
-    wave: Schedule = Stretch(cosine_annealing(1.0, 0.0, 1), factor=steps / (2 * cycles))
+    wave: Schedule = Stretch(cosine_annealing(1), factor=steps / (2 * cycles))
     if low:
         wave = Shift(Scale(wave, 1.0 - low), low)
     return join([wave, Constant(wave(steps))], [steps])

@@ -1,7 +1,17 @@
 """Bind schedules to a torch optimizer: any hyperparameter, exact resume, plateau control,
-batch-size scaling."""
+batch-size scaling.
+
+The binding core is small named parts: :mod:`~cadence.scheduler.slots` (where a value lives in
+a param group), :mod:`~cadence.scheduler.track` (the schedule and base of every group for one
+hyperparameter), :mod:`~cadence.scheduler.plan` (the writes into the groups),
+:mod:`~cadence.scheduler.binder` (tracks bound to an optimizer, with the modifiers
+:mod:`~cadence.scheduler.batch` and :mod:`~cadence.scheduler.plateau`).
+:class:`Scheduler` drives a binder with cadence's own rules: time counted in optimizer updates,
+strict state loading (:mod:`~cadence.scheduler.state`).
+"""
 
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.scheduler import Scheduler
+from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
 
-__all__ = ["ReduceOnPlateau", "Scheduler"]
+__all__ = ["ABSOLUTE", "RELATIVE", "ReduceOnPlateau", "Scheduler", "Span", "Track"]

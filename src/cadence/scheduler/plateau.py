@@ -50,6 +50,43 @@ def mean_over_ranks(value: float) -> float:
     return float(total.item()) / dist.get_world_size()
 
 
+def improves(metric: float, best: float, mode: str, threshold: float,
+             threshold_mode: str) -> bool:
+    """PyTorch's rule: in ``"min"`` mode, below ``best * (1 - threshold)`` (``"rel"``) or
+    ``best - threshold`` (``"abs"``); ``"max"`` mirrors it. NaN never improves."""
+    if threshold_mode == "rel":
+        if mode == "min":
+            return metric < best * (1.0 - threshold)
+        return metric > best * (1.0 + threshold)
+    if mode == "min":
+        return metric < best - threshold
+    return metric > best + threshold
+
+
+def advance(metric: float, best: float, bad: int, cooldown_left: int, *, mode: str,
+            threshold: float, threshold_mode: str, patience: int,
+            cooldown: int) -> tuple[float, int, int, bool]:
+    """One report: the new ``(best, bad reports, cooldown left)`` and whether to reduce now.
+    A report in the cooldown is not counted as bad; a reduction starts a new cooldown."""
+    if improves(metric, best, mode, threshold, threshold_mode):
+        best, bad = metric, 0
+    else:
+        bad += 1
+    if cooldown_left > 0:
+        cooldown_left -= 1
+        bad = 0
+    if bad > patience:
+        return best, 0, cooldown, True
+    return best, bad, cooldown_left, False
+
+
+def reduce_once(value: float, factor: float, floor: float, eps: float) -> float:
+    """One reduction of ``value``: ``max(value * factor, floor)``, unless that changes it by
+    ``eps`` or less (then ``value``), as PyTorch's ``ReduceLROnPlateau`` does."""
+    reduced = max(value * factor, floor)
+    return reduced if value - reduced > eps else value
+
+
 @dataclass
 class ReduceOnPlateau:
     """Multiply the scheduled hyperparameters by ``factor`` when a metric stops improving.
@@ -124,19 +161,8 @@ class ReduceOnPlateau:
         floor = max(low, self.min_scale * float(value))
         current: float = value
         for _ in range(self.reductions):
-            reduced = max(current * self.factor, floor)
-            if current - reduced > self.eps:
-                current = reduced
+            current = reduce_once(current, self.factor, floor, self.eps)
         return current
-
-    def _improves(self, metric: float) -> bool:
-        if self.threshold_mode == "rel":
-            if self.mode == "min":
-                return metric < self.best * (1.0 - self.threshold)
-            return metric > self.best * (1.0 + self.threshold)
-        if self.mode == "min":
-            return metric < self.best - self.threshold
-        return metric > self.best + self.threshold
 
     def observe(self, metric: Any, step: int = 0) -> bool:
         """Take one metric (reported at optimizer step ``step``); True if it reduced."""
@@ -150,20 +176,12 @@ class ReduceOnPlateau:
                 raise ValueError(f"'metric' must not be NaN (got {value!r})")
             if self.nan == "ignore":
                 return False
-        if self._improves(value):
-            self.best = value
-            self.bad_reports = 0
-        else:
-            self.bad_reports += 1
-        if self.cooldown_left > 0:
-            self.cooldown_left -= 1
-            self.bad_reports = 0
-        if self.bad_reports > self.patience:
-            self.bad_reports = 0
-            self.cooldown_left = self.cooldown
-            self.reductions += 1
-            return True
-        return False
+        self.best, self.bad_reports, self.cooldown_left, reduced = advance(
+            value, self.best, self.bad_reports, self.cooldown_left, mode=self.mode,
+            threshold=self.threshold, threshold_mode=self.threshold_mode,
+            patience=self.patience, cooldown=self.cooldown)
+        self.reductions += reduced
+        return reduced
 
     def config(self) -> dict[str, Any]:
         """The settings (JSON-safe)."""

@@ -8,7 +8,7 @@ that no selector picks are left alone; a group picked by two selectors is an err
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ def _describe(selector: Selector) -> str:
 
 
 @dataclass(frozen=True)
-class Binding:
+class Selection:
     """The schedules of one hyperparameter and the selectors that route groups to them
     (``selectors`` is None when one schedule serves every group)."""
 
@@ -45,7 +45,7 @@ class Binding:
     selectors: tuple[Selector, ...] | None
 
     @classmethod
-    def parse(cls, name: str, spec: object) -> Binding:
+    def parse(cls, name: str, spec: object) -> Selection:
         if isinstance(spec, Mapping):
             if not spec:
                 raise ValueError(f"{name!r} must map at least one group selector (got {{}})")
@@ -65,18 +65,43 @@ class Binding:
             return cls(name, schedules, tuple(spec))
         return cls(name, (_as_schedule(name, spec),), None)
 
-    def assign(self, group: dict[str, Any], index: int) -> int | None:
-        """Index of the schedule that group ``index`` follows, or None."""
+    def route(self, groups: Sequence[dict[str, Any]], start: int = 0) -> list[int | None]:
+        """The index of the schedule that each of ``groups[start:]`` follows (None: none).
+        Index and name selectors are looked up, not tested against every group."""
+        count = len(groups) - start
         if self.selectors is None:
-            return 0
-        hits = [k for k, s in enumerate(self.selectors) if _matches(s, group, index)]
-        if len(hits) > 1:
-            picked = " and ".join(_describe(self.selectors[k]) for k in hits)
-            raise ValueError(f"param group {index} is selected twice for {self.name!r}: {picked}")
-        return hits[0] if hits else None
+            return [0] * count
+        by_index: dict[int, list[int]] = {}
+        by_name: dict[str, list[int]] = {}
+        predicates: list[tuple[int, Callable[[dict[str, Any]], bool]]] = []
+        for k, selector in enumerate(self.selectors):
+            if isinstance(selector, int):
+                by_index.setdefault(selector, []).append(k)
+            elif isinstance(selector, tuple):
+                for i in selector:
+                    by_index.setdefault(i, []).append(k)
+            elif isinstance(selector, str):
+                by_name.setdefault(selector, []).append(k)
+            else:
+                predicates.append((k, selector))
+        out: list[int | None] = []
+        for index in range(start, len(groups)):
+            group = groups[index]
+            hits = list(by_index.get(index, ()))
+            name = group.get("name")
+            if isinstance(name, str):
+                hits += by_name.get(name, ())
+            hits += [k for k, predicate in predicates if predicate(group)]
+            if len(hits) > 1:
+                picked = " and ".join(_describe(self.selectors[k]) for k in sorted(hits))
+                raise ValueError(
+                    f"param group {index} is selected twice for {self.name!r}: {picked}")
+            out.append(hits[0] if hits else None)
+        return out
 
-    def check_covers(self, groups: list[dict[str, Any]]) -> None:
+    def check_covers(self, groups: Sequence[dict[str, Any]]) -> None:
         """Index and name selectors must pick a group that exists (catches typos)."""
+        names = {g["name"] for g in groups if isinstance(g.get("name"), str)}
         for selector in self.selectors or ():
             indices = selector if isinstance(selector, tuple) else (selector,)
             for index in indices:
@@ -85,19 +110,9 @@ class Binding:
                         f"{self.name!r} selects param group {index} but the optimizer has "
                         f"{len(groups)} group(s)"
                     )
-            if isinstance(selector, str) and not any(g.get("name") == selector for g in groups):
-                names = [g["name"] for g in groups if "name" in g]
+            if isinstance(selector, str) and selector not in names:
+                listed = [g["name"] for g in groups if "name" in g]
                 raise ValueError(
                     f"{self.name!r} selects the group named {selector!r} but no param group has "
-                    f"that 'name' (names: {names})"
+                    f"that 'name' (names: {listed})"
                 )
-
-
-def _matches(selector: Selector, group: dict[str, Any], index: int) -> bool:
-    if isinstance(selector, int):
-        return selector == index
-    if isinstance(selector, tuple):
-        return index in selector
-    if isinstance(selector, str):
-        return bool(group.get("name") == selector)
-    return bool(selector(group))

@@ -1,0 +1,42 @@
+"""How PyTorch's and MMEngine's chainable schedulers combine, without any shared state.
+
+Upstream, a chainable scheduler moves each group's *current* value by its own change:
+``value * f(t) / f(t - 1)`` (StepLR multiplies by ``gamma`` at a milestone, ExponentialLR by
+``gamma`` every step, ...). Several schedulers on one optimizer therefore combine through the
+values they leave in the param groups, in the order they are stepped, and one that is no longer
+stepped stops acting. The drop-ins keep exactly that rule, exactly computed: when a group still
+holds the value a scheduler gave it at the previous step (nobody else moved it), the scheduler
+writes its closed form at the new step, so a scheduler used alone is bit-exact at any step and
+after any resume; otherwise it scales the current value by its change, as upstream does. A
+scheduler whose previous value was 0 (a decay that reached 0) writes its closed form.
+
+>>> chained(current=[0.5, 0.3], held=[0.5, 0.25], before=[0.5, 0.25], after=[0.05, 0.025])
+[0.05, 0.030000000000000002]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cadence.scheduler.binder import Binder
+
+
+def chained(current: Sequence[float], held: Sequence[float], before: Sequence[float],
+            after: Sequence[float]) -> list[float]:
+    """Per group: ``after`` where the group holds ``held`` (``before`` as the group stores it)
+    or ``before`` is 0, else ``current * after / before``."""
+    return [a if c == h or not b else c * (a / b)
+            for c, h, b, a in zip(current, held, before, after)]
+
+
+def advance(binder: Binder, before: Mapping[str, Sequence[Any]],
+            after: Mapping[str, Sequence[Any]]) -> None:
+    """Move every track of ``binder`` from its values ``before`` to ``after`` (both as
+    :meth:`Binder.values` gives them), by :func:`chained`."""
+    for name, row in after.items():
+        targets = binder.targets(name)
+        members = targets.indices
+        old = [before[name][i] for i in members]
+        new = [row[i] for i in members]
+        targets.write(chained(targets.read(), targets.held(old), old, new))

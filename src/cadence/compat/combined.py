@@ -1,0 +1,152 @@
+"""PyTorch's ``SequentialLR`` and ``ChainedScheduler`` as drop-ins: PyTorch's classes and their
+rules (each child steps itself; SequentialLR starts a child at its milestone from the child's
+closed form at 0), with cadence's read API (their closed form is the ``join`` or the product of
+the children's) and one addition: a ``ReduceLROnPlateau`` child, which PyTorch refuses, takes
+the metric given to ``step(metrics)``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch.optim import lr_scheduler as T
+
+from cadence.compat.torch_base import LRScheduler, check_optimizer, write_lrs
+from cadence.compat.torch_shapes import absolute_values
+from cadence.scheduler.plan import group_values
+from cadence.scheduler.track import ABSOLUTE, RELATIVE, Track
+from cadence.schedules import Constant, Scale, Schedule, join, product
+from cadence.validation import check_non_negative
+
+
+def _check_children(kind: str, schedulers: Sequence[Any],
+                    optimizer: torch.optim.Optimizer) -> list[Any]:
+    """PyTorch's checks on the children (a plateau child is allowed here)."""
+    items = list(schedulers)
+    if not items:
+        raise ValueError(f"{kind} expects at least one scheduler, but got no scheduler.")
+    for i, s in enumerate(items):
+        if not hasattr(s, "optimizer"):
+            raise TypeError(f"{kind} at index {i} should have `optimizer` as its attribute.")
+        if s.optimizer is not optimizer:
+            raise ValueError(
+                f"{kind} expects all schedulers to belong to the same optimizer, but got "
+                f"scheduler {type(s).__name__} at index {i} has {s.optimizer}, which is "
+                f"different from {type(optimizer).__name__}.")
+    return items
+
+
+def _is_plateau(scheduler: Any) -> bool:
+    return isinstance(scheduler, T.ReduceLROnPlateau)
+
+
+def _lr_track(scheduler: Any) -> Track | None:
+    tracks = scheduler._tracks() if isinstance(scheduler, LRScheduler) else []
+    return next((t for t in tracks if t.name == "lr"), None)
+
+
+class SequentialLR(LRScheduler, T.SequentialLR):
+    """The schedulers one after another, switching at ``milestones``; each starts from its own
+    step 0 (its closed form there)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, schedulers: list[Any],
+                 milestones: list[int], last_epoch: int = -1,
+                 verbose: bool | str = "deprecated") -> None:
+        check_optimizer(optimizer)
+        self._schedulers = _check_children("SequentialLR", schedulers, optimizer)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(
+                "Sequential Schedulers expects number of schedulers provided to be one more "
+                f"than the number of milestone points, but got number of schedulers "
+                f"{len(schedulers)} and the number of milestones to be equal to "
+                f"{len(milestones)}")
+        marks = [check_non_negative("milestones", m) for m in milestones]
+        if marks != sorted(marks):
+            raise ValueError(f"'milestones' must be non-decreasing (got {list(milestones)})")
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        groups = optimizer.param_groups
+        write_lrs(groups, [g["initial_lr"] for g in groups])  # back to the bases
+        self.recursive_undo()  # the children's own first steps do not count
+        first = self._schedulers[bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self, metrics: Any = None) -> None:  # type: ignore[override]
+        """Advance one step; ``metrics`` feeds a ReduceLROnPlateau child."""
+        self.last_epoch += 1
+        index = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[index]
+        if index > 0 and self._milestones[index - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        elif _is_plateau(scheduler):
+            if metrics is not None:
+                scheduler.step(metrics)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def _tracks(self) -> list[Track]:
+        """The children's closed forms joined at the milestones (a child whose window is empty
+        never runs)."""
+        starts = [0, *self._milestones]
+        active = [(s, start) for i, (s, start) in enumerate(zip(self._schedulers, starts))
+                  if i + 1 >= len(starts) or starts[i + 1] > start]
+        parts = [_lr_track(s) for s, _ in active]
+        bases = [float(g["initial_lr"]) for g in self.optimizer.param_groups]
+        per_group: list[Schedule | None] = []
+        for g, base in enumerate(bases):
+            pieces = [Constant(base) if p is None else absolute_values(p)[g] for p in parts]
+            marks = [start for _, start in active[1:]]
+            per_group.append(join(pieces, marks) if marks else pieces[0])  # type: ignore[arg-type]
+        return [Track("lr", per_group, bases, ABSOLUTE)]
+
+
+class ChainedScheduler(LRScheduler, T.ChainedScheduler):
+    """The schedulers stepped together, each moving what the previous ones left (PyTorch's
+    chaining); their closed forms multiply."""
+
+    def __init__(self, schedulers: Sequence[Any],
+                 optimizer: torch.optim.Optimizer | None = None) -> None:
+        if len(schedulers) < 1:
+            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, "
+                             "but got no scheduler.")
+        target = optimizer if optimizer is not None else schedulers[0].optimizer
+        check_optimizer(target)
+        self._schedulers = _check_children("ChainedScheduler", schedulers, target)
+        self.optimizer = target
+        self._last_lr = group_values(self._schedulers[-1].optimizer.param_groups, "lr")
+
+    def step(self, metrics: Any = None) -> None:  # type: ignore[override]
+        """Step every child; ``metrics`` feeds a ReduceLROnPlateau child."""
+        for scheduler in self._schedulers:
+            if not _is_plateau(scheduler):
+                scheduler.step()
+            elif metrics is not None:
+                scheduler.step(metrics)
+        self._last_lr = group_values(self._schedulers[-1].optimizer.param_groups, "lr")
+
+    @property
+    def current_step(self) -> Any:
+        """The first child's step (PyTorch's ChainedScheduler keeps none of its own)."""
+        return getattr(self._schedulers[0], "last_epoch", 0)
+
+    def _tracks(self) -> list[Track]:
+        """The product of the children's closed forms, as factors of each group's base."""
+        bases = [float(g["initial_lr"]) for g in self.optimizer.param_groups]
+        per_group: list[Schedule | None] = []
+        parts = [_lr_track(s) for s in self._schedulers]
+        for g, base in enumerate(bases):
+            factors: list[Schedule] = []
+            for part in parts:
+                if part is None:
+                    continue
+                value = absolute_values(part)[g]
+                if value is not None:
+                    factors.append(Scale(value, 1.0 / base) if base else Constant(0.0))
+            per_group.append(product(factors) if factors else Constant(1.0))
+        return [Track("lr", per_group, bases, RELATIVE)]

@@ -1,0 +1,107 @@
+"""PyTorch's ``ReduceLROnPlateau`` as a drop-in: PyTorch's class, attributes and state, the
+decisions of cadence's plateau rule (:func:`cadence.scheduler.plateau.advance`, PyTorch's), and
+under ``torch.distributed`` the metric averaged over the ranks first, so every rank keeps the
+same lr.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+from torch.optim import lr_scheduler as T
+from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
+
+from cadence.compat.torch_base import LRScheduler, check_optimizer, real
+from cadence.scheduler.plan import Targets, group_values
+from cadence.scheduler.plateau import advance, mean_over_ranks, reduce_once
+from cadence.scheduler.slots import as_float
+from cadence.scheduler.track import Track
+from cadence.schedules import Constant
+from cadence.validation import (
+    check_choice,
+    check_non_negative,
+    check_non_negative_int,
+    check_number,
+)
+
+
+class ReduceLROnPlateau(LRScheduler, T.ReduceLROnPlateau):
+    """Reduce the lr when a metric stops improving: ``step(metrics)`` once per epoch.
+
+    Its decisions and lrs are PyTorch's; under ``torch.distributed`` the metric is averaged
+    over the ranks first. Inside :class:`~cadence.compat.lr_scheduler.SequentialLR` and
+    :class:`~cadence.compat.lr_scheduler.ChainedScheduler` (which PyTorch refuses) it takes the
+    metric given to their ``step(metrics)``.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, mode: str = "min",
+                 factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
+                 threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: list[float] | float = 0, eps: float = 1e-8) -> None:
+        check_optimizer(optimizer)
+        factor_value = check_number("factor", real(factor))
+        if factor_value >= 1.0:
+            raise ValueError(f"'factor' must be < 1.0 (got {factor!r})")
+        check_choice("mode", mode, ("min", "max"))
+        check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
+        check_non_negative_int("patience", patience)
+        check_non_negative_int("cooldown", cooldown)
+        check_non_negative("threshold", real(threshold))
+        check_non_negative("eps", real(eps))
+        for value in min_lr if isinstance(min_lr, (list, tuple)) else [min_lr]:
+            check_non_negative("min_lr", real(value))
+        T.ReduceLROnPlateau.__init__(self, optimizer, mode, factor, patience, threshold,
+                                     threshold_mode, cooldown, min_lr, eps)
+
+    def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
+        """Take one epoch's metric (required, as in PyTorch)."""
+        if metrics is None:
+            raise TypeError("ReduceLROnPlateau.step() needs the metric: step(metrics)")
+        current = mean_over_ranks(float(real(metrics)))  # type: ignore[arg-type]
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = epoch
+        self.best, self.num_bad_epochs, self.cooldown_counter, reduce = advance(
+            current, self.best, self.num_bad_epochs, self.cooldown_counter, mode=self.mode,
+            threshold=self.threshold, threshold_mode=self.threshold_mode,
+            patience=self.patience, cooldown=self.cooldown)
+        if reduce:
+            self._reduce_lr(epoch)
+        self._last_lr = group_values(self.optimizer.param_groups, "lr")
+
+    def _reduce_lr(self, epoch: Any) -> None:
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):
+            if self.default_min_lr is None:
+                raise RuntimeError(
+                    f"The number of param groups in the `optimizer` ({len(groups)}) differs "
+                    f"from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)}), "
+                    "usually due to a new param group being added to the optimizer. Please "
+                    "modify the `min_lrs` field to match the length of the `optimizer` param "
+                    "groups.")
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        targets = Targets("lr", groups, range(len(groups)))
+        floors = [as_float(v) for v in self.min_lrs]
+        targets.write([reduce_once(v, self.factor, low, self.eps)
+                       for v, low in zip(targets.read(), floors)])
+
+    # -- inside SequentialLR / ChainedScheduler ------------------------------------------------
+    def _initial_step(self) -> None:
+        """First in a SequentialLR: the lrs stay the groups' own."""
+        self._last_lr = group_values(self.optimizer.param_groups, "lr")
+
+    def _update_lr(self, epoch: Any = None, initial: bool = False) -> None:
+        """Its turn in a SequentialLR comes: it starts from the groups' base lrs."""
+        groups = self.optimizer.param_groups
+        Targets("lr", groups, range(len(groups))).write(
+            [as_float(g.get("initial_lr", g["lr"])) for g in groups])
+        self._last_lr = group_values(groups, "lr")
+
+    def _tracks(self) -> list[Track]:
+        """Its closed form: the lrs the groups hold, until the next reduction."""
+        lrs = [as_float(g["lr"]) for g in self.optimizer.param_groups]
+        return [Track.shared("lr", Constant(1.0), lrs)]

@@ -1,0 +1,132 @@
+"""The binding core: tracks bound to an optimizer's param groups.
+
+A :class:`Binder` holds one :class:`~cadence.scheduler.track.Track` per scheduled
+hyperparameter and, for each, the :class:`~cadence.scheduler.plan.Targets` its values go to
+(prepared again whenever the optimizer's groups change). It computes every value at a step (with
+the modifiers: a factor on the schedules' values, e.g. batch scaling, and a plateau controller's
+reductions on the groups' values), reads what the groups hold, and writes values: computing all
+of them first, then writing. It knows nothing of who drives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from cadence.scheduler.plan import Targets, layout_changed
+from cadence.scheduler.plateau import ReduceOnPlateau
+from cadence.scheduler.slots import Slot, as_float
+from cadence.scheduler.track import Track
+
+
+class Binder:
+    """Tracks on ``optimizer``; ``plateau`` reduces the values of the hyperparameters it
+    applies to."""
+
+    __slots__ = ("_known", "_targets", "optimizer", "plateau", "tracks")
+
+    def __init__(self, optimizer: torch.optim.Optimizer, tracks: Sequence[Track],
+                 plateau: ReduceOnPlateau | None = None) -> None:
+        self.optimizer = optimizer
+        self.tracks = {track.name: track for track in tracks}
+        self.plateau = plateau
+        self._known: list[dict[str, Any]] = []
+        self._targets: dict[str, tuple[int, Targets]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the targets hold the groups' own tensors (through numpy views): made again on use
+        return {"optimizer": self.optimizer, "tracks": self.tracks, "plateau": self.plateau}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        self._known, self._targets = [], {}
+
+    def targets(self, name: str) -> Targets:
+        """Where ``name``'s values go, for the groups as they are now."""
+        groups = self.optimizer.param_groups
+        if layout_changed(groups, self._known):
+            self._known = list(groups)
+            self._targets = {}
+        track = self.tracks[name]
+        cached = self._targets.get(name)
+        if cached is None or cached[0] != len(track):
+            members = [i for i, s in enumerate(track.schedules[: len(groups)]) if s is not None]
+            cached = (len(track), Targets(name, groups, members))
+            self._targets[name] = cached
+        return cached[1]
+
+    def forget_layout(self) -> None:
+        """Prepare the targets again at the next write (a track changed)."""
+        self._targets = {}
+
+    # -- values --------------------------------------------------------------------------------
+    def values(self, t: float, scale: Mapping[str, float] | None = None) -> dict[str, list[Any]]:
+        """Every track's value per group at step ``t`` (None where a group is unscheduled);
+        ``scale`` multiplies the schedules' values of the names it holds."""
+        out = {}
+        for name, track in self.tracks.items():
+            factor = 1.0 if scale is None else scale.get(name, 1.0)
+            values = track.values(t, None if factor == 1.0 else _times(factor))
+            if self._reduces(name):
+                assert self.plateau is not None
+                values = [None if v is None else self.plateau.apply(v, g)
+                          for g, v in enumerate(values)]
+            out[name] = values
+        return out
+
+    def values_at(self, steps: np.ndarray,
+                  scale: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
+        """Values at an array of steps: ``{name: array (steps..., groups)}``, NaN where a group
+        is unscheduled. The plateau reductions are the current ones."""
+        out = {}
+        for name, track in self.tracks.items():
+            factor = 1.0 if scale is None else scale.get(name, 1.0)
+            table = track.values_at(steps, None if factor == 1.0 else _times(factor))
+            if self._reduces(name):
+                assert self.plateau is not None
+                for g in range(table.shape[-1]):
+                    table[..., g] = self.plateau.apply(table[..., g], g)
+            out[name] = table
+        return out
+
+    def _reduces(self, name: str) -> bool:
+        plateau = self.plateau
+        return plateau is not None and plateau.reductions > 0 and name in plateau.applies_to
+
+    # -- the groups ----------------------------------------------------------------------------
+    def members(self, name: str) -> list[int]:
+        """The groups ``name`` is written to, in the order of :meth:`read` and :meth:`write`."""
+        return self.targets(name).indices
+
+    def read(self, name: str) -> list[float]:
+        """What the scheduled groups hold now (in :meth:`members` order)."""
+        return self.targets(name).read()
+
+    def write(self, values: Mapping[str, Sequence[Any]]) -> None:
+        """Write per-group values (as :meth:`values` returns them) into the groups."""
+        for name, row in values.items():
+            targets = self.targets(name)
+            targets.write([row[i] for i in targets.indices])
+
+
+def _times(factor: float) -> Any:
+    return lambda f: f * factor
+
+
+def capture_base(name: str, slot: Slot, group: dict[str, Any], saved: float | None) -> float:
+    """A group's base for ``name``: ``saved`` if given, else its ``initial_<name>``, else its
+    current value; recorded as ``initial_<name>`` (PyTorch's convention), so building a
+    scheduler after ``optimizer.load_state_dict()`` keeps the base."""
+    key = f"initial_{name}"
+    if saved is not None:
+        base = saved
+    elif key in group:
+        base = as_float(group[key])
+    else:
+        base = as_float(slot.read(group))
+    group[key] = base
+    return base

@@ -1,0 +1,150 @@
+"""The plan of writes: where each value of one hyperparameter goes in the param groups.
+
+A :class:`Targets` is prepared once per layout of the groups (the optimizer's list of group
+dicts) and then reads and writes a whole list of values at a time. Each value goes where the
+group holds it (:mod:`cadence.scheduler.slots`): a float key is assigned; a tensor is updated in
+place, keeping its dtype, device and identity (a one-element CPU tensor through a numpy view of
+its storage, 15x faster than ``fill_``; several other tensors in one foreach call); ``betas``
+entries rebuild the tuple.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from cadence.scheduler.slots import Slot, resolve
+
+_VIEWABLE = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16}
+_FOREACH_MIN = 8  # from this many tensors on, one foreach call beats fill_ per tensor
+
+
+class Targets:
+    """Where hyperparameter ``name`` lives in the groups ``indices`` of ``groups``; values are
+    given and returned in that order."""
+
+    __slots__ = ("_all_floats", "floats", "indices", "items", "name", "tensors", "views")
+
+    def __init__(self, name: str, groups: Sequence[dict[str, Any]],
+                 indices: Sequence[int]) -> None:
+        self.name = name
+        self.indices = list(indices)
+        self.floats: list[tuple[int, dict[str, Any], str]] = []
+        self.views: list[tuple[int, np.ndarray, Any, torch.Tensor]] = []
+        self.tensors: list[tuple[int, torch.Tensor]] = []
+        self.items: list[tuple[int, dict[str, Any], Slot]] = []
+        for position, index in enumerate(self.indices):
+            group = groups[index]
+            slot = resolve(name, group, index)
+            current = slot.read(group)
+            if isinstance(current, torch.Tensor) and _shared(group, slot, current):
+                current = current.detach().clone()  # written in place, it would change the other
+                _place(group, slot, current)
+            if isinstance(current, torch.Tensor):
+                dtype = _VIEWABLE.get(current.dtype)
+                if (dtype is not None and current.device.type == "cpu"
+                        and not current.requires_grad and current.numel() == 1):
+                    self.views.append((position, current.detach().numpy(), dtype, current))
+                else:
+                    self.tensors.append((position, current))
+            elif slot.index is None:
+                self.floats.append((position, group, slot.key))
+            else:
+                self.items.append((position, group, slot))
+        self._all_floats = len(self.floats) == len(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def read(self) -> list[float]:
+        """What each group holds now, as floats."""
+        if self._all_floats:
+            return [float(group[key]) for _, group, key in self.floats]
+        out = [0.0] * len(self.indices)
+        for position, group, key in self.floats:
+            out[position] = float(group[key])
+        for position, view, _, _ in self.views:
+            out[position] = float(view.reshape(-1)[0])
+        for position, tensor in self.tensors:
+            out[position] = float(tensor.item())
+        for position, group, slot in self.items:
+            out[position] = float(slot.read(group))
+        return out
+
+    def held(self, values: Sequence[float]) -> list[float]:
+        """``values`` as the groups would hold them once written (rounded to a tensor's dtype),
+        so they compare exactly with :meth:`read`."""
+        if not self.views and not self.tensors:
+            return list(values)
+        out = list(values)
+        for position, _, dtype, _ in self.views:
+            out[position] = float(dtype(out[position]))
+        for position, tensor in self.tensors:
+            out[position] = float(torch.tensor(out[position], dtype=tensor.dtype).item())
+        return out
+
+    def write(self, values: Sequence[Any]) -> None:
+        """Write one value per group (a None leaves that group alone)."""
+        if self._all_floats:
+            for (_, group, key), value in zip(self.floats, values):
+                if value is not None:
+                    group[key] = value
+            return
+        for position, group, key in self.floats:
+            if values[position] is not None:
+                group[key] = values[position]
+        for position, view, _, _ in self.views:
+            if values[position] is not None:
+                view[...] = values[position]
+        if self.tensors:
+            _fill([(t, values[p]) for p, t in self.tensors if values[p] is not None])
+        for position, group, slot in self.items:
+            if values[position] is not None:
+                slot.write(group, values[position])
+
+
+def _shared(group: dict[str, Any], slot: Slot, tensor: torch.Tensor) -> bool:
+    """True when another key of the group holds the same tensor object (PyTorch's CyclicLR and
+    OneCycleLR put ``max_momentum`` itself into ``momentum``)."""
+    return any(value is tensor for key, value in group.items()
+               if key != slot.key and key != "params")
+
+
+def _place(group: dict[str, Any], slot: Slot, value: torch.Tensor) -> None:
+    if slot.index is None:
+        group[slot.key] = value
+    else:
+        items = list(group[slot.key])
+        items[slot.index] = value
+        group[slot.key] = tuple(items)
+
+
+def _fill(pairs: list[tuple[torch.Tensor, float]]) -> None:
+    """Tensors off the CPU (or needing autograd's bookkeeping): one foreach call for many."""
+    with torch.no_grad():
+        if len(pairs) >= _FOREACH_MIN:
+            items = [tensor for tensor, _ in pairs]
+            torch._foreach_zero_(items)
+            torch._foreach_add_(items, [value for _, value in pairs])
+        else:
+            for tensor, value in pairs:
+                tensor.fill_(value)
+
+
+def group_values(groups: Sequence[dict[str, Any]], key: str) -> list[Any]:
+    """What every group holds for ``key``, as it holds it (tensors cloned, so the list never
+    aliases the groups): PyTorch's ``get_last_lr()``."""
+    return [g[key].clone() if isinstance(g[key], torch.Tensor) else g[key] for g in groups]
+
+
+def layout_changed(groups: list[dict[str, Any]], known: list[dict[str, Any]]) -> bool:
+    """True when the optimizer's groups are not the ones a plan was made for (groups added,
+    or replaced by ``optimizer.load_state_dict``)."""
+    return len(groups) != len(known) or not all(map(operator.is_, groups, known))
+
+
+__all__ = ["Targets", "group_values", "layout_changed"]

@@ -1,0 +1,165 @@
+"""One scheduled hyperparameter across the param groups: the schedule each group follows, its
+base, and how the schedule's value becomes the group's value.
+
+A :class:`Span` maps a schedule's value ``f`` to a group's value ``low + (high - low) * f``,
+where ``low`` and ``high`` are fixed per group from its base ``b``: ``low = low_abs + low_rel * b``
+and ``high = high_abs + high_rel * b``. So :data:`RELATIVE` gives ``b * f`` (a factor of the
+base), :data:`ABSOLUTE` gives ``f``, ``Span.floor(m)`` gives ``m + (b - m) * f`` (PyTorch's and
+MMEngine's ``eta_min``) and ``Span.between(0.2, 2.0)`` gives ``b * (0.2 + 1.8 * f)`` (seed 000's
+range). One schedule then serves every group, whatever their bases.
+
+>>> from cadence.schedules import Linear
+>>> track = Track("lr", [Linear(start=1.0, end=0.0, steps=10)] * 2, [0.1, 0.4])
+>>> track.values(5.0)
+[0.05, 0.2]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cadence.schedules.base import Schedule
+from cadence.schedules.ops import SCALAR
+
+
+@dataclass(frozen=True)
+class Span:
+    """``value = low + (high - low) * f`` with ``low = low_abs + low_rel * base`` and
+    ``high = high_abs + high_rel * base``."""
+
+    low_abs: float = 0.0
+    low_rel: float = 0.0
+    high_abs: float = 0.0
+    high_rel: float = 1.0
+
+    @classmethod
+    def floor(cls, low: float) -> Span:
+        """From ``low`` (absolute) at ``f = 0`` to the base at ``f = 1``."""
+        return cls(low_abs=low)
+
+    @classmethod
+    def between(cls, low: float, high: float) -> Span:
+        """From ``low`` to ``high`` times the base."""
+        return cls(low_rel=low, high_rel=high)
+
+    @property
+    def absolute(self) -> bool:
+        """True when the value does not depend on the base."""
+        return self.low_rel == 0.0 and self.high_rel == 0.0
+
+    def ends(self, base: float) -> tuple[float, float]:
+        """``(low, high - low)`` for a group with this base."""
+        low = self.low_abs + self.low_rel * base if self.low_rel or self.low_abs else 0.0
+        high = self.high_abs + self.high_rel * base if self.high_abs else self.high_rel * base
+        return low, high - low
+
+
+RELATIVE = Span()
+ABSOLUTE = Span(high_abs=1.0, high_rel=0.0)
+
+
+class Track:
+    """The schedule of every param group for one hyperparameter (None: the group is left
+    alone), the groups' bases, and the :class:`Span` from schedule value to group value.
+
+    Groups that share one schedule object are evaluated once per step, so a thousand groups
+    with distinct bases cost one evaluation and a multiply-add each.
+    """
+
+    __slots__ = ("_ends", "_parts", "bases", "name", "schedules", "span")
+
+    def __init__(self, name: str, schedules: Sequence[Schedule | None],
+                 bases: Sequence[float | None], span: Span = RELATIVE) -> None:
+        if len(schedules) != len(bases):
+            raise ValueError(f"{name!r}: {len(schedules)} schedules for {len(bases)} bases")
+        self.name = name
+        self.schedules: list[Schedule | None] = list(schedules)
+        self.bases: list[float | None] = list(bases)
+        self.span = span
+        self._parts: list[tuple[Schedule, list[int]]] | None = None
+        self._ends: tuple[list[float], list[float]] | None = None
+
+    @classmethod
+    def shared(cls, name: str, schedule: Schedule, bases: Sequence[float],
+               span: Span = RELATIVE) -> Track:
+        """One schedule for every group."""
+        return cls(name, [schedule] * len(bases), bases, span)
+
+    def __len__(self) -> int:
+        return len(self.schedules)
+
+    # -- changes -------------------------------------------------------------------------------
+    def set(self, group: int, schedule: Schedule | None, base: float | None) -> None:
+        """Give group ``group`` (the next one, or an existing one) a schedule and a base."""
+        if group == len(self.schedules):
+            self.schedules.append(schedule)
+            self.bases.append(base)
+        else:
+            self.schedules[group] = schedule
+            self.bases[group] = base
+        self._parts = self._ends = None
+
+    def rebase(self, bases: Sequence[float | None]) -> None:
+        """New bases (after loading a state); the schedules stay."""
+        self.bases = list(bases)
+        self._ends = None
+
+    # -- values --------------------------------------------------------------------------------
+    def parts(self) -> list[tuple[Schedule, list[int]]]:
+        """The distinct schedules with the groups that follow each (by identity: linear)."""
+        if self._parts is None:
+            found: dict[int, tuple[Schedule, list[int]]] = {}
+            for index, schedule in enumerate(self.schedules):
+                if schedule is not None:
+                    found.setdefault(id(schedule), (schedule, []))[1].append(index)
+            self._parts = list(found.values())
+        return self._parts
+
+    def ends(self) -> tuple[list[float], list[float]]:
+        """Per group, the value at ``f = 0`` and the span to ``f = 1`` (0 and 1 unscheduled)."""
+        if self._ends is None:
+            lows, spans = [], []
+            for schedule, base in zip(self.schedules, self.bases):
+                low, span = self.span.ends(0.0 if base is None else base)
+                lows.append(low if schedule is not None else 0.0)
+                spans.append(span if schedule is not None else 1.0)
+            self._ends = (lows, spans)
+        return self._ends
+
+    def factors(self, t: float, scale: Callable[[float], float] | None = None) -> list[Any]:
+        """Each group's schedule value at ``t`` (None where unscheduled), through ``scale``."""
+        out: list[Any] = [None] * len(self.schedules)
+        for schedule, members in self.parts():
+            f = schedule._eval(t, SCALAR)
+            if scale is not None:
+                f = scale(f)
+            for i in members:
+                out[i] = f
+        return out
+
+    def values(self, t: float, scale: Callable[[float], float] | None = None) -> list[Any]:
+        """Each group's value at step ``t`` (None where unscheduled)."""
+        lows, spans = self.ends()
+        return [None if f is None else low + span * f
+                for f, low, span in zip(self.factors(t, scale), lows, spans)]
+
+    def values_at(self, steps: np.ndarray,
+                  scale: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """Values at an array of steps: shape ``steps.shape + (groups,)``, NaN where a group is
+        not scheduled."""
+        out = np.full((*steps.shape, len(self.schedules)), np.nan)
+        lows, spans = self.ends()
+        for schedule, members in self.parts():
+            f = schedule(steps)
+            if scale is not None:
+                f = scale(f)
+            for i in members:
+                out[..., i] = lows[i] + spans[i] * f
+        return out
+
+    def __repr__(self) -> str:
+        return f"Track({self.name!r}, {len(self.schedules)} groups, {len(self.parts())} schedules)"
