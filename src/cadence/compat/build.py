@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from cadence.compat import d2l, lr_scheduler, mmengine, transformers
+from cadence.compat import d2l, lr_scheduler, mmengine_shapes, transformers
 from cadence.compat.all_in_one import LRScheduler
 from cadence.config.io import from_config, read_config
 from cadence.config.registry import registered, suggest
@@ -39,7 +39,7 @@ from cadence.scheduler import ReduceOnPlateau, Scheduler
 from cadence.schedules import Schedule
 
 _TORCH = [n for n in lr_scheduler.__all__ if n not in ("LRScheduler", "_LRScheduler")]
-_MMENGINE = sorted(mmengine.SCHEDULERS)
+_MMENGINE = sorted(mmengine_shapes.TYPES)
 _D2L = list(d2l.__all__)
 
 
@@ -73,7 +73,7 @@ def build(config: Any, optimizer: torch.optim.Optimizer, *,
     if isinstance(config, (str, Path)):
         config = read_config(config)
     if isinstance(config, list):
-        return mmengine.build_schedulers(config, optimizer, epoch_length=epoch_length)
+        return mmengine_shapes.build_schedulers(config, optimizer, epoch_length=epoch_length)
     if not isinstance(config, Mapping) or "type" not in config:
         raise TypeError(f"a scheduler config must be a dict with a 'type' key, or a list of "
                         f"MMEngine configs (got {config!r})")
@@ -95,7 +95,7 @@ def build(config: Any, optimizer: torch.optim.Optimizer, *,
         warmup, total = args.pop("num_warmup_steps", None), args.pop("num_training_steps", None)
         return transformers.get_scheduler(name, optimizer, warmup, total, args)
     if family == "mmengine" and name in _MMENGINE:
-        return mmengine.build_schedulers([{"type": name, **args}], optimizer,
+        return mmengine_shapes.build_schedulers([{"type": name, **args}], optimizer,
                                          epoch_length=epoch_length)
     if family == "d2l" and name in _D2L:
         cls = getattr(d2l, name)

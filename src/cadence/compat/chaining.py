@@ -16,10 +16,47 @@ scheduler whose previous value was 0 (a decay that reached 0) writes its closed 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from cadence.scheduler.binder import Binder
+from cadence.scheduler.track import Track
+
+
+class ClosedForm:
+    """What a drop-in builds from its settings: the binder of its tracks, and its values at the
+    last step asked. Kept out of the drop-in's state and ``__dict__``, and made again whenever
+    the settings or the bases change (a loaded state's settings win, as upstream)."""
+
+    __slots__ = ("binder", "key", "lone")
+
+    def __init__(self, key: tuple[Any, ...], binder: Binder) -> None:
+        self.key = key
+        self.binder = binder
+        self.lone: tuple[float, dict[str, list[Any]]] | None = None
+
+    @classmethod
+    def current(cls, known: ClosedForm | None, optimizer: Any, settings: Mapping[str, Any],
+                bases: list[float],
+                describe: Callable[[list[float], Mapping[str, Any]], list[Track]]
+                ) -> ClosedForm:
+        """``known`` if it was made from these settings and bases, else a new one."""
+        key = (tuple(settings.values()), bases)
+        if known is not None and known.key == key:
+            return known
+        return cls(key, Binder(optimizer, describe(bases, settings)))
+
+    def values(self, t: float) -> dict[str, list[Any]]:
+        """Every track's value per group at step ``t``."""
+        if self.lone is None or self.lone[0] != t:
+            self.lone = (t, self.binder.values(t))
+        return self.lone[1]
+
+    def before(self, step: float) -> dict[str, list[Any]]:
+        """The values at ``step``; before the first step (-1), the bases."""
+        if step >= 0:
+            return self.values(step)
+        return {name: list(track.bases) for name, track in self.binder.tracks.items()}
 
 
 def chained(current: Sequence[float], held: Sequence[float], before: Sequence[float],

@@ -25,7 +25,7 @@ import torch
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 
-from cadence.compat.chaining import advance
+from cadence.compat.chaining import ClosedForm, advance
 from cadence.scheduler.binder import Binder
 from cadence.scheduler.plan import group_values
 from cadence.scheduler.slots import as_float
@@ -33,23 +33,6 @@ from cadence.scheduler.track import Track
 from cadence.schedules.base import Schedule, as_step_array
 
 ORDER_HELP = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
-
-
-class _Runtime:
-    """What a drop-in builds from its settings: the binder of its tracks, and its closed-form
-    values at the last step asked (kept out of the state and out of ``__dict__``)."""
-
-    __slots__ = ("binder", "key", "lone")
-
-    def __init__(self, key: tuple[Any, ...], binder: Binder) -> None:
-        self.key = key
-        self.binder = binder
-        self.lone: tuple[float, dict[str, list[Any]]] | None = None
-
-    def values(self, t: float) -> dict[str, list[Any]]:
-        if self.lone is None or self.lone[0] != t:
-            self.lone = (t, self.binder.values(t))
-        return self.lone[1]
 
 
 class LRScheduler(TorchLRScheduler):
@@ -102,18 +85,14 @@ class LRScheduler(TorchLRScheduler):
         """This scheduler's tracks at its current settings (its closed form)."""
         return list(self._now().binder.tracks.values())
 
-    def _now(self) -> _Runtime:
-        """The runtime for the current settings and bases (made again when they change)."""
-        settings = self._setting_values()
-        bases = self._bases()
-        key = (tuple(settings.values()), bases)
-        runtime: _Runtime | None = getattr(self, "_runtime", None)
-        if runtime is None or runtime.key != key:
-            describe = type(self).describe
-            tracks = [] if describe is None else describe(bases, **settings)
-            runtime = _Runtime(key, Binder(self.optimizer, tracks))
-            self._runtime = runtime
-        return runtime
+    def _now(self) -> ClosedForm:
+        """The closed form for the current settings and bases (made again when they change)."""
+        describe = type(self).describe
+        self._runtime = ClosedForm.current(
+            getattr(self, "_runtime", None), self.optimizer, self._setting_values(),
+            self._bases(), lambda bases, settings: [] if describe is None
+            else describe(bases, **settings))
+        return self._runtime
 
     # -- PyTorch's API -------------------------------------------------------------------------
     def get_lr(self) -> list[Any]:
@@ -174,17 +153,11 @@ class LRScheduler(TorchLRScheduler):
                 if not self.chainable:
                     runtime.binder.write(after)
                 elif not (initial and before >= 0):  # resuming keeps the loaded lrs (#102261)
-                    advance(runtime.binder, self._before(runtime, before), after)
+                    advance(runtime.binder, runtime.before(before), after)
         self._last_lr = group_values(self.optimizer.param_groups, "lr")
         if self.verbose:
             for i, lr in enumerate(self._last_lr):
                 print(f"Adjusting learning rate of group {i} to {as_float(lr):.4e}.")
-
-    def _before(self, runtime: _Runtime, step: int) -> dict[str, list[Any]]:
-        """The values at ``step``; before the first step, the bases."""
-        if step >= 0:
-            return runtime.values(float(step))
-        return {name: list(track.bases) for name, track in runtime.binder.tracks.items()}
 
     def _update_from_get_lr(self, epoch: float | None) -> None:
         """A user's ``get_lr``: PyTorch's own update."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from cadence.compat.mmengine import SCHEDULERS
+from cadence.compat.mmengine_shapes import TYPES
 from cadence.tools.curves import Curve, curves
 from cadence.validation import check_positive, check_positive_int
 
@@ -31,7 +31,7 @@ MARK_STYLE = {"restart": ("tab:red", ":"), "milestone": ("tab:purple", "--"),
 def _specs(spec: Any) -> list[Any]:
     """Several things to draw, or one (a list of MMEngine configs is one scheduler)."""
     mmengine_list = isinstance(spec, list) and bool(spec) and all(
-        isinstance(c, dict) and c.get("type") in SCHEDULERS for c in spec)
+        isinstance(c, dict) and c.get("type") in TYPES for c in spec)
     if isinstance(spec, (list, tuple)) and not mmengine_list:
         return list(spec)
     return [spec]

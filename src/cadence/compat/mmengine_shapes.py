@@ -1,0 +1,318 @@
+"""MMEngine's parameter schedulers as pure descriptions, and its list-of-configs composition.
+
+Each family (``Step``, ``MultiStep``, ``Constant``, ``Exponential``, ``CosineAnnealing``,
+``Linear``, ``Poly``, ``OneCycle``, ``CosineRestart``) is a function of MMEngine's arguments
+(same names) and the groups' bases that returns the scheduler's values in its own local time
+(0 at ``begin``), as one :class:`~cadence.scheduler.track.Track`. The drop-ins in
+:mod:`cadence.compat.mmengine` call them with their attributes; :func:`build_schedulers` calls
+them with config dicts, without MMEngine installed.
+
+:func:`build_schedulers` combines MMEngine's ``param_scheduler = [dict(type=...), ...]`` the way
+MMEngine's Runner does: each scheduler acts in ``[begin, end)`` (before: it leaves the value
+alone; after: its last value holds), disjoint windows run in sequence, a gap keeps the value,
+overlapping windows multiply. By-epoch schedulers run in iterations through ``epoch_length``
+(held within each epoch, or spread over it with ``convert_to_iter_based=True``).
+
+>>> import torch
+>>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+>>> sched = build_schedulers([
+...     dict(type="LinearLR", start_factor=0.001, by_epoch=False, begin=0, end=50),
+...     dict(type="MultiStepLR", by_epoch=True, milestones=[8, 11], gamma=0.1)],
+...     opt, epoch_length=100)
+>>> sched.value_at([0, 49, 799, 800, 1100])["lr"][:, 0].round(6).tolist()
+[0.0001, 0.1, 0.1, 0.01, 0.001]
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+
+from cadence.compat.torch_shapes import absolute_values, cosine_annealing
+from cadence.config.registry import suggest
+from cadence.scheduler.plateau import ReduceOnPlateau as Plateau
+from cadence.scheduler.scheduler import Scheduler
+from cadence.scheduler.slots import as_float, resolve
+from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
+from cadence.schedules import (
+    Constant,
+    Cosine,
+    Exponential,
+    Linear,
+    MultiStep,
+    OneCycle,
+    Polynomial,
+    Quantize,
+    Scale,
+    Schedule,
+    Step,
+    join,
+    product,
+)
+from cadence.validation import check_choice, check_positive_int
+
+INF = int(1e9)
+Bases = Sequence[float]
+
+
+def _count(value: Any) -> float:
+    return as_float(value)
+
+
+# -- the families, in local time ------------------------------------------------------------------
+def step(bases: Bases, step_size: float, gamma: float = 0.1) -> Track:
+    """Multiply by ``gamma`` every ``step_size`` steps."""
+    return Track.shared("", Step(every=_count(step_size), gamma=as_float(gamma)), bases)
+
+
+def multi_step(bases: Bases, milestones: Any, gamma: float = 0.1) -> Track:
+    """Multiply by ``gamma`` at each milestone (MMEngine keeps a Counter)."""
+    marks = sorted(milestones.elements()) if hasattr(milestones, "elements") else sorted(
+        milestones)
+    return Track.shared("", MultiStep(milestones=marks, gamma=as_float(gamma)), bases)
+
+
+def constant(bases: Bases, factor: float = 1.0 / 3, begin: int = 0, end: int = INF) -> Track:
+    """``factor`` until the window's last step, then 1."""
+    last = end - begin - 1
+    shape = (join([Constant(as_float(factor)), Constant(1.0)], [last]) if last > 0
+             else Constant(as_float(factor)))
+    return Track.shared("", shape, bases)
+
+
+def exponential(bases: Bases, gamma: float) -> Track:
+    """Multiply by ``gamma`` every step."""
+    return Track.shared("", Exponential(rate=as_float(gamma)), bases)
+
+
+def _floor(eta_min: float | None, eta_min_ratio: float | None) -> Span:
+    """MMEngine's floor: ``eta_min`` (absolute) or ``eta_min_ratio`` of the base."""
+    if eta_min is not None and eta_min_ratio is not None:
+        raise ValueError("Either 'eta_min' or 'eta_min_ratio' should be specified, not both")
+    if eta_min_ratio is not None:
+        return Span(low_rel=as_float(eta_min_ratio))
+    return Span.floor(as_float(eta_min or 0.0))
+
+
+def cosine_annealing_family(bases: Bases, T_max: float | None = None,
+                            eta_min: float | None = None, begin: int = 0, end: int = INF,
+                            eta_min_ratio: float | None = None) -> Track:
+    """Cosine from the base to the floor over ``T_max`` (default: the window), oscillating
+    past it."""
+    steps = _count(T_max) if T_max else float(end - begin)
+    return Track.shared("", cosine_annealing(steps), bases, _floor(eta_min, eta_min_ratio))
+
+
+def linear(bases: Bases, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+           begin: int = 0, end: int = INF) -> Track:
+    """The factor goes linearly from ``start_factor`` to ``end_factor`` over the window."""
+    last = end - begin - 1
+    shape: Schedule = (Linear(start=as_float(start_factor), end=as_float(end_factor),
+                              steps=last) if last > 0 else Constant(as_float(start_factor)))
+    return Track.shared("", shape, bases)
+
+
+def poly(bases: Bases, eta_min: float = 0, power: float = 1.0, begin: int = 0,
+         end: int = INF) -> Track:
+    """Polynomial decay from the base to ``eta_min`` over the window."""
+    last = end - begin - 1
+    if last <= 0:
+        return Track.shared("", Constant(1.0), bases)
+    shape = Polynomial(start=1.0, end=0.0, steps=last, power=as_float(power))
+    return Track.shared("", shape, bases, Span.floor(as_float(eta_min)))
+
+
+def one_cycle(bases: Bases, eta_max: Any = 0, total_steps: int | None = None,
+              pct_start: float = 0.3, anneal_strategy: str = "cos", div_factor: float = 25.0,
+              final_div_factor: float = 1e4, three_phase: bool = False, begin: int = 0,
+              end: int = INF) -> Track:
+    """The one-cycle policy from ``eta_max / div_factor`` (the groups' base, which MMEngine
+    sets) up to ``eta_max`` and down to ``base / final_div_factor``."""
+    peaks = list(eta_max) if isinstance(eta_max, (list, tuple)) else [eta_max] * len(bases)
+    starts = [as_float(p) / div_factor for p in peaks]
+    shape = OneCycle(total_steps=total_steps or (end - begin), start=1.0, peak=div_factor,
+                     end=1.0 / final_div_factor, pct_start=pct_start, anneal=anneal_strategy,
+                     three_phase=three_phase)
+    return Track.shared("", shape, starts)
+
+
+def cosine_restart(bases: Bases, periods: Sequence[float], restart_weights: Sequence[float] = (1,),
+                   eta_min: float | None = None, eta_min_ratio: float | None = None) -> Track:
+    """Cosine cycles of the given ``periods``, each restarting at ``restart_weights[i]`` of the
+    base and going down to the floor; the last value holds after."""
+    if (eta_min is None) == (eta_min_ratio is None):
+        raise ValueError("Either 'eta_min' or 'eta_min_ratio' should be specified")
+    lengths = [_count(p) for p in periods]
+    marks = [sum(lengths[: i + 1]) for i in range(len(lengths))]
+
+    def cycles(start: Sequence[float], end: float) -> Schedule:
+        pieces: list[Schedule] = [Cosine(start=w, end=end, steps=p)
+                                  for w, p in zip(start, lengths)]
+        pieces.append(Constant(pieces[-1](lengths[-1] - 1)))
+        return join(pieces, marks)
+
+    weights = [as_float(w) for w in restart_weights]
+    if eta_min_ratio is not None:
+        return Track.shared("", cycles(weights, as_float(eta_min_ratio)), bases)
+    low = as_float(eta_min)
+    return Track("", [cycles([b * w for w in weights], low) for b in bases], bases, ABSOLUTE)
+
+
+FAMILIES: dict[str, Callable[..., Track]] = {
+    "Step": step, "MultiStep": multi_step, "Constant": constant, "Exponential": exponential,
+    "CosineAnnealing": cosine_annealing_family, "Linear": linear, "Poly": poly,
+    "OneCycle": one_cycle, "CosineRestart": cosine_restart,
+}
+TIME_ARGUMENTS = {"Step": ("step_size",), "MultiStep": ("milestones",),
+                  "CosineAnnealing": ("T_max",), "OneCycle": ("total_steps",),
+                  "CosineRestart": ("periods",)}
+PLATEAU_ARGUMENTS = ("monitor", "rule", "factor", "patience", "threshold", "threshold_rule",
+                     "cooldown", "min_value", "eps")
+WINDOW_ARGUMENTS = ("begin", "end", "last_step", "by_epoch", "verbose")
+
+# config type -> (family, the hyperparameter it fixes, or None for the generic form)
+TYPES: dict[str, tuple[str, str | None]] = {}
+for _family in [*FAMILIES, "ReduceOnPlateau"]:
+    TYPES[f"{_family}ParamScheduler"] = (_family, None)
+    TYPES[f"{_family}LR"] = (_family, "lr")
+    if _family != "OneCycle":
+        TYPES[f"{_family}Momentum"] = (_family, "momentum")
+
+
+def describe(family: str, bases: Bases, settings: Mapping[str, Any], name: str) -> Track:
+    """A family's track in local time, named ``name``, from its arguments."""
+    function = FAMILIES[family]
+    accepted = inspect.signature(function).parameters
+    track = function(bases, **{k: v for k, v in settings.items() if k in accepted})
+    return Track(name, track.schedules, track.bases, track.span)
+
+
+def window(shape: Schedule, begin: float, end: float) -> Schedule:
+    """``shape`` (a factor, 1 before) active in ``[begin, end)``: 1 before, its last active
+    value after."""
+    pieces: list[Schedule] = []
+    marks: list[float] = []
+    if begin > 0:
+        pieces.append(Constant(1.0))
+        marks.append(begin)
+    pieces.append(shape)
+    if end < INF:
+        pieces.append(Constant(shape(end - 1 - begin)))
+        marks.append(end)
+    return join(pieces, marks) if marks else shape
+
+
+def factors(track: Track) -> list[Schedule | None]:
+    """Each group's values as a factor of its base (the same object where groups share it)."""
+    if track.span == RELATIVE:
+        return list(track.schedules)
+    out: list[Schedule | None] = []
+    for value, base in zip(absolute_values(track), track.bases):
+        if value is None or base is None:
+            out.append(None)
+        else:
+            out.append(Scale(value, 1.0 / base) if base else Constant(0.0))
+    return out
+
+
+def _settings(kind: str, index: int, config: Mapping[str, Any],
+              epoch_length: int | None) -> tuple[str, str, dict[str, Any]]:
+    """A config's family, hyperparameter and arguments (converted to iterations if asked)."""
+    family, fixed = TYPES[kind]
+    args = {k: v for k, v in config.items() if k not in ("type", "convert_to_iter_based")}
+    name = fixed or args.pop("param_name", None)
+    if not isinstance(name, str):
+        raise ValueError(f"configs[{index}] ({kind}) needs 'param_name' (got {name!r})")
+    allowed = [*WINDOW_ARGUMENTS, *(PLATEAU_ARGUMENTS if family == "ReduceOnPlateau" else
+               (p for p in inspect.signature(FAMILIES[family]).parameters if p != "bases"))]
+    for key in args:
+        if key not in allowed:
+            raise ValueError(f"unknown key {key!r} for {kind} in configs[{index}]"
+                             f"{suggest(key, allowed)} (valid keys: {', '.join(allowed)})")
+    if config.get("convert_to_iter_based", False) and args.get("by_epoch", True):
+        if epoch_length is None:
+            raise ValueError(f"configs[{index}] asks for convert_to_iter_based: pass "
+                             "'epoch_length'")
+        length = check_positive_int("epoch_length", epoch_length)
+        for key in TIME_ARGUMENTS.get(family, ()):
+            if args.get(key) is not None:
+                value = args[key]
+                args[key] = ([v * length for v in value] if isinstance(value, (list, tuple))
+                             else value * length)
+        args["begin"] = int(args.get("begin", 0) * length)
+        if args.get("end", INF) != INF:
+            args["end"] = int(args["end"] * length)
+        args["by_epoch"] = False
+    return family, name, args
+
+
+def build_schedulers(configs: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+                     optimizer: torch.optim.Optimizer,
+                     epoch_length: int | None = None) -> Scheduler:
+    """One :class:`cadence.Scheduler` from MMEngine's scheduler configs, stepped once per
+    iteration (or once per epoch when every config is by epoch and no ``epoch_length`` is
+    given). Plateau configs are fed with ``report(metric)``."""
+    items = [configs] if isinstance(configs, Mapping) else list(configs)
+    by_epoch = [c.get("by_epoch", True) for c in items]
+    if epoch_length is None and any(by_epoch) and not all(by_epoch):
+        raise ValueError("'epoch_length' is needed to combine by-epoch and by-iteration "
+                         "schedulers")
+    length = 1 if epoch_length is None else check_positive_int("epoch_length", epoch_length)
+    groups = optimizer.param_groups
+    parts: dict[str, list[list[Schedule]]] = {}
+    plateau: Plateau | None = None
+    for i, raw in enumerate(items):
+        kind = raw.get("type")
+        if kind not in TYPES:
+            names = sorted(TYPES)
+            raise ValueError(f"unknown scheduler type {kind!r} in configs[{i}]"
+                             f"{suggest(str(kind), names)} (known: {', '.join(names)})")
+        family, name, args = _settings(kind, i, raw, epoch_length)
+        begin, end = args.get("begin", 0), args.get("end", INF)
+        if end <= begin:
+            raise ValueError(f"configs[{i}]: end should be larger than begin, but got "
+                             f"begin={begin}, end={end}")
+        if family == "ReduceOnPlateau":
+            plateau = _plateau(args, name, len(groups))
+            continue
+        bases = [as_float(g.get(f"initial_{name}", resolve(name, g, k).read(g)))
+                 for k, g in enumerate(groups)]
+        track = describe(family, bases, args, name)
+        per_epoch = epoch_length is not None and args.get("by_epoch", True)
+        for index, factor in enumerate(factors(track)):
+            if factor is None:
+                continue
+            windowed = window(factor, begin, end)
+            if per_epoch:  # counted in epochs, held within each
+                windowed = Quantize(windowed, every=length)
+            parts.setdefault(name, [[] for _ in groups])[index].append(windowed)
+    specs: dict[str, Any] = {}
+    for name, per_group in parts.items():
+        made: dict[tuple[int, ...], Schedule] = {}
+        routes: dict[Schedule, list[int]] = {}
+        for index, pieces in enumerate(per_group):
+            key = tuple(id(p) for p in pieces)
+            if key not in made:
+                made[key] = product(pieces) if pieces else Constant(1.0)
+            routes.setdefault(made[key], []).append(index)
+        specs[name] = next(iter(routes)) if len(routes) == 1 else {
+            tuple(members): schedule for schedule, members in routes.items()}
+    return Scheduler(optimizer, count="calls", plateau=plateau, **specs)
+
+
+def _plateau(args: Mapping[str, Any], name: str, groups: int) -> Plateau:
+    rule = check_choice("rule", args.get("rule", "less"), ("less", "greater"))
+    minimum = args.get("min_value", 0.0)
+    return Plateau(mode="min" if rule == "less" else "max", factor=args.get("factor", 0.1),
+                   patience=args.get("patience", 10), threshold=args.get("threshold", 1e-4),
+                   threshold_mode=args.get("threshold_rule", "rel"),
+                   cooldown=args.get("cooldown", 0),
+                   min_value=list(minimum) if isinstance(minimum, (list, tuple))
+                   else [float(minimum)] * groups,
+                   eps=args.get("eps", 1e-8), applies_to=(name,))
+
+
+__all__ = ["FAMILIES", "INF", "TYPES", "build_schedulers", "describe", "window"]
