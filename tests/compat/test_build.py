@@ -60,6 +60,7 @@ def test_torch_configs_nest():
     values = []
     for _ in range(10):
         values.append(lrs(opt)[0])
+        opt.step()
         sched.step()
     expected = [0.1 * (0.1 + 0.9 * t / 5) for t in range(5)] + [0.1 * 0.9**t for t in range(5)]
     np.testing.assert_allclose(values, expected, rtol=1e-12)

@@ -200,7 +200,8 @@ def test_seed_002_examples_with_the_import_switched(capsys, tmp_path):
     scheduler.load_state_dict(checkpoint["scheduler_state_dict"])
 
     verbose = optim.LambdaLR(optim.SGD(net.parameters(), lr=0.1), lambda e: 0.5**e, verbose=True)
-    verbose.step()
+    with pytest.warns(UserWarning, match=r"before `optimizer.step\(\)`"):  # as PyTorch warns
+        verbose.step()
     assert "Adjusting learning rate of group 0 to 5.0000e-02." in capsys.readouterr().out
 
 

@@ -25,7 +25,7 @@ from torch import nn
 
 import cadence
 from cadence.cli.task import Digits, lenet, load_digits
-from cadence.compat.build import build
+from cadence.compat.configs import build
 from cadence.schedules import (
     Constant,
     Cosine,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_LAZY = {"LRScheduler": "cadence.compat.all_in_one", "build": "cadence.compat.build"}
+_LAZY = {"LRScheduler": "cadence.compat.all_in_one", "build": "cadence.compat.configs"}
 
 __all__ = ["LRScheduler", "build"]
 

@@ -76,7 +76,7 @@ class SequentialLR(LRScheduler, T.SequentialLR):
         first._initial_step()
         self._last_lr = first.get_last_lr()
 
-    def step(self, metrics: Any = None) -> None:  # type: ignore[override]
+    def step(self, metrics: Any = None) -> None:
         """Advance one step; ``metrics`` feeds a ReduceLROnPlateau child."""
         self.last_epoch += 1
         index = bisect_right(self._milestones, self.last_epoch)
@@ -121,7 +121,7 @@ class ChainedScheduler(LRScheduler, T.ChainedScheduler):
         self.optimizer = target
         self._last_lr = group_values(self._schedulers[-1].optimizer.param_groups, "lr")
 
-    def step(self, metrics: Any = None) -> None:  # type: ignore[override]
+    def step(self, metrics: Any = None) -> None:
         """Step every child; ``metrics`` feeds a ReduceLROnPlateau child."""
         for scheduler in self._schedulers:
             if not _is_plateau(scheduler):

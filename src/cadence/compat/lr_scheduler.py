@@ -19,7 +19,7 @@ the deliberate differences are in ``docs/compat.md``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -247,6 +247,11 @@ class CosineAnnealingWarmRestarts(LRScheduler, T.CosineAnnealingWarmRestarts):
         check_number("eta_min", eta_min)
         T.CosineAnnealingWarmRestarts.__init__(self, optimizer, T_0, T_mult, eta_min, last_epoch)
 
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one step, or go to ``epoch`` (a float: ``step(epoch + i / iters)``); like
+        PyTorch's, this class's ``step`` gives no warnings and keeps ``_step_count``."""
+        self._update_lr(epoch)
+
     def _position(self) -> float:
         """The step of the restarts schedule that ``T_cur`` and ``T_i`` stand for."""
         start, length = 0.0, float(self.T_0)
@@ -319,8 +324,8 @@ class CyclicLR(LRScheduler, T.CyclicLR):
             for low, group in zip(lows, optimizer.param_groups):
                 group["initial_lr"] = low.clone() if isinstance(low, torch.Tensor) else low
         T.CyclicLR.__init__(self, optimizer, base_lr, max_lr, step_size_up, step_size_down,
-                            mode, gamma, scale_fn, scale_mode, cycle_momentum, base_momentum,
-                            max_momentum, last_epoch)
+                            mode, gamma, scale_fn, scale_mode,  # type: ignore[arg-type]
+                            cycle_momentum, base_momentum, max_momentum, last_epoch)
 
     def _setting_values(self) -> dict[str, Any]:
         return {name: getattr(self, name, ()) for name in self._settings}  # momenta may be off
@@ -351,9 +356,9 @@ class OneCycleLR(LRScheduler, T.OneCycleLR):
         check_positive("div_factor", real(div_factor))
         check_positive("final_div_factor", real(final_div_factor))
         T.OneCycleLR.__init__(self, optimizer, max_lr, total_steps, epochs, steps_per_epoch,
-                              pct_start, anneal_strategy, cycle_momentum, base_momentum,
-                              max_momentum, div_factor, final_div_factor, three_phase,
-                              last_epoch)
+                              pct_start, anneal_strategy,  # type: ignore[arg-type]
+                              cycle_momentum, base_momentum, max_momentum, div_factor,
+                              final_div_factor, three_phase, last_epoch)
 
     def _setting_values(self) -> dict[str, Any]:
         phases = self._schedule_phases
@@ -375,4 +380,5 @@ class OneCycleLR(LRScheduler, T.OneCycleLR):
         return values
 
     def _bases(self) -> list[float]:
-        return [as_float(g["initial_lr"]) for g in self.optimizer.param_groups[: len(self.base_lrs)]]
+        groups = self.optimizer.param_groups[: len(self.base_lrs)]
+        return [as_float(g["initial_lr"]) for g in groups]

@@ -14,13 +14,16 @@ without MMEngine, see :func:`cadence.compat.mmengine_shapes.build_schedulers`.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
 try:
-    from mmengine.optim import scheduler as mm
+    with warnings.catch_warnings():  # MMEngine imports torch.distributed.optim, which warns
+        warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated", DeprecationWarning)
+        from mmengine.optim import scheduler as mm
 except ImportError as exc:  # pragma: no cover - the parity extra installs it
     raise ImportError("cadence.compat.mmengine needs MMEngine: pip install mmengine-lite "
                       "(or mmengine)") from exc
@@ -84,17 +87,20 @@ class ParamScheduler:
     def _now(self) -> ClosedForm:
         family = self.family
         assert family is not None
-        self._runtime = ClosedForm.current(
-            getattr(self, "_runtime", None), self.optimizer, self._setting_values(),
-            [as_float(b) for b in self.base_values],
-            lambda bases, settings: [describe(family, bases, settings, self.param_name)])
-        return self._runtime
+        settings = self._setting_values()
+        key = (self.param_name, *settings.values(), *self.base_values)
+        runtime: ClosedForm | None = getattr(self, "_runtime", None)
+        if runtime is None or runtime.key != key:
+            bases = [as_float(b) for b in self.base_values]
+            track = describe(family, bases, settings, self.param_name)
+            runtime = self._runtime = ClosedForm(key, Binder(self.optimizer, [track]))
+        return runtime
 
     def _get_value(self) -> list[Any]:
         """The values at ``last_step`` (local time): the closed form, chained with what other
         schedulers left in the groups."""
         if self.family is None:
-            return super()._get_value()  # type: ignore[misc, no-any-return]
+            return super()._get_value()  # type: ignore[misc]
         runtime = self._now()
         name = self.param_name
         after = runtime.values(float(self.last_step))[name]
@@ -111,8 +117,7 @@ class ParamScheduler:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """MMEngine's rule (the saved settings win), after checking the saved step and bases."""
-        check_torch_state({"last_epoch": state_dict.get("last_step", 0),
-                           "base_lrs": state_dict.get("base_values", ())})
+        check_torch_state(state_dict, "last_step", -1, "base_values")
         super().load_state_dict(state_dict)  # type: ignore[misc]
 
     # -- cadence's read API: the closed form in this scheduler's own steps ---------------------

@@ -205,12 +205,14 @@ def window(shape: Schedule, begin: float, end: float) -> Schedule:
     return join(pieces, marks) if marks else shape
 
 
-def factors(track: Track) -> list[Schedule | None]:
-    """Each group's values as a factor of its base (the same object where groups share it)."""
-    if track.span == RELATIVE:
+def factors(track: Track, bases: Sequence[float | None] | None = None) -> list[Schedule | None]:
+    """Each group's values as a factor of ``bases`` (default: the track's own), the same object
+    where groups share it."""
+    bases = track.bases if bases is None else list(bases)
+    if track.span == RELATIVE and list(track.bases) == bases:
         return list(track.schedules)
     out: list[Schedule | None] = []
-    for value, base in zip(absolute_values(track), track.bases):
+    for value, base in zip(absolute_values(track), bases):
         if value is None or base is None:
             out.append(None)
         else:
@@ -282,7 +284,7 @@ def build_schedulers(configs: Sequence[Mapping[str, Any]] | Mapping[str, Any],
                  for k, g in enumerate(groups)]
         track = describe(family, bases, args, name)
         per_epoch = epoch_length is not None and args.get("by_epoch", True)
-        for index, factor in enumerate(factors(track)):
+        for index, factor in enumerate(factors(track, bases)):
             if factor is None:
                 continue
             windowed = window(factor, begin, end)

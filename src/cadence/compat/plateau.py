@@ -52,8 +52,9 @@ class ReduceLROnPlateau(LRScheduler, T.ReduceLROnPlateau):
         check_non_negative("eps", real(eps))
         for value in min_lr if isinstance(min_lr, (list, tuple)) else [min_lr]:
             check_non_negative("min_lr", real(value))
-        T.ReduceLROnPlateau.__init__(self, optimizer, mode, factor, patience, threshold,
-                                     threshold_mode, cooldown, min_lr, eps)
+        T.ReduceLROnPlateau.__init__(self, optimizer, mode, factor,  # type: ignore[arg-type]
+                                     patience, threshold, threshold_mode,  # type: ignore[arg-type]
+                                     cooldown, min_lr, eps)
 
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
         """Take one epoch's metric (required, as in PyTorch)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import operator
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -25,7 +26,7 @@ import torch
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 
-from cadence.compat.chaining import ClosedForm, advance
+from cadence.compat.chaining import ClosedForm
 from cadence.scheduler.binder import Binder
 from cadence.scheduler.plan import group_values
 from cadence.scheduler.slots import as_float
@@ -48,6 +49,8 @@ class LRScheduler(TorchLRScheduler):
     describe: ClassVar[Callable[..., list[Track]] | None] = None
     chainable: ClassVar[bool] = True  # moves the current lr (PyTorch's chainable form) or sets it
     _settings: ClassVar[tuple[str, ...]] = ()
+    _custom: ClassVar[bool] = False  # a subclass overriding get_lr runs its own code
+    _read_settings: ClassVar[Any] = staticmethod(lambda obj: ())  # the settings, in one call
     verbose: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -56,6 +59,12 @@ class LRScheduler(TorchLRScheduler):
         if describe is not None:
             params = inspect.signature(describe.__func__).parameters
             cls._settings = tuple(p for p in params if p != "bases")
+        if cls._setting_values is LRScheduler._setting_values and cls._settings:
+            # the settings are plain attributes: read them all in one call
+            cls._read_settings = staticmethod(operator.attrgetter(*cls._settings))
+        else:
+            cls._read_settings = staticmethod(lambda obj: tuple(obj._setting_values().values()))
+        cls._custom = cls.get_lr is not LRScheduler.get_lr
 
     def __init__(self, optimizer: torch.optim.Optimizer, last_epoch: int = -1,
                  verbose: bool | str = "deprecated") -> None:
@@ -69,30 +78,31 @@ class LRScheduler(TorchLRScheduler):
             raise ValueError(f"'last_epoch' must be an int >= -1 (got {last_epoch!r})")
         if verbose is True:
             self.verbose = True
+        self._get_lr_called_within_step = False  # PyTorch's step() leaves it in the state
 
     # -- the description -----------------------------------------------------------------------
-    def _overrides_get_lr(self) -> bool:
-        return type(self).get_lr is not LRScheduler.get_lr
-
     def _setting_values(self) -> dict[str, Any]:
         """The description's settings, read from the attributes PyTorch's class keeps."""
         return {name: getattr(self, name) for name in self._settings}
 
     def _bases(self) -> list[float]:
-        return [as_float(b) for b in self.base_lrs]
+        return [b if type(b) is float else as_float(b) for b in self.base_lrs]
 
     def _tracks(self) -> list[Track]:
         """This scheduler's tracks at its current settings (its closed form)."""
         return list(self._now().binder.tracks.values())
 
     def _now(self) -> ClosedForm:
-        """The closed form for the current settings and bases (made again when they change)."""
-        describe = type(self).describe
-        self._runtime = ClosedForm.current(
-            getattr(self, "_runtime", None), self.optimizer, self._setting_values(),
-            self._bases(), lambda bases, settings: [] if describe is None
-            else describe(bases, **settings))
-        return self._runtime
+        """The closed form for the current settings and bases (made again when they change,
+        e.g. by a loaded state: the saved settings win)."""
+        key = (self._read_settings(self), tuple(self.base_lrs))
+        runtime: ClosedForm | None = getattr(self, "_runtime", None)
+        if runtime is None or runtime.key != key:
+            describe = _inherited_description(type(self))
+            tracks = [] if describe is None else describe(self._bases(),
+                                                          **self._setting_values())
+            runtime = self._runtime = ClosedForm(key, Binder(self.optimizer, tracks))
+        return runtime
 
     # -- PyTorch's API -------------------------------------------------------------------------
     def get_lr(self) -> list[Any]:
@@ -139,22 +149,26 @@ class LRScheduler(TorchLRScheduler):
 
     def _update_lr(self, epoch: float | None = None, initial: bool = False) -> None:
         """Move to ``epoch`` (the closed form) or to the next step, and write the lrs."""
-        if self._overrides_get_lr():
+        written = None
+        if self._custom:
             self._update_from_get_lr(epoch)
         else:
             runtime = self._now()
             if epoch is not None:
-                self.last_epoch = check_epoch(epoch)
-                runtime.binder.write(runtime.values(float(self.last_epoch)))
+                self.last_epoch = check_epoch(epoch)  # type: ignore[assignment]
+                written = runtime.write(float(self.last_epoch))
             else:
-                before = self.last_epoch
-                self.last_epoch = before + 1
-                after = runtime.values(float(self.last_epoch))
+                step = self.last_epoch
+                self.last_epoch = step + 1
                 if not self.chainable:
-                    runtime.binder.write(after)
-                elif not (initial and before >= 0):  # resuming keeps the loaded lrs (#102261)
-                    advance(runtime.binder, runtime.before(before), after)
-        self._last_lr = group_values(self.optimizer.param_groups, "lr")
+                    written = runtime.write(float(step + 1))
+                elif not (initial and step >= 0):  # resuming keeps the loaded lrs (#102261)
+                    written = runtime.move(float(step), float(step + 1))
+        groups = self.optimizer.param_groups
+        # what the groups hold: the lrs just written, when they went into every group (a
+        # drop-in with one track schedules the lr)
+        self._last_lr = (written[:] if written is not None and len(written) == len(groups)
+                         else group_values(groups, "lr"))
         if self.verbose:
             for i, lr in enumerate(self._last_lr):
                 print(f"Adjusting learning rate of group {i} to {as_float(lr):.4e}.")
@@ -209,6 +223,15 @@ class LRScheduler(TorchLRScheduler):
         return self.__dict__.copy()  # the runtime is made again from the settings
 
 
+def _inherited_description(cls: type) -> Callable[..., list[Track]] | None:
+    """The nearest ``describe`` up the class's bases (a user's subclass of a drop-in)."""
+    for klass in cls.__mro__:
+        found = klass.__dict__.get("describe")
+        if found is not None:
+            return found.__func__
+    return None
+
+
 def _track(tracks: Sequence[Track], name: str) -> Track:
     for track in tracks:
         if track.name == name:
@@ -252,27 +275,38 @@ def check_optimizer(optimizer: object) -> None:
         raise TypeError(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
 
 
+def _finite(value: object) -> float | None:
+    """A real number (a one-element tensor included) as a float, or None if it is not one or
+    is not finite."""
+    value = real(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
 def check_epoch(epoch: object) -> float:
     """An epoch given to ``step(epoch)``: a finite number >= 0 (PyTorch takes floats)."""
     epoch = real(epoch)
     if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real):
         raise TypeError(f"'epoch' must be a number >= 0 (got {epoch!r})")
-    if not (math.isfinite(float(epoch)) and epoch >= 0):
+    number = _finite(epoch)
+    if number is None or number < 0:
         raise ValueError(f"'epoch' must be a finite number >= 0 (got {epoch!r})")
     return epoch  # type: ignore[return-value]
 
 
-def check_torch_state(state: object) -> None:
-    """A PyTorch-format scheduler state whose step or base lrs are impossible is refused."""
+def check_torch_state(state: object, step_key: str = "last_epoch", lowest: int = 0,
+                      bases_key: str = "base_lrs") -> None:
+    """A scheduler state in PyTorch's (or MMEngine's) format whose step or base values are
+    impossible is refused, with the key."""
     if not isinstance(state, dict):
         raise TypeError(f"'state_dict' must be a dict (got {type(state).__name__})")
-    step = state.get("last_epoch", 0)
-    if isinstance(step, bool) or not isinstance(step, numbers.Real) or not (
-            math.isfinite(step) and step >= -1):
-        raise ValueError(f"state_dict['last_epoch'] must be a number >= 0 (got {step!r})")
-    for i, base in enumerate(state.get("base_lrs", ())):
-        value = real(base)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                or not math.isfinite(value):
-            raise ValueError(f"state_dict['base_lrs'][{i}] must be a finite number "
+    step = _finite(state.get(step_key, lowest))
+    if step is None or step < lowest:
+        raise ValueError(f"state_dict[{step_key!r}] must be a finite number >= {lowest} "
+                         f"(got {state.get(step_key)!r})")
+    for i, base in enumerate(state.get(bases_key, ())):
+        if _finite(base) is None:
+            raise ValueError(f"state_dict[{bases_key!r}][{i}] must be a finite number "
                              f"(got {base!r})")

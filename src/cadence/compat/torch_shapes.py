@@ -22,8 +22,8 @@ from cadence.scheduler.slots import as_float
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
 from cadence.schedules import (
     Constant,
-    Cosine,
     CosineRestarts,
+    CosineWave,
     Cyclic,
     Exponential,
     Lambda,
@@ -33,7 +33,6 @@ from cadence.schedules import (
     OneCycle,
     Polynomial,
     Product,
-    Repeat,
     Scale,
     Schedule,
     Shift,
@@ -50,12 +49,9 @@ def _number(value: Any) -> float:
 
 
 def cosine_annealing(steps: float) -> Schedule:
-    """PyTorch's (and MMEngine's) cosine annealing as a factor: a half cosine from 1 to 0 over
-    ``steps``, back up over the next ``steps``, and so on (PyTorch's closed form keeps
-    oscillating)."""
-    down_up = join([Cosine(start=1.0, end=0.0, steps=steps),
-                    Cosine(start=0.0, end=1.0, steps=steps)], [steps])
-    return Repeat(down_up, period=2 * steps)
+    """PyTorch's (and MMEngine's) cosine annealing as a factor: from 1 to 0 over ``steps``, back
+    up over the next ``steps``, and so on (PyTorch's closed form keeps oscillating)."""
+    return CosineWave(start=1.0, end=0.0, steps=steps)
 
 
 def lambda_lr(bases: Bases, lr_lambdas: Sequence[Callable[[int], float]]) -> list[Track]:

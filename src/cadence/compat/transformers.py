@@ -22,13 +22,13 @@ from typing import Any
 import torch
 
 from cadence.compat.lr_scheduler import LambdaLR, ReduceLROnPlateau
-from cadence.compat.torch_shapes import cosine_annealing
 from cadence.config.registry import suggest
 from cadence.schedules import (
     WSD,
     Constant,
     Cosine,
     CosineRestarts,
+    CosineWave,
     InverseSqrt,
     Linear,
     Offset,
@@ -36,7 +36,6 @@ from cadence.schedules import (
     Scale,
     Schedule,
     Shift,
-    Stretch,
     join,
 )
 from cadence.validation import check_non_negative, check_non_negative_int, check_positive
@@ -72,7 +71,7 @@ def cosine_wave(cycles: float, steps: float, low: float = 0.0) -> Schedule:
         return Cosine(start=1.0, end=low, steps=steps)
     if cycles == 0:
         return Constant(1.0)
-    wave: Schedule = Stretch(cosine_annealing(1), factor=steps / (2 * cycles))
+    wave: Schedule = CosineWave(start=1.0, end=0.0, steps=steps / (2 * cycles))
     if low:
         wave = Shift(Scale(wave, 1.0 - low), low)
     return join([wave, Constant(wave(steps))], [steps])

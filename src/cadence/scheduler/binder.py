@@ -10,13 +10,14 @@ of them first, then writing. It knows nothing of who drives it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from cadence.scheduler.plan import Targets, layout_changed
+from cadence.scheduler.plan import Targets
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.slots import Slot, as_float
 from cadence.scheduler.track import Track
@@ -48,7 +49,8 @@ class Binder:
     def targets(self, name: str) -> Targets:
         """Where ``name``'s values go, for the groups as they are now."""
         groups = self.optimizer.param_groups
-        if layout_changed(groups, self._known):
+        known = self._known
+        if len(groups) != len(known) or not all(map(operator.is_, groups, known)):
             self._known = list(groups)
             self._targets = {}
         track = self.tracks[name]
@@ -71,7 +73,7 @@ class Binder:
         for name, track in self.tracks.items():
             factor = 1.0 if scale is None else scale.get(name, 1.0)
             values = track.values(t, None if factor == 1.0 else _times(factor))
-            if self._reduces(name):
+            if self.plateau is not None and self._reduces(name):
                 assert self.plateau is not None
                 values = [None if v is None else self.plateau.apply(v, g)
                           for g, v in enumerate(values)]

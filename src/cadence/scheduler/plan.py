@@ -27,7 +27,8 @@ class Targets:
     """Where hyperparameter ``name`` lives in the groups ``indices`` of ``groups``; values are
     given and returned in that order."""
 
-    __slots__ = ("_all_floats", "floats", "indices", "items", "name", "tensors", "views")
+    __slots__ = ("_all_floats", "complete", "exact", "floats", "indices", "items", "name",
+                 "tensors", "views")
 
     def __init__(self, name: str, groups: Sequence[dict[str, Any]],
                  indices: Sequence[int]) -> None:
@@ -39,6 +40,9 @@ class Targets:
         self.items: list[tuple[int, dict[str, Any], Slot]] = []
         for position, index in enumerate(self.indices):
             group = groups[index]
+            if type(group.get(name)) is float:  # the common case, without a Slot
+                self.floats.append((position, group, name))
+                continue
             slot = resolve(name, group, index)
             current = slot.read(group)
             if isinstance(current, torch.Tensor) and _shared(group, slot, current):
@@ -56,14 +60,19 @@ class Targets:
             else:
                 self.items.append((position, group, slot))
         self._all_floats = len(self.floats) == len(self.indices)
+        self.complete = self.indices == list(range(len(groups)))  # every group, in order
+        self.exact = not self.views and not self.tensors  # holds exactly what is written
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def read(self) -> list[float]:
-        """What each group holds now, as floats."""
+        """What each group holds now, as numbers (tensors read as floats)."""
         if self._all_floats:
-            return [float(group[key]) for _, group, key in self.floats]
+            if len(self.floats) == 1:
+                _, group, key = self.floats[0]
+                return [group[key]]
+            return [group[key] for _, group, key in self.floats]
         out = [0.0] * len(self.indices)
         for position, group, key in self.floats:
             out[position] = float(group[key])
@@ -78,7 +87,7 @@ class Targets:
     def held(self, values: Sequence[float]) -> list[float]:
         """``values`` as the groups would hold them once written (rounded to a tensor's dtype),
         so they compare exactly with :meth:`read`."""
-        if not self.views and not self.tensors:
+        if self.exact:
             return list(values)
         out = list(values)
         for position, _, dtype, _ in self.views:
@@ -86,6 +95,14 @@ class Targets:
         for position, tensor in self.tensors:
             out[position] = float(torch.tensor(out[position], dtype=tensor.dtype).item())
         return out
+
+    def write_all(self, values: Sequence[float]) -> None:
+        """Write one value into every group (none is None)."""
+        if self._all_floats:
+            for (_, group, key), value in zip(self.floats, values):
+                group[key] = value
+        else:
+            self.write(values)
 
     def write(self, values: Sequence[Any]) -> None:
         """Write one value per group (a None leaves that group alone)."""

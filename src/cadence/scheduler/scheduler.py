@@ -209,7 +209,7 @@ class Scheduler(TorchLRScheduler):
         return group_values(self.optimizer.param_groups, "lr")
 
     @property
-    def _last_lr(self) -> list[Any]:  # what code written against PyTorch's base reads
+    def _last_lr(self) -> list[Any]:  # type: ignore[override]  # read by code for PyTorch's base
         return self.get_last_lr()
 
     def get_lr(self) -> list[Any]:
@@ -301,8 +301,11 @@ class Scheduler(TorchLRScheduler):
         """Each group's base lr (its current lr where lr is not scheduled)."""
         self._sync_groups()
         bases = self._binder.tracks["lr"].bases if "lr" in self._binder.tracks else []
-        return [as_float(g["lr"]) if i >= len(bases) or bases[i] is None else bases[i]
-                for i, g in enumerate(self.optimizer.param_groups)]
+        out = []
+        for i, group in enumerate(self.optimizer.param_groups):
+            base = bases[i] if i < len(bases) else None
+            out.append(as_float(group["lr"]) if base is None else base)
+        return out
 
     # -- state -------------------------------------------------------------------------------
     def _layout(self) -> dict[str, Any]:
@@ -329,12 +332,16 @@ class Scheduler(TorchLRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state: only ints, floats, strings, bools, None, lists and dicts, so
-        ``torch.load(..., weights_only=True)`` reads it. Its keys name no attribute of
-        PyTorch's schedulers, so it cannot break one it is loaded into by mistake."""
+        ``torch.load(..., weights_only=True)`` reads it. ``steps`` counts the optimizer updates
+        taken, ``pending`` those of them not yet passed to :meth:`step` (so a state taken
+        between ``optimizer.step()`` and ``scheduler.step()`` resumes exactly). Its keys name no
+        attribute of PyTorch's schedulers, so it cannot break one it is loaded into by
+        mistake."""
         self._sync_groups()
         return {
             "format": STATE_FORMAT,
-            "steps": self._t + (self._pending if self._count == "updates" else 0),
+            "steps": self._t + self._pending,
+            "pending": self._pending,
             "batch_size": self._batch_size,
             "bases": {name: list(track.bases) for name, track in self._binder.tracks.items()},
             "plateau_state": None if self.plateau is None else self.plateau.state_dict(),
@@ -369,8 +376,8 @@ class Scheduler(TorchLRScheduler):
                     bases[i] = float(base)
                     self.optimizer.param_groups[i][f"initial_{name}"] = float(base)
             track.rebase(bases)
-        self._t = state["steps"]
-        self._pending = 0
+        self._pending = state["pending"] if self._count == "updates" else 0
+        self._t = state["steps"] - self._pending
         self._batch_size = state["batch_size"]
         self._batch = batch_factor(self._batch_mode, self._batch_size, self._base_batch)
         self._write()

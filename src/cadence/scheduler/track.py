@@ -51,12 +51,6 @@ class Span:
         """True when the value does not depend on the base."""
         return self.low_rel == 0.0 and self.high_rel == 0.0
 
-    def ends(self, base: float) -> tuple[float, float]:
-        """``(low, high - low)`` for a group with this base."""
-        low = self.low_abs + self.low_rel * base if self.low_rel or self.low_abs else 0.0
-        high = self.high_abs + self.high_rel * base if self.high_abs else self.high_rel * base
-        return low, high - low
-
 
 RELATIVE = Span()
 ABSOLUTE = Span(high_abs=1.0, high_rel=0.0)
@@ -87,7 +81,9 @@ class Track:
     def shared(cls, name: str, schedule: Schedule, bases: Sequence[float],
                span: Span = RELATIVE) -> Track:
         """One schedule for every group."""
-        return cls(name, [schedule] * len(bases), bases, span)
+        track = cls(name, [schedule] * len(bases), bases, span)
+        track._parts = [(schedule, list(range(len(bases))))]
+        return track
 
     def __len__(self) -> int:
         return len(self.schedules)
@@ -122,11 +118,13 @@ class Track:
     def ends(self) -> tuple[list[float], list[float]]:
         """Per group, the value at ``f = 0`` and the span to ``f = 1`` (0 and 1 unscheduled)."""
         if self._ends is None:
-            lows, spans = [], []
-            for schedule, base in zip(self.schedules, self.bases):
-                low, span = self.span.ends(0.0 if base is None else base)
-                lows.append(low if schedule is not None else 0.0)
-                spans.append(span if schedule is not None else 1.0)
+            span = self.span
+            bases = [0.0 if b is None else b for b in self.bases]
+            lows = [span.low_abs + span.low_rel * b for b in bases]
+            spans = [span.high_abs + span.high_rel * b - low for b, low in zip(bases, lows)]
+            for i, schedule in enumerate(self.schedules):
+                if schedule is None:
+                    lows[i], spans[i] = 0.0, 1.0
             self._ends = (lows, spans)
         return self._ends
 
@@ -143,7 +141,13 @@ class Track:
 
     def values(self, t: float, scale: Callable[[float], float] | None = None) -> list[Any]:
         """Each group's value at step ``t`` (None where unscheduled)."""
-        lows, spans = self.ends()
+        lows, spans = self._ends or self.ends()
+        parts = self._parts or self.parts()
+        if len(parts) == 1 and len(parts[0][1]) == len(lows):  # one schedule for every group
+            f = parts[0][0]._eval(t, SCALAR)
+            if scale is not None:
+                f = scale(f)
+            return [low + span * f for low, span in zip(lows, spans)]
         return [None if f is None else low + span * f
                 for f, low, span in zip(self.factors(t, scale), lows, spans)]
 

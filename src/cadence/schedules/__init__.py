@@ -12,7 +12,15 @@ and round-trips through :func:`cadence.from_config`.
 (0.525, 2.0, 1.946)
 """
 
-from cadence.schedules.anneal import Constant, Cosine, Geometric, Linear, OneMinusSqrt, Polynomial
+from cadence.schedules.anneal import (
+    Constant,
+    Cosine,
+    CosineWave,
+    Geometric,
+    Linear,
+    OneMinusSqrt,
+    Polynomial,
+)
 from cadence.schedules.base import Mark, Schedule
 from cadence.schedules.combinators import (
     Clip,
@@ -41,6 +49,7 @@ __all__ = [
     "Constant",
     "Cosine",
     "CosineRestarts",
+    "CosineWave",
     "Cyclic",
     "Exponential",
     "Geometric",

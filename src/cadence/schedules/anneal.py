@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cadence.config.registry import register
-from cadence.schedules.base import Mark, Schedule, set_field, tidy
+from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
 from cadence.validation import check_number, check_positive, check_steps
 
 
@@ -87,6 +87,31 @@ class Cosine(_Anneal):
         big = 1.0 - small
         return xp.where(r <= p, self.start * small + self.end * big,
                         self.start * big + self.end * small)
+
+
+@register("cosine_wave")
+@dataclass(frozen=True, kw_only=True)
+class CosineWave(Cosine):
+    """A cosine that keeps oscillating: from ``start`` to ``end`` over ``steps``, back to
+    ``start`` over the next ``steps``, and so on, i.e. ``end + (start - end) * (1 + cos(pi * t /
+    steps)) / 2`` for every ``t`` (PyTorch's and MMEngine's ``CosineAnnealingLR`` past
+    ``T_max``, transformers' cosine with several cycles). Each half is :class:`Cosine`'s curve.
+
+    >>> CosineWave(start=1.0, end=0.0, steps=10)([0, 5, 10, 15, 20]).round(12).tolist()
+    [1.0, 0.5, 0.0, 0.5, 1.0]
+    """
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        n = self.steps
+        u = xp.fmod(t, 2.0 * n)
+        done = xp.where(u <= n, u, 2.0 * n - u)  # the way down, or back up
+        return self._blend((n - done) / n, done / n, xp)
+
+    def marks(self, horizon: float) -> list[Mark]:
+        count = min(int(horizon // self.steps), MAX_MARKS)
+        kinds = ("phase", "restart")
+        return tidy((Mark(k * self.steps, kinds[k % 2 == 0]) for k in range(1, count + 1)),
+                    horizon)
 
 
 @register("polynomial")

@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from cadence.compat.build import build
+from cadence.compat.configs import build
 from cadence.config.io import from_config, read_config
 from cadence.config.registry import registered
-from cadence.scheduler import Scheduler
 from cadence.schedules import Mark, Schedule
 from cadence.tools.presets import PRESETS, preset
 
@@ -62,11 +61,17 @@ def parse(spec: Any) -> Any:
     return text
 
 
-def load(spec: Any, steps: int = 1000) -> Schedule | Scheduler:
+def is_scheduler(value: object) -> bool:
+    """A cadence Scheduler or drop-in: it has the read API (``hyperparameters``,
+    ``schedules``, ``value_at``)."""
+    return all(hasattr(value, a) for a in ("hyperparameters", "schedules", "value_at"))
+
+
+def load(spec: Any, steps: int = 1000) -> Any:
     """A schedule or scheduler from a spec: a Schedule or Scheduler as is; a preset name (sized
     to ``steps``); a JSON or YAML file; inline JSON; or a config dict / MMEngine list."""
     value = parse(spec)
-    if isinstance(value, (Schedule, Scheduler)):
+    if isinstance(value, Schedule) or is_scheduler(value):
         return value
     if isinstance(value, str):
         return preset(value, steps)  # an unknown name is refused there, with the nearest
@@ -74,8 +79,7 @@ def load(spec: Any, steps: int = 1000) -> Schedule | Scheduler:
         schedule: Schedule = from_config(value)
         return schedule
     if isinstance(value, (dict, list)):
-        built: Scheduler = build(value, stand_in_optimizer())
-        return built
+        return build(value, stand_in_optimizer())
     raise TypeError(f"cannot show {spec!r}: give a schedule, a scheduler, a config, a file or "
                     "a preset name")
 
@@ -88,21 +92,18 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
     name = label or _label(spec, source)
     if isinstance(source, Schedule):
         return [Curve(name, "lr", None, grid, source(grid), source.marks(horizon))]
-    if getattr(source, "_custom", False):
-        raise ValueError(f"{type(source).__name__} overrides get_lr: it has no closed form to "
-                         "preview")
+    if not source.hyperparameters:
+        raise ValueError(f"{type(source).__name__} has no closed form to preview (a get_lr "
+                         "override runs its own code)")
     values = source.value_at(grid)
     out = []
     for hyperparameter in source.hyperparameters:
         table = values[hyperparameter]
-        binding = source._bindings[hyperparameter]
-        assign = source._assign[hyperparameter]
+        schedules = source.schedules(hyperparameter)
         groups = table.shape[1]
-        for g in range(groups):
-            k = assign[g]
-            if k is None:
+        for g, schedule in enumerate(schedules[:groups]):
+            if schedule is None:
                 continue
-            schedule = binding.schedules[k]
             text = name if groups == 1 else f"{name} (group {g})"
             out.append(Curve(text, hyperparameter, g, grid, table[:, g], schedule.marks(horizon)))
     return out

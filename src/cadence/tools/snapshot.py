@@ -23,8 +23,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from cadence.scheduler import Scheduler
-
 _MISSING = object()
 
 
@@ -47,10 +45,6 @@ class TrainingSnapshot:
                       for p, entry in optimizer.state.items()]
         self.opt_called = vars(optimizer).get("_opt_called", _MISSING)
         self.scheduler_state = None if scheduler is None else copy.deepcopy(scheduler.state_dict())
-        # a cadence Scheduler counting updates counts the sweep's too: its state_dict folds
-        # them into the step, so keep the exact split
-        cadence = isinstance(scheduler, Scheduler)
-        self.time = (scheduler._t, scheduler._pending) if cadence else None
         self.rng = _rng_state()
 
     def restore(self) -> None:
@@ -63,8 +57,6 @@ class TrainingSnapshot:
             module.training = training
         if self.scheduler is not None:
             self.scheduler.load_state_dict(self.scheduler_state)
-            if self.time is not None:
-                self.scheduler._t, self.scheduler._pending = self.time
         for group, saved in self.groups:
             _put_back_dict(group, saved, keep=("params",))
         state = self.optimizer.state
