@@ -117,7 +117,7 @@ class ParamScheduler:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """MMEngine's rule (the saved settings win), after checking the saved step and bases."""
-        check_torch_state(state_dict, "last_step", -1, "base_values")
+        check_torch_state(state_dict, "last_step", bases_key="base_values")
         super().load_state_dict(state_dict)  # type: ignore[misc]
 
     # -- cadence's read API: the closed form in this scheduler's own steps ---------------------

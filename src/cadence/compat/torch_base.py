@@ -296,7 +296,7 @@ def check_epoch(epoch: object) -> float:
     return epoch  # type: ignore[return-value]
 
 
-def check_torch_state(state: object, step_key: str = "last_epoch", lowest: int = 0,
+def check_torch_state(state: object, step_key: str = "last_epoch", lowest: int = -1,
                       bases_key: str = "base_lrs") -> None:
     """A scheduler state in PyTorch's (or MMEngine's) format whose step or base values are
     impossible is refused, with the key."""
