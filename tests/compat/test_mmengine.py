@@ -264,3 +264,76 @@ def test_same_values_as_the_mmengine_package(case, kind):
         opt.step()
         ours_scheduler.step()
     np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+
+
+# -- MMEngine's own classes, side by side ----------------------------------------------------------
+def mm_module():
+    import importlib
+
+    return importlib.import_module("mmengine.optim.scheduler")
+
+
+def two_groups():
+    return torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.1},
+                            {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.02}],
+                           momentum=0.9)
+
+
+def side_by_side(make, steps=30):
+    out = []
+    for module in (mm_module(), M):
+        opt = two_groups()
+        schedulers = make(module, opt)
+        values = []
+        for _ in range(steps):
+            values.append([g["lr"] for g in opt.param_groups])
+            opt.step()
+            for s in schedulers:
+                s.step()
+        out.append(np.array(values))
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, o: [m.LinearLR(o, start_factor=0.1, by_epoch=False, begin=0, end=5),
+                  m.OneCycleLR(o, eta_max=0.5, total_steps=20, by_epoch=False, begin=5, end=25)],
+    lambda m, o: [m.ExponentialLR(o, gamma=0.9, by_epoch=False, begin=0, end=6),
+                  m.CosineRestartLR(o, periods=[5, 10], restart_weights=[1, 0.5], eta_min=0.001,
+                                    by_epoch=False, begin=8, end=23)],
+    lambda m, o: [m.OneCycleLR(o, eta_max=0.5, total_steps=10, by_epoch=False, begin=0, end=10),
+                  m.StepLR(o, step_size=4, gamma=0.5, by_epoch=False, begin=10, end=30)],
+], ids=["warmup-then-one-cycle", "exp-then-restarts", "one-cycle-then-step"])
+def test_windows_chain_as_in_mmengine(make):
+    """Each scheduler acts on what the earlier ones left, none on stale factors of another."""
+    theirs, ours = side_by_side(make)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_optim_wrapper_resume_and_bad_optimizers_as_in_mmengine():
+    from mmengine.optim import OptimWrapper
+
+    def run(module):
+        opt = OptimWrapper(two_groups())
+        sched = module.CosineAnnealingLR(opt, T_max=8, eta_min=0.001, by_epoch=False)
+        values = []
+        for _ in range(12):
+            values.append([g["lr"] for g in opt.param_groups])
+            opt.step()
+            sched.step()
+        return values
+
+    np.testing.assert_allclose(run(M), run(mm_module()), rtol=1e-12)
+    for module in (mm_module(), M):
+        with pytest.raises(KeyError, match="param 'initial_lr' is not specified"):
+            module.StepLR(two_groups(), step_size=2, last_step=3)
+        with pytest.raises(TypeError, match="should be an Optimizer"):
+            module.ReduceOnPlateauLR("not an optimizer")
+
+
+def test_every_mmengine_drop_in_is_an_instance_of_mmengines_class():
+    upstream = mm_module()
+    for name in M.__all__:
+        ours = getattr(M, name)
+        if isinstance(ours, type) and name != "ParamScheduler":
+            assert issubclass(ours, getattr(upstream, name)), name
+            assert issubclass(ours, M.ParamScheduler), name

@@ -2,7 +2,8 @@
 
 Upstream, a chainable scheduler moves each group's *current* value by its own change:
 ``value * f(t) / f(t - 1)`` (StepLR multiplies by ``gamma`` at a milestone, ExponentialLR by
-``gamma`` every step, ...). Several schedulers on one optimizer therefore combine through the
+``gamma`` every step, ...), and one with a floor (``eta_min``) scales the value's distance from
+the floor instead. Several schedulers on one optimizer therefore combine through the
 values they leave in the param groups, in the order they are stepped, and one that is no longer
 stepped stops acting. The drop-ins keep exactly that rule, exactly computed: when a group still
 holds the value a scheduler gave it at the previous step (nobody else moved it), the scheduler
@@ -87,7 +88,7 @@ class ClosedForm:
         current = targets.read()
         # alone on these groups: the closed form; else another scheduler (or the user) moved
         # them since, and the change scales what they hold
-        written = lone if current == old else chained(current, old, old, lone)
+        written = lone if current == old else chained(current, old, old, lone, floors(track))
         targets.write_all(written)
         return written
 
@@ -103,11 +104,25 @@ class ClosedForm:
 
 
 def chained(current: Sequence[float], held: Sequence[float], before: Sequence[float],
-            after: Sequence[float]) -> list[float]:
+            after: Sequence[float], floors: Sequence[float] | None = None) -> list[float]:
     """Per group: ``after`` where the group holds ``held`` (``before`` as the group stores it)
-    or ``before`` is 0, else ``current * after / before``."""
-    return [a if c == h or not b else c * (a / b)
-            for c, h, b, a in zip(current, held, before, after)]
+    or ``before`` is at the floor, else the current value's distance from the floor (0 by
+    default) scaled by the change: ``floor + (current - floor) * (after - floor) / (before -
+    floor)``."""
+    if floors is None:
+        return [a if c == h or not b else c * (a / b)
+                for c, h, b, a in zip(current, held, before, after)]
+    return [a if c == h or b == f else f + (c - f) * ((a - f) / (b - f))
+            for c, h, b, a, f in zip(current, held, before, after, floors)]
+
+
+def floors(track: Track, members: Sequence[int] | None = None) -> list[float] | None:
+    """The track's floor per group (its value at a schedule value of 0), where it has one."""
+    span = track.span
+    if not (span.low_abs or span.low_rel):
+        return None
+    lows = track.ends()[0]
+    return list(lows) if members is None else [lows[i] for i in members]
 
 
 def advance(binder: Binder, before: Mapping[str, Sequence[Any]],
@@ -127,10 +142,11 @@ def _advance_one(binder: Binder, name: str, before: Sequence[Any],
         old = [before[i] for i in targets.indices]
         new = [after[i] for i in targets.indices]
     current = targets.read()
+    low = floors(binder.tracks[name], None if targets.complete else targets.indices)
     if targets.exact:
         if current != old:  # another scheduler (or the user) moved them: scale
-            new = chained(current, old, old, new)
+            new = chained(current, old, old, new, low)
         targets.write(new)
         return list(new) if targets.complete else None
-    targets.write(chained(current, targets.held(old), old, new))
+    targets.write(chained(current, targets.held(old), old, new, low))
     return None

@@ -13,36 +13,25 @@ without MMEngine, see :func:`cadence.compat.mmengine_shapes.build_schedulers`.
 
 from __future__ import annotations
 
-import inspect
-import warnings
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
-import numpy as np
-
-try:
-    with warnings.catch_warnings():  # MMEngine imports torch.distributed.optim, which warns
-        warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated", DeprecationWarning)
-        from mmengine.optim import scheduler as mm
-except ImportError as exc:  # pragma: no cover - the parity extra installs it
-    raise ImportError("cadence.compat.mmengine needs MMEngine: pip install mmengine-lite "
-                      "(or mmengine)") from exc
-
-from cadence.compat.chaining import ClosedForm, chained
-from cadence.compat.mmengine_shapes import (
-    FAMILIES,
+from cadence.compat.mmengine_base import (
     INF,
+    ConstantParamScheduler,
+    CosineAnnealingParamScheduler,
+    CosineRestartParamScheduler,
+    ExponentialParamScheduler,
+    LinearParamScheduler,
+    MultiStepParamScheduler,
+    OneCycleParamScheduler,
+    ParamScheduler,
+    PolyParamScheduler,
+    ReduceOnPlateauParamScheduler,
+    StepParamScheduler,
     build_schedulers,
-    describe,
-    factors,
-    window,
+    mm,
 )
-from cadence.compat.torch_base import check_torch_state
-from cadence.scheduler.binder import Binder
-from cadence.scheduler.slots import as_float
-from cadence.scheduler.track import RELATIVE, Track
-from cadence.schedules import Constant
-from cadence.schedules.base import as_step_array
 
 __all__ = [
     "INF", "ConstantLR", "ConstantMomentum", "ConstantParamScheduler", "CosineAnnealingLR",
@@ -55,248 +44,6 @@ __all__ = [
     "ReduceOnPlateauParamScheduler", "StepLR", "StepMomentum", "StepParamScheduler",
     "build_schedulers",
 ]
-
-
-class ParamScheduler:
-    """cadence's part of every MMEngine drop-in (MMEngine's ``_ParamScheduler`` is the rest):
-    ``_get_value`` from the family's closed form, and cadence's read API. Not a scheduler by
-    itself."""
-
-    __slots__ = ("_runtime",)
-    family: ClassVar[str | None] = None  # None: MMEngine's own values (ReduceOnPlateau)
-    optimizer: Any
-    param_name: str
-    last_step: int
-    begin: int
-    end: int
-    base_values: list[Any]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if type(self) is ParamScheduler:
-            raise NotImplementedError(
-                "ParamScheduler is the base of cadence's MMEngine drop-ins: use one of them "
-                "(StepLR, CosineAnnealingParamScheduler, ...)")
-        super().__init__(*args, **kwargs)
-
-    def _setting_values(self) -> dict[str, Any]:
-        """The family's arguments, from the attributes MMEngine's class keeps."""
-        assert self.family is not None
-        names = inspect.signature(FAMILIES[self.family]).parameters
-        return {n: getattr(self, n) for n in names if n != "bases" and hasattr(self, n)}
-
-    def _now(self) -> ClosedForm:
-        family = self.family
-        assert family is not None
-        settings = self._setting_values()
-        key = (self.param_name, *settings.values(), *self.base_values)
-        runtime: ClosedForm | None = getattr(self, "_runtime", None)
-        if runtime is None or runtime.key != key:
-            bases = [as_float(b) for b in self.base_values]
-            track = describe(family, bases, settings, self.param_name)
-            runtime = self._runtime = ClosedForm(key, Binder(self.optimizer, [track]))
-        return runtime
-
-    def _get_value(self) -> list[Any]:
-        """The values at ``last_step`` (local time): the closed form, chained with what other
-        schedulers left in the groups."""
-        if self.family is None:
-            return super()._get_value()  # type: ignore[misc]
-        runtime = self._now()
-        name = self.param_name
-        after = runtime.values(float(self.last_step))[name]
-        if not self._chains_at(self.last_step):
-            return after
-        before = runtime.before(float(self.last_step - 1))[name]
-        current = [as_float(g[name]) for g in self.optimizer.param_groups]
-        return chained(current, before, before, after)
-
-    def _chains_at(self, step: int) -> bool:
-        """Whether the value at ``step`` moves what the groups hold (MMEngine's chainable
-        form) or is set outright."""
-        return True
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """MMEngine's rule (the saved settings win), after checking the saved step and bases."""
-        check_torch_state(state_dict, "last_step", bases_key="base_values")
-        super().load_state_dict(state_dict)  # type: ignore[misc]
-
-    # -- cadence's read API: the closed form in this scheduler's own steps ---------------------
-    @property
-    def hyperparameters(self) -> tuple[str, ...]:
-        return (self.param_name,)
-
-    @property
-    def current_step(self) -> int:
-        return int(self._global_step)  # type: ignore[attr-defined]
-
-    def _tracks(self) -> list[Track]:
-        """The base before ``begin``, the family in ``[begin, end)``, its last value after (a
-        plateau: the values the groups hold)."""
-        if self.family is None:
-            held = [as_float(g[self.param_name]) for g in self.optimizer.param_groups]
-            return [Track.shared(self.param_name, Constant(1.0), held)]
-        [track] = self._now().binder.tracks.values()
-        windowed = [None if f is None else window(f, self.begin, self.end)
-                    for f in factors(track)]
-        return [Track(self.param_name, windowed, track.bases, RELATIVE)]
-
-    def value_at(self, step: Any) -> dict[str, Any]:
-        """This scheduler's closed form at ``step`` (one, or an array), changing nothing."""
-        binder = Binder(self.optimizer, self._tracks())
-        if isinstance(step, (np.ndarray, list, tuple)):
-            return binder.values_at(as_step_array(step))
-        return binder.values(float(as_step_array(step)))
-
-
-_W = {"begin": 0, "end": INF, "last_step": -1, "by_epoch": True, "verbose": False}
-
-
-# -- the families: MMEngine's classes with their signatures ---------------------------------------
-class StepParamScheduler(ParamScheduler, mm.StepParamScheduler):
-    """Multiply by ``gamma`` every ``step_size`` steps."""
-
-    family = "Step"
-
-    def __init__(self, optimizer: Any, param_name: str, step_size: int, gamma: float = 0.1,
-                 begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
-                 verbose: bool = False) -> None:
-        super().__init__(optimizer, param_name, step_size, gamma, begin, end, last_step,
-                         by_epoch, verbose)
-
-
-class MultiStepParamScheduler(ParamScheduler, mm.MultiStepParamScheduler):
-    """Multiply by ``gamma`` at each milestone."""
-
-    family = "MultiStep"
-
-    def __init__(self, optimizer: Any, param_name: str, milestones: Sequence[int],
-                 gamma: float = 0.1, last_step: int = -1, begin: int = 0, end: int = INF,
-                 by_epoch: bool = True, verbose: bool = False) -> None:
-        super().__init__(optimizer, param_name, milestones, gamma, last_step, begin, end,
-                         by_epoch, verbose)
-
-
-class ConstantParamScheduler(ParamScheduler, mm.ConstantParamScheduler):
-    """``factor`` until the window's last step, then 1."""
-
-    family = "Constant"
-
-    def __init__(self, optimizer: Any, param_name: str, factor: float = 1.0 / 3,
-                 begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
-                 verbose: bool = False) -> None:
-        super().__init__(optimizer, param_name, factor, begin, end, last_step, by_epoch,
-                         verbose)
-
-
-class ExponentialParamScheduler(ParamScheduler, mm.ExponentialParamScheduler):
-    """Multiply by ``gamma`` every step."""
-
-    family = "Exponential"
-
-    def __init__(self, optimizer: Any, param_name: str, gamma: float, begin: int = 0,
-                 end: int = INF, last_step: int = -1, by_epoch: bool = True,
-                 verbose: bool = False) -> None:
-        super().__init__(optimizer, param_name, gamma, begin, end, last_step, by_epoch, verbose)
-
-
-class CosineAnnealingParamScheduler(ParamScheduler, mm.CosineAnnealingParamScheduler):
-    """Cosine from the base to ``eta_min`` (or ``eta_min_ratio`` of the base) over ``T_max``
-    (default: the window), oscillating past it."""
-
-    family = "CosineAnnealing"
-
-    def __init__(self, optimizer: Any, param_name: str, T_max: int | None = None,
-                 eta_min: float | None = None, begin: int = 0, end: int = INF,
-                 last_step: int = -1, by_epoch: bool = True, verbose: bool = False,
-                 eta_min_ratio: float | None = None) -> None:
-        super().__init__(optimizer, param_name, T_max, eta_min, begin, end, last_step,
-                         by_epoch, verbose, eta_min_ratio)
-
-
-class LinearParamScheduler(ParamScheduler, mm.LinearParamScheduler):
-    """The factor goes linearly from ``start_factor`` to ``end_factor`` over the window."""
-
-    family = "Linear"
-
-    def __init__(self, optimizer: Any, param_name: str, start_factor: float = 1.0 / 3,
-                 end_factor: float = 1.0, begin: int = 0, end: int = INF, last_step: int = -1,
-                 by_epoch: bool = True, verbose: bool = False) -> None:
-        super().__init__(optimizer, param_name, start_factor, end_factor, begin, end,
-                         last_step, by_epoch, verbose)
-
-
-class PolyParamScheduler(ParamScheduler, mm.PolyParamScheduler):
-    """Polynomial decay from the base to ``eta_min`` over the window."""
-
-    family = "Poly"
-
-    def __init__(self, optimizer: Any, param_name: str, eta_min: float = 0,
-                 power: float = 1.0, begin: int = 0, end: int = INF, last_step: int = -1,
-                 by_epoch: bool = True, verbose: bool = False) -> None:
-        super().__init__(optimizer, param_name, eta_min, power, begin, end, last_step,
-                         by_epoch, verbose)
-
-
-class OneCycleParamScheduler(ParamScheduler, mm.OneCycleParamScheduler):
-    """The one-cycle policy (lr only, as in MMEngine); past ``total_steps`` the value holds
-    (MMEngine raises)."""
-
-    family = "OneCycle"
-
-    def __init__(self, optimizer: Any, param_name: str, eta_max: float | list[float] = 0,
-                 total_steps: int | None = None, pct_start: float = 0.3,
-                 anneal_strategy: str = "cos", div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False, begin: int = 0,
-                 end: int = INF, last_step: int = -1, by_epoch: bool = True,
-                 verbose: bool = False) -> None:
-        super().__init__(optimizer, param_name, eta_max, total_steps, pct_start,
-                         anneal_strategy, div_factor, final_div_factor, three_phase, begin, end,
-                         last_step, by_epoch, verbose)
-
-    def _chains_at(self, step: int) -> bool:
-        return False  # MMEngine's one cycle sets the values
-
-    def _setting_values(self) -> dict[str, Any]:
-        phases = self._schedule_phases
-        linear = getattr(self, "anneal_func", None) is mm.OneCycleParamScheduler._annealing_linear
-        return {"eta_max": self.eta_max, "total_steps": self.total_steps,
-                "pct_start": (phases[0]["end_step"] + 1) / self.total_steps,
-                "anneal_strategy": "linear" if linear else "cos",
-                "div_factor": self.div_factor, "final_div_factor": self.final_div_factor,
-                "three_phase": len(phases) == 3}
-
-
-class CosineRestartParamScheduler(ParamScheduler, mm.CosineRestartParamScheduler):
-    """Cosine cycles of the given ``periods``, each restarting at ``restart_weights[i]`` of the
-    base and going down to ``eta_min`` (or ``eta_min_ratio``); the last value holds after."""
-
-    family = "CosineRestart"
-
-    def __init__(self, optimizer: Any, param_name: str, periods: list[int],
-                 restart_weights: Sequence[float] = (1,), eta_min: float | None = None,
-                 eta_min_ratio: float | None = None, begin: int = 0, end: int = INF,
-                 last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
-        super().__init__(optimizer, param_name, periods, restart_weights, eta_min,
-                         eta_min_ratio, begin, end, last_step, by_epoch, verbose)
-
-    def _chains_at(self, step: int) -> bool:
-        """A restart sets the value (``restart_weights[i]`` of the base), as MMEngine does."""
-        return step != 0 and step not in self.cumulative_periods[:-1]
-
-
-class ReduceOnPlateauParamScheduler(ParamScheduler, mm.ReduceOnPlateauParamScheduler):
-    """MMEngine's reduce-on-plateau: ``step(metrics)`` after validation, ``step()`` to count
-    epochs; active in ``[begin, end)``."""
-
-    def __init__(self, optimizer: Any, param_name: str, monitor: str = "loss",
-                 rule: str = "less", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_rule: str = "rel", cooldown: int = 0,
-                 min_value: float | Sequence[float] = 0.0, eps: float = 1e-8, begin: int = 0,
-                 end: int = INF, last_step: int = -1, by_epoch: bool = True,
-                 verbose: bool = False) -> None:
-        super().__init__(optimizer, param_name, monitor, rule, factor, patience, threshold,
-                         threshold_rule, cooldown, min_value, eps, begin, end, last_step,
-                         by_epoch, verbose)
 
 # -- the LR and Momentum twins: the same families on lr, and on momentum (betas[0] on Adam) --
 

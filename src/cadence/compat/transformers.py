@@ -38,7 +38,7 @@ from cadence.schedules import (
     Shift,
     join,
 )
-from cadence.validation import check_non_negative, check_non_negative_int, check_positive
+from cadence.validation import check_non_negative, check_non_negative_steps, check_positive
 
 __all__ = [
     "get_constant_schedule",
@@ -57,7 +57,7 @@ __all__ = [
 
 
 # -- the shapes, in transformers' terms ---------------------------------------------------------
-def warm_up(warmup: int, main: Schedule) -> Schedule:
+def warm_up(warmup: float, main: Schedule) -> Schedule:
     """``t / warmup`` for ``t < warmup``, then ``main`` in local time."""
     if warmup == 0:
         return main
@@ -81,13 +81,13 @@ def _lambda(optimizer: torch.optim.Optimizer, schedule: Schedule, last_epoch: in
     return LambdaLR(optimizer, schedule, last_epoch=last_epoch)
 
 
-def _warmup_steps(value: object) -> int:
-    return check_non_negative_int("num_warmup_steps", value)
+def _warmup_steps(value: object) -> float:
+    return check_non_negative_steps("num_warmup_steps", value)
 
 
-def _decay_steps(warmup: int, total: object) -> int:
+def _decay_steps(warmup: float, total: object) -> float:
     """transformers divides by ``max(1, num_training_steps - num_warmup_steps)``."""
-    return max(1, check_non_negative_int("num_training_steps", total) - warmup)
+    return max(1, check_non_negative_steps("num_training_steps", total) - warmup)
 
 
 # -- the factories ----------------------------------------------------------------------------
@@ -107,7 +107,7 @@ def get_linear_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup
                                     num_training_steps: int, last_epoch: int = -1) -> LambdaLR:
     """Linear warm-up from 0, then linear decay to 0 at ``num_training_steps``."""
     w = _warmup_steps(num_warmup_steps)
-    total = check_non_negative_int("num_training_steps", num_training_steps)
+    total = check_non_negative_steps("num_training_steps", num_training_steps)
     decay: Schedule = (Linear(start=1.0, end=0.0, steps=total - w) if total > w
                        else Constant(0.0))
     return _lambda(optimizer, warm_up(w, decay), last_epoch)
@@ -144,7 +144,7 @@ def get_polynomial_decay_schedule_with_warmup(
     if not lr_init > lr_end:
         raise ValueError(f"lr_end ({lr_end}) must be smaller than initial lr ({lr_init})")
     w = _warmup_steps(num_warmup_steps)
-    total = check_non_negative_int("num_training_steps", num_training_steps)
+    total = check_non_negative_steps("num_training_steps", num_training_steps)
     if total <= w:
         raise ValueError(f"'num_training_steps' must be > 'num_warmup_steps' ({w}) for a "
                          f"polynomial decay (got {total})")
@@ -202,7 +202,7 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     there."""
     rate = _min_rate(optimizer, min_lr, min_lr_rate)
     w = _warmup_steps(num_warmup_steps)
-    total = check_non_negative_int("num_training_steps", num_training_steps)
+    total = check_non_negative_steps("num_training_steps", num_training_steps)
     decay = cosine_wave(check_non_negative("num_cycles", num_cycles), max(1, total - w), rate)
     if w == 0:  # the decay's progress starts at (t + 1) / steps
         return _lambda(optimizer, Offset(decay, steps=1), last_epoch)
@@ -232,16 +232,16 @@ def get_wsd_schedule(
             raise ValueError(f"Unknown {name.split('_')[0]} type: {kind}, expected 'linear', "
                              "'cosine' or '1-sqrt'")
     w = _warmup_steps(num_warmup_steps)
-    d = check_non_negative_int("num_decay_steps", num_decay_steps)
+    d = check_non_negative_steps("num_decay_steps", num_decay_steps)
     ratio = check_non_negative("min_lr_ratio", min_lr_ratio)
     if num_stable_steps is None:
         assert num_training_steps is not None
-        s = check_non_negative_int("num_training_steps", num_training_steps) - w - d
+        s = check_non_negative_steps("num_training_steps", num_training_steps) - w - d
         if s < 0:
             raise ValueError(f"'num_training_steps' ({num_training_steps}) must be >= "
                              f"num_warmup_steps + num_decay_steps ({w + d})")
     else:
-        s = check_non_negative_int("num_stable_steps", num_stable_steps)
+        s = check_non_negative_steps("num_stable_steps", num_stable_steps)
         if num_training_steps is not None and num_training_steps != w + s + d:
             raise ValueError(f"'num_training_steps' ({num_training_steps}) must equal "
                              f"num_warmup_steps + num_stable_steps + num_decay_steps "
