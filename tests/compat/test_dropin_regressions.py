@@ -42,7 +42,7 @@ def stepped(make, steps=20, **optimizer):
         sched = make(module, opt)
         out = []
         for _ in range(steps):
-            out.append(lrs(opt) + [float(opt.param_groups[0]["momentum"])])
+            out.append([*lrs(opt), float(opt.param_groups[0]["momentum"])])
             opt.step()
             sched.step()
         return np.array(out)
@@ -60,7 +60,7 @@ def test_warm_restarts_take_fractional_epochs_within_an_epoch():
             for i in range(iters):
                 opt.step()
                 sched.step(epoch + i / iters)  # PyTorch's documented idiom
-                out.append(lrs(opt) + [sched.T_cur, sched.T_i, sched.last_epoch])
+                out.append([*lrs(opt), sched.T_cur, sched.T_i, sched.last_epoch])
         return np.array(out, dtype=float)
 
     theirs, ours = side_by_side(run)
@@ -130,7 +130,7 @@ def test_plateau_after_a_group_is_added(min_lr):
                     sched.min_lrs.append(1e-6)
             opt.step()
             sched.step(metric)
-            out.append(lrs(opt)[:3] if epoch >= 2 else lrs(opt) + [0.3])
+            out.append(lrs(opt)[:3] if epoch >= 2 else [*lrs(opt), 0.3])
         return out
 
     theirs, ours = side_by_side(run)
