@@ -80,10 +80,16 @@ class ClosedForm:
         old = row[1] if row is not None and row[0] == step else self.before(step)[track.name]
         lows, spans = track._ends or track.ends()
         f = schedule._eval(t, SCALAR)
-        if len(lows) == 1:
-            lone = [lows[0] + spans[0] * f]
-        else:
-            lone = [low + span * f for low, span in zip(lows, spans)]
+        if len(lows) == 1 and targets.groups:  # one float group: no lists to build
+            group, key = targets.groups[0], targets.name
+            lone0 = lows[0] + spans[0] * f
+            self._row = (t, [lone0])
+            current = group[key]
+            if current != old[0]:
+                lone0 = chained([current], old, old, [lone0], floors(track))[0]
+            group[key] = lone0
+            return [lone0]
+        lone = [low + span * f for low, span in zip(lows, spans)]
         self._row = (t, lone)
         current = targets.read()
         # alone on these groups: the closed form; else another scheduler (or the user) moved
@@ -118,8 +124,7 @@ def chained(current: Sequence[float], held: Sequence[float], before: Sequence[fl
 
 def floors(track: Track, members: Sequence[int] | None = None) -> list[float] | None:
     """The track's floor per group (its value at a schedule value of 0), where it has one."""
-    span = track.span
-    if not (span.low_abs or span.low_rel):
+    if not track.floored:
         return None
     lows = track.ends()[0]
     return list(lows) if members is None else [lows[i] for i in members]

@@ -10,7 +10,6 @@ of them first, then writing. It knows nothing of who drives it.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,21 +20,24 @@ from cadence.scheduler.plan import Targets
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.slots import Slot, as_float
 from cadence.scheduler.track import Track
+from cadence.schedules.ops import SCALAR
 
 
 class Binder:
     """Tracks on ``optimizer``; ``plateau`` reduces the values of the hyperparameters it
     applies to."""
 
-    __slots__ = ("_known", "_targets", "optimizer", "plateau", "tracks")
+    __slots__ = ("_count", "_fast", "_groups", "_targets", "optimizer", "plateau", "tracks")
 
     def __init__(self, optimizer: torch.optim.Optimizer, tracks: Sequence[Track],
                  plateau: ReduceOnPlateau | None = None) -> None:
         self.optimizer = optimizer
         self.tracks = {track.name: track for track in tracks}
         self.plateau = plateau
-        self._known: list[dict[str, Any]] = []
+        self._groups: list[dict[str, Any]] | None = None  # the optimizer's list the targets are for
+        self._count = 0
         self._targets: dict[str, tuple[int, Targets]] = {}
+        self._fast: list[tuple[Targets, Any, Track]] | None = None  # [] when there is none
 
     def __getstate__(self) -> dict[str, Any]:
         # the targets hold the groups' own tensors (through numpy views): made again on use
@@ -44,15 +46,14 @@ class Binder:
     def __setstate__(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
             object.__setattr__(self, key, value)
-        self._known, self._targets = [], {}
+        self._groups, self._count, self._targets, self._fast = None, 0, {}, None
 
     def targets(self, name: str) -> Targets:
         """Where ``name``'s values go, for the groups as they are now."""
         groups = self.optimizer.param_groups
-        known = self._known
-        if len(groups) != len(known) or not all(map(operator.is_, groups, known)):
-            self._known = list(groups)
-            self._targets = {}
+        if groups is not self._groups or len(groups) != self._count:  # replaced, or grown
+            self._groups, self._count = groups, len(groups)
+            self._targets, self._fast = {}, None
         track = self.tracks[name]
         cached = self._targets.get(name)
         if cached is None or cached[0] != len(track):
@@ -63,14 +64,16 @@ class Binder:
 
     def forget_layout(self) -> None:
         """Prepare the targets again at the next write (a track changed)."""
-        self._targets = {}
+        self._targets, self._fast = {}, None
 
     # -- values --------------------------------------------------------------------------------
-    def values(self, t: float, scale: Mapping[str, float] | None = None) -> dict[str, list[Any]]:
+    def values(self, t: float, scale: Mapping[str, float] | None = None,
+               names: Sequence[str] | None = None) -> dict[str, list[Any]]:
         """Every track's value per group at step ``t`` (None where a group is unscheduled);
         ``scale`` multiplies the schedules' values of the names it holds."""
         out = {}
-        for name, track in self.tracks.items():
+        for name in self.tracks if names is None else names:
+            track = self.tracks[name]
             factor = 1.0 if scale is None else scale.get(name, 1.0)
             values = track.values(t, None if factor == 1.0 else _times(factor))
             if self.plateau is not None and self._reduces(name):
@@ -112,8 +115,51 @@ class Binder:
         """Write per-group values (as :meth:`values` returns them) into the groups."""
         for name, row in values.items():
             targets = self.targets(name)
-            targets.write([row[i] for i in targets.indices])
+            targets.write(row if targets.complete else [row[i] for i in targets.indices])
 
+    def write_at(self, t: float, scale: Mapping[str, float] | None = None) -> None:
+        """Write every track's values at step ``t``: all of them computed first, then written
+        (a schedule that raises changes nothing). A track with one schedule for every group,
+        written into float values, is one evaluation and one loop."""
+        plan = self._plan()
+        if plan is not None and len(plan) == 1:  # the common case, without the lists
+            targets, schedule, track = plan[0]
+            f = schedule._eval(t, SCALAR)
+            targets.write_scaled(f if scale is None else f * scale.get(track.name, 1.0), track)
+            return
+        if plan is not None:
+            factors = [schedule._eval(t, SCALAR) for _, schedule, _ in plan]
+            if scale is not None:
+                factors = [f * scale.get(track.name, 1.0)
+                           for f, (_, _, track) in zip(factors, plan)]
+            for (targets, _, track), f in zip(plan, factors):
+                targets.write_scaled(f, track)
+            return
+        rows = self.values(t, scale)
+        for name, row in rows.items():
+            targets = self.targets(name)
+            rows[name] = row if targets.complete else [row[i] for i in targets.indices]
+        for name, row in rows.items():
+            self.targets(name).write(row)
+
+    def _plan(self) -> list[tuple[Targets, Any, Track]] | None:
+        """The writes of :meth:`write_at` when every track can take its fast path (one
+        schedule, float keys in every group, no plateau reduction), else None."""
+        plateau = self.plateau
+        if plateau is not None and plateau.reductions > 0:
+            return None
+        groups = self.optimizer.param_groups
+        if self._fast is not None and groups is self._groups and len(groups) == self._count:
+            return self._fast or None
+        plan = []
+        for name, track in self.tracks.items():
+            targets, shared = self.targets(name), track.one_schedule()
+            if shared is None or not (targets.complete and targets.plain):
+                self._fast = []
+                return None
+            plan.append((targets, shared, track))
+        self._fast = plan
+        return plan
 
 def _times(factor: float) -> Any:
     return lambda f: f * factor

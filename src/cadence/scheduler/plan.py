@@ -27,8 +27,8 @@ class Targets:
     """Where hyperparameter ``name`` lives in the groups ``indices`` of ``groups``; values are
     given and returned in that order."""
 
-    __slots__ = ("_all_floats", "complete", "exact", "floats", "indices", "items", "name",
-                 "tensors", "views")
+    __slots__ = ("complete", "exact", "floats", "groups", "indices", "items",
+                 "name", "plain", "tensors", "views")
 
     def __init__(self, name: str, groups: Sequence[dict[str, Any]],
                  indices: Sequence[int]) -> None:
@@ -59,20 +59,22 @@ class Targets:
                 self.floats.append((position, group, slot.key))
             else:
                 self.items.append((position, group, slot))
-        self._all_floats = len(self.floats) == len(self.indices)
+        self.plain = len(self.floats) == len(self.indices)  # float keys only
         self.complete = self.indices == list(range(len(groups)))  # every group, in order
         self.exact = not self.views and not self.tensors  # holds exactly what is written
+        # float values in every group: read and written through the optimizer's own list, so
+        # a group dict replaced in it later is the one written
+        self.groups = groups if self.complete and self.plain else [
+            group for _, group, _ in self.floats]
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def read(self) -> list[float]:
         """What each group holds now, as numbers (tensors read as floats)."""
-        if self._all_floats:
-            if len(self.floats) == 1:
-                _, group, key = self.floats[0]
-                return [group[key]]
-            return [group[key] for _, group, key in self.floats]
+        if self.plain:
+            key = self.name
+            return [group[key] for group in self.groups]
         out = [0.0] * len(self.indices)
         for position, group, key in self.floats:
             out[position] = float(group[key])
@@ -98,16 +100,32 @@ class Targets:
 
     def write_all(self, values: Sequence[float]) -> None:
         """Write one value into every group (none is None)."""
-        if self._all_floats:
-            for (_, group, key), value in zip(self.floats, values):
+        if self.plain:
+            key = self.name
+            for group, value in zip(self.groups, values):
                 group[key] = value
         else:
             self.write(values)
 
+    def write_scaled(self, f: float, track: Any) -> None:
+        """Write ``low + span * f`` into each group, with the track's ends: float values only
+        (``exact``), every group (``complete``)."""
+        key, groups = self.name, self.groups
+        lows, spans = track._ends or track.ends()
+        if len(groups) == 1:
+            groups[0][key] = lows[0] + spans[0] * f if track.floored else spans[0] * f
+        elif track.floored:
+            for group, low, span in zip(groups, lows, spans):
+                group[key] = low + span * f
+        else:
+            for group, span in zip(groups, spans):
+                group[key] = span * f
+
     def write(self, values: Sequence[Any]) -> None:
         """Write one value per group (a None leaves that group alone)."""
-        if self._all_floats:
-            for (_, group, key), value in zip(self.floats, values):
+        if self.plain:
+            key = self.name
+            for group, value in zip(self.groups, values):
                 if value is not None:
                     group[key] = value
             return

@@ -131,6 +131,7 @@ class Scheduler(TorchLRScheduler):
         tracks = [Track(n, [], [], self._spans[n]) for n in self._selections]
         self._binder = Binder(optimizer, tracks, plateau)
         self._saved_bases: dict[str, list[float | None]] = {}
+        self._synced = 0  # how many groups have their schedules
         self._hook: Any = None
         self._register_hook()
         self._write()
@@ -145,6 +146,9 @@ class Scheduler(TorchLRScheduler):
     def _sync_groups(self) -> None:
         """Give groups added since the last call their schedules and bases."""
         groups = self.optimizer.param_groups
+        if len(groups) == self._synced:
+            return
+        self._synced = len(groups)
         added = False
         for name, track in self._binder.tracks.items():
             if len(track) >= len(groups):
@@ -172,7 +176,7 @@ class Scheduler(TorchLRScheduler):
 
     def _write(self) -> None:
         self._sync_groups()
-        self._binder.write(self._binder.values(float(self._t), self._scale()))
+        self._binder.write_at(float(self._t), self._scale())
 
     def value_at(self, step: Any, batch_size: float | None = None) -> dict[str, Any]:
         """The values every scheduled hyperparameter takes at ``step``, without changing

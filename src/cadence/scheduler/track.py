@@ -64,7 +64,7 @@ class Track:
     with distinct bases cost one evaluation and a multiply-add each.
     """
 
-    __slots__ = ("_ends", "_parts", "bases", "name", "schedules", "span")
+    __slots__ = ("_ends", "_parts", "bases", "floored", "name", "schedules", "span")
 
     def __init__(self, name: str, schedules: Sequence[Schedule | None],
                  bases: Sequence[float | None], span: Span = RELATIVE) -> None:
@@ -74,6 +74,7 @@ class Track:
         self.schedules: list[Schedule | None] = list(schedules)
         self.bases: list[float | None] = list(bases)
         self.span = span
+        self.floored = bool(span.low_abs or span.low_rel)  # a value of 0 is not 0 (a floor)
         self._parts: list[tuple[Schedule, list[int]]] | None = None
         self._ends: tuple[list[float], list[float]] | None = None
 
@@ -114,6 +115,13 @@ class Track:
                     found.setdefault(id(schedule), (schedule, []))[1].append(index)
             self._parts = list(found.values())
         return self._parts
+
+    def one_schedule(self) -> Schedule | None:
+        """The schedule, when one schedule serves every group."""
+        parts = self._parts or self.parts()
+        if len(parts) == 1 and len(parts[0][1]) == len(self.schedules):
+            return parts[0][0]
+        return None
 
     def ends(self) -> tuple[list[float], list[float]]:
         """Per group, the value at ``f = 0`` and the span to ``f = 1`` (0 and 1 unscheduled)."""
