@@ -146,10 +146,10 @@ class LRScheduler(Scheduler):
     # -- the seed's attributes, from the closed form -------------------------------------------
     @property
     def global_step(self) -> int:
-        return self._t
+        return self.current_step
 
     def _cycle(self) -> tuple[int, int, int]:
-        local = self._t - self.warmup_steps
+        local = self.current_step - self.warmup_steps
         if self.warmup_steps > 0 and local <= 0:
             return 0, self.T_0, 0
         i, start, _ = self._restarts._locate(float(local), SCALAR)
@@ -173,7 +173,7 @@ class LRScheduler(Scheduler):
     @property
     def lr_scale(self) -> float:
         """The seed's product of factors at the current step (before the eta range)."""
-        return self._batch * self._core_schedule(self._t)
+        return self.batch_factor * self._core_schedule(self.current_step)
 
     @property
     def eta_min_lrs(self) -> list[float]:
@@ -193,7 +193,8 @@ class LRScheduler(Scheduler):
         from matplotlib.figure import Figure
 
         check_positive_int("max_steps", max_steps)
-        steps = np.arange(self._t + 1, self._t + 1 + max_steps)
+        now = self.current_step
+        steps = np.arange(now + 1, now + 1 + max_steps)
         lrs = self.value_at(steps, batch_size)["lr"]
         bs = None if batch_size is None else check_batch_size(batch_size)
         scale = batch_factor(self.batch_size_mode, bs, self.base_batch_size)

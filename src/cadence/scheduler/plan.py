@@ -47,7 +47,7 @@ class Targets:
             current = slot.read(group)
             if isinstance(current, torch.Tensor) and _shared(group, slot, current):
                 current = current.detach().clone()  # written in place, it would change the other
-                _place(group, slot, current)
+                slot.replace(group, current)
             if isinstance(current, torch.Tensor):
                 dtype = _VIEWABLE.get(current.dtype)
                 if (dtype is not None and current.device.type == "cpu"
@@ -147,15 +147,6 @@ def _shared(group: dict[str, Any], slot: Slot, tensor: torch.Tensor) -> bool:
     OneCycleLR put ``max_momentum`` itself into ``momentum``)."""
     return any(value is tensor for key, value in group.items()
                if key != slot.key and key != "params")
-
-
-def _place(group: dict[str, Any], slot: Slot, value: torch.Tensor) -> None:
-    if slot.index is None:
-        group[slot.key] = value
-    else:
-        items = list(group[slot.key])
-        items[slot.index] = value
-        group[slot.key] = tuple(items)
 
 
 def _fill(pairs: list[tuple[torch.Tensor, float]]) -> None:

@@ -22,7 +22,7 @@ from cadence.scheduler.batch import batch_factor, check_batch_size, check_mode
 from cadence.scheduler.binder import Binder, capture_base
 from cadence.scheduler.plan import group_values
 from cadence.scheduler.plateau import ReduceOnPlateau
-from cadence.scheduler.selection import Selection
+from cadence.scheduler.selection import Selection, check_names, routes
 from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.state import differences, read_state
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
@@ -101,10 +101,10 @@ class Scheduler(TorchLRScheduler):
         if isinstance(absolute, bool):
             absolutes = set(names) if absolute else set()
         else:
-            absolutes = set(_check_names("absolute", absolute, names))
+            absolutes = set(check_names("absolute", absolute, names))
         self._spans = {n: ABSOLUTE if n in absolutes else RELATIVE for n in names}
         if spans is not None:
-            for name in _check_names("spans", spans, names):
+            for name in check_names("spans", spans, names):
                 if not isinstance(spans[name], Span):
                     raise TypeError(f"'spans[{name!r}]' must be a Span (got {spans[name]!r})")
                 self._spans[name] = spans[name]
@@ -115,11 +115,11 @@ class Scheduler(TorchLRScheduler):
             self._base_batch = check_positive("base_batch_size", base_batch_size)
         else:
             self._base_batch = 1.0
-        self._batch_scaled = set(_check_names("batch_scaled", batch_scaled, None))
+        self._batch_scaled = set(check_names("batch_scaled", batch_scaled, None))
         if plateau is not None:
             if not isinstance(plateau, ReduceOnPlateau):
                 raise TypeError(f"'plateau' must be a ReduceOnPlateau (got {plateau!r})")
-            _check_names("plateau.applies_to", plateau.applies_to, names)
+            check_names("plateau.applies_to", plateau.applies_to, names)
         self._count = check_choice("count", count, COUNTS)
         self._t = check_non_negative_int("start_step", start_step)
         self._pending = 0
@@ -229,6 +229,11 @@ class Scheduler(TorchLRScheduler):
         return self._t
 
     @property
+    def batch_factor(self) -> float:
+        """The batch-size factor of the current step (1 without batch scaling)."""
+        return self._batch
+
+    @property
     def hyperparameters(self) -> tuple[str, ...]:
         """The names of the scheduled hyperparameters."""
         return tuple(self._selections)
@@ -315,13 +320,13 @@ class Scheduler(TorchLRScheduler):
     def _layout(self) -> dict[str, Any]:
         """Everything that decides the values apart from the step: compared on load."""
         self._sync_groups()
-        routes = {name: _routes(self._selections[name], track)
+        assigned = {name: routes(self._selections[name], track)
                   for name, track in self._binder.tracks.items()}
         return {
             "hyperparameters": {
                 name: {
                     "schedules": [fingerprint(s) for s in self._selections[name].schedules],
-                    "groups": routes[name],
+                    "groups": assigned[name],
                     "absolute": track.span == ABSOLUTE,
                     "span": list(track.span.__dict__.values()),
                 }
@@ -403,23 +408,3 @@ class Scheduler(TorchLRScheduler):
             parts.append(f"{name}={spec!r}")
         optimizer = type(self.optimizer).__name__
         return f"{type(self).__name__}({optimizer}, {', '.join(parts)}, step={self._t})"
-
-
-def _routes(selection: Selection, track: Track) -> list[int | None]:
-    """Which of the selection's schedules each group follows (by identity)."""
-    index = {id(s): k for k, s in enumerate(selection.schedules)}
-    return [None if s is None else index[id(s)] for s in track.schedules]
-
-
-def _check_names(arg: str, names: object, allowed: set[str] | None) -> list[str]:
-    if isinstance(names, str) or not isinstance(names, Iterable):
-        raise TypeError(f"{arg!r} must be a collection of hyperparameter names (got {names!r})")
-    out = list(names)
-    for name in out:
-        if not isinstance(name, str):
-            raise TypeError(f"{arg!r} must hold hyperparameter names (got {name!r})")
-        if allowed is not None and name not in allowed:
-            raise ValueError(
-                f"{arg!r} names {name!r}, which is not scheduled (scheduled: {sorted(allowed)})"
-            )
-    return out

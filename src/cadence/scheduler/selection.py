@@ -8,7 +8,7 @@ that no selector picks are left alone; a group picked by two selectors is an err
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,3 +116,23 @@ class Selection:
                     f"{self.name!r} selects the group named {selector!r} but no param group has "
                     f"that 'name' (names: {listed})"
                 )
+
+
+def routes(selection: Selection, track: Any) -> list[int | None]:
+    """Which of the selection's schedules each group of ``track`` follows (by identity)."""
+    index = {id(s): k for k, s in enumerate(selection.schedules)}
+    return [None if s is None else index[id(s)] for s in track.schedules]
+
+
+def check_names(arg: str, names: object, allowed: set[str] | None) -> list[str]:
+    if isinstance(names, str) or not isinstance(names, Iterable):
+        raise TypeError(f"{arg!r} must be a collection of hyperparameter names (got {names!r})")
+    out = list(names)
+    for name in out:
+        if not isinstance(name, str):
+            raise TypeError(f"{arg!r} must hold hyperparameter names (got {name!r})")
+        if allowed is not None and name not in allowed:
+            raise ValueError(
+                f"{arg!r} names {name!r}, which is not scheduled (scheduled: {sorted(allowed)})"
+            )
+    return out

@@ -34,7 +34,12 @@ class Slot:
         if isinstance(current, torch.Tensor):
             with torch.no_grad():
                 current.fill_(value)
-        elif self.index is None:
+        else:
+            self.replace(group, value)
+
+    def replace(self, group: dict[str, Any], value: Any) -> None:
+        """Put ``value`` (a new object) where the hyperparameter is."""
+        if self.index is None:
             group[self.key] = value
         else:
             items = list(group[self.key])
