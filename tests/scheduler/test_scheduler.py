@@ -308,15 +308,15 @@ def test_batch_size_scaling_applies_to_lr_only_by_default():
     both = Scheduler(sgd(weight_decay=0.1), lr=Constant(1.0), weight_decay=Constant(1.0),
                      batch_size_mode="linear", base_batch_size=32,
                      batch_scaled=("lr", "weight_decay"), count="calls")
-    both.step(128)
+    both.step(batch_size=128)
     assert [g["weight_decay"] for g in both.optimizer.param_groups] == [0.4] * 3
     blend = Scheduler(sgd(lrs=(1.0,)), lr=Constant(1.0), batch_size_mode="blend",
                       base_batch_size=16, count="calls")
-    blend.step(64)
+    blend.step(batch_size=64)
     assert lrs(blend.optimizer) == [0.5 * 4 + 0.5 * 2]
     assert blend.value_at(3, batch_size=16)["lr"] == [1.0]
     with pytest.raises(ValueError, match=r"'batch_size' must be a positive number \(got 0\)"):
-        blend.step(0)
+        blend.step(batch_size=0)
 
 
 def test_last_epoch_can_be_set():

@@ -362,13 +362,16 @@ def test_gradients_left_from_before_do_not_leak_into_the_sweep():
     assert all(p.grad is not None for p in model.parameters())
 
 
-def test_cadence_scheduler_keeps_its_pending_update():
+def test_cadence_scheduler_comes_back_at_its_step_and_follows_updates_after():
     model, optimizer, scheduler, data = setup("cadence")
-    t, pending = scheduler.last_epoch, scheduler._pending
-    assert pending == 1
+    t = scheduler.last_epoch
+    lrs = [g["lr"] for g in optimizer.param_groups]
     find_lr(model, optimizer, F.cross_entropy, data, start_lr=1e-4, end_lr=1e-2, num_iter=15,
             scheduler=scheduler)
-    assert (scheduler.last_epoch, scheduler._pending) == (t, pending)
+    assert scheduler.last_epoch == t and [g["lr"] for g in optimizer.param_groups] == lrs
+    optimizer.step()  # the sweep's updates did not count; the next one does
+    assert scheduler.last_epoch == t + 1
+    assert [g["lr"] for g in optimizer.param_groups] == scheduler.value_at(t + 1)["lr"]
 
 
 def test_restored_when_loss_fn_raises_midway():

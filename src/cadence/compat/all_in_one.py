@@ -143,6 +143,11 @@ class LRScheduler(Scheduler):
                  "eta_scal_min", "eta_scal_max", "gamma", "base_batch_size", "batch_size_mode")
         return {"LRScheduler": {n: getattr(self, n) for n in names}}
 
+    def step(self, batch_size: float | None = None) -> None:
+        """The seed's ``step(batch_size)``: the next step, with the lr scaled for
+        ``batch_size`` (none when omitted)."""
+        super().step(batch_size=batch_size)
+
     # -- the seed's attributes, from the closed form -------------------------------------------
     @property
     def global_step(self) -> int:

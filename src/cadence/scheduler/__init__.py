@@ -11,7 +11,9 @@ strict state loading (:mod:`~cadence.scheduler.state`).
 """
 
 from cadence.scheduler.plateau import ReduceOnPlateau
-from cadence.scheduler.scheduler import Scheduler
+from cadence.scheduler.scheduler import PlateauScheduler, Scheduler
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
 
-__all__ = ["ABSOLUTE", "RELATIVE", "ReduceOnPlateau", "Scheduler", "Span", "Track"]
+__all__ = [
+    "ABSOLUTE", "RELATIVE", "PlateauScheduler", "ReduceOnPlateau", "Scheduler", "Span", "Track",
+]

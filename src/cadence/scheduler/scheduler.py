@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from cadence.config.io import fingerprint
 from cadence.scheduler.batch import batch_factor, check_batch_size, check_mode
@@ -34,7 +35,8 @@ COUNTS = ("updates", "calls")
 
 
 class _UpdateCounter:
-    """Optimizer step post-hook: counts real updates for a scheduler, without keeping it alive."""
+    """Optimizer step post-hook: each real update moves the scheduler to the next step and
+    writes its values, without keeping the scheduler alive."""
 
     def __init__(self, scheduler: Scheduler) -> None:
         self.ref = weakref.ref(scheduler)
@@ -42,7 +44,13 @@ class _UpdateCounter:
     def __call__(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         scheduler = self.ref()
         if scheduler is not None:
-            scheduler._pending += 1
+            _advance(scheduler)
+
+
+@torch.compiler.disable  # a compiled optimizer.step runs the hook as it is, not traced
+def _advance(scheduler: Scheduler) -> None:
+    scheduler._t += 1
+    scheduler._write()
 
 
 class Scheduler(TorchLRScheduler):
@@ -57,21 +65,33 @@ class Scheduler(TorchLRScheduler):
       Bases are captured once (from the group's ``initial_<name>`` key if present, which the
       scheduler also writes) and kept in the state. ``spans`` gives other mappings from a
       schedule's value to a group's value (:class:`~cadence.scheduler.track.Span`).
-    - Construction writes the step-0 values; ``step()`` moves to the next optimizer update.
-      With ``count="updates"`` (default) time is the number of real ``optimizer.step()`` calls,
-      counted by a step hook (removed when the scheduler is garbage-collected): a step skipped by
-      ``GradScaler`` or a ``step()`` call between accumulation micro-batches does not advance the
-      schedule. ``count="calls"`` advances on every ``step()``, as PyTorch's schedulers do.
+    - Construction writes the step-0 values. With ``count="updates"`` (default) time is the
+      number of real ``optimizer.step()`` calls: a step hook (removed when the scheduler is
+      garbage-collected) moves the values on after each update, so they are right whenever and
+      however often a trainer calls ``step()`` (per update, per epoch, once per process...); an
+      update skipped by ``GradScaler`` does not count. ``count="calls"`` advances on every
+      ``step()`` instead, as PyTorch's schedulers do (a schedule in epochs stepped per epoch, or
+      accelerate's convention).
     - ``batch_size_mode`` (``"linear"``, ``"sqrt"``, ``"blend"``) scales the hyperparameters in
-      ``batch_scaled`` (default: lr only) by the batch size passed to ``step(batch_size)``,
+      ``batch_scaled`` (default: lr only) by the batch size passed to
+      ``step(batch_size=...)``,
       against ``base_batch_size``.
-    - ``plateau``: a :class:`ReduceOnPlateau` controller fed by :meth:`report`.
+    - ``plateau``: a :class:`ReduceOnPlateau` controller fed by ``step(metric)`` or
+      :meth:`report`. Such a scheduler is a :class:`PlateauScheduler`, an instance of PyTorch's
+      ``ReduceLROnPlateau`` too, so trainers (Lightning, transformers' Trainer) feed it the
+      metric they monitor.
     - ``start_step``: the step to start at (resuming without a saved state).
 
     A group added with ``optimizer.add_param_group`` later is picked up at the next call: its
     base is its value then (or its ``initial_<name>``), and the same selectors decide its
     schedule.
     """
+
+    def __new__(cls, *args: Any, plateau: ReduceOnPlateau | None = None,
+                **kwargs: Any) -> Scheduler:
+        if cls is Scheduler and plateau is not None:
+            cls = PlateauScheduler  # an instance of PyTorch's ReduceLROnPlateau too
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -122,7 +142,6 @@ class Scheduler(TorchLRScheduler):
             check_names("plateau.applies_to", plateau.applies_to, names)
         self._count = check_choice("count", count, COUNTS)
         self._t = check_non_negative_int("start_step", start_step)
-        self._pending = 0
         self._batch_size: float | None = None
         self._batch = 1.0
         self._step_count = 1
@@ -262,26 +281,34 @@ class Scheduler(TorchLRScheduler):
         return self._binder.plateau
 
     # -- time --------------------------------------------------------------------------------
-    def step(self, batch_size: float | None = None) -> None:
-        """Move to the next optimizer update and write its values.
+    def step(self, metrics: Any = None, *, batch_size: float | None = None) -> None:
+        """The scheduler's turn after an optimizer update (or, with ``count="calls"``, the next
+        step), and write its values.
 
-        With ``count="updates"`` the schedule advances by the number of ``optimizer.step()``
-        calls since the last ``step()`` (none if the update was skipped). ``batch_size`` sets
-        the batch factor for this step (none when omitted).
+        ``metrics`` (the positional argument, as PyTorch's ``ReduceLROnPlateau.step`` takes it)
+        feeds the plateau controller; ``batch_size`` sets the batch factor from now on (none
+        when omitted). With ``count="updates"`` the updates themselves move the schedule, so a
+        ``step()`` between them changes nothing.
         """
+        if metrics is not None and self.plateau is None:
+            raise TypeError(
+                f"step({metrics!r}) feeds a plateau controller, and this Scheduler has none "
+                "(Scheduler(..., plateau=ReduceOnPlateau(...))); a batch size is "
+                "step(batch_size=...)")
         if batch_size is None:
             size, factor = None, 1.0
         else:
             size = check_batch_size(batch_size)
             factor = batch_factor(self._batch_mode, size, self._base_batch)
-        if self._count == "updates":
-            self._t += self._pending
-            self._pending = 0
-        else:
+        if self._count == "calls":
             self._t += 1
         self._step_count += 1
+        changed = self._count == "calls" or factor != self._batch
         self._batch_size, self._batch = size, factor
-        self._write()
+        if metrics is not None and self.plateau.observe(metrics, step=self._t):  # type: ignore[union-attr]
+            changed = True
+        if changed:
+            self._write()
 
     def report(self, metric: Any) -> bool:
         """Feed the plateau controller one metric (e.g. the validation loss, once per epoch).
@@ -301,9 +328,15 @@ class Scheduler(TorchLRScheduler):
 
     @last_epoch.setter
     def last_epoch(self, step: int) -> None:
+        if step == -1 and self._t == 0:  # PyTorch's SequentialLR undoing a child's first step
+            self._t = -1
+            return
         self._t = check_non_negative_int("last_epoch", step)
-        self._pending = 0
         self._write()
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """PyTorch's SequentialLR starts a child at its milestone with ``_update_lr(0)``."""
+        self.last_epoch = self._t + 1 if epoch is None else epoch
 
     @property
     def base_lrs(self) -> list[float]:  # type: ignore[override]
@@ -341,16 +374,13 @@ class Scheduler(TorchLRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state: only ints, floats, strings, bools, None, lists and dicts, so
-        ``torch.load(..., weights_only=True)`` reads it. ``steps`` counts the optimizer updates
-        taken, ``pending`` those of them not yet passed to :meth:`step` (so a state taken
-        between ``optimizer.step()`` and ``scheduler.step()`` resumes exactly). Its keys name no
-        attribute of PyTorch's schedulers, so it cannot break one it is loaded into by
-        mistake."""
+        ``torch.load(..., weights_only=True)`` reads it. ``steps`` is the step whose values the
+        groups hold. Its keys name no attribute of PyTorch's schedulers, so it cannot break one
+        it is loaded into by mistake."""
         self._sync_groups()
         return {
             "format": STATE_FORMAT,
-            "steps": self._t + self._pending,
-            "pending": self._pending,
+            "steps": self._t,
             "batch_size": self._batch_size,
             "bases": {name: list(track.bases) for name, track in self._binder.tracks.items()},
             "plateau_state": None if self.plateau is None else self.plateau.state_dict(),
@@ -385,8 +415,7 @@ class Scheduler(TorchLRScheduler):
                     bases[i] = float(base)
                     self.optimizer.param_groups[i][f"initial_{name}"] = float(base)
             track.rebase(bases)
-        self._pending = state["pending"] if self._count == "updates" else 0
-        self._t = state["steps"] - self._pending
+        self._t = state["steps"]
         self._batch_size = state["batch_size"]
         self._batch = batch_factor(self._batch_mode, self._batch_size, self._base_batch)
         self._write()
@@ -408,3 +437,28 @@ class Scheduler(TorchLRScheduler):
             parts.append(f"{name}={spec!r}")
         optimizer = type(self.optimizer).__name__
         return f"{type(self).__name__}({optimizer}, {', '.join(parts)}, step={self._t})"
+
+
+class PlateauScheduler(Scheduler, ReduceLROnPlateau):  # type: ignore[misc]
+    """A :class:`Scheduler` with a plateau controller (``Scheduler(..., plateau=...)`` makes
+    one). It is also an instance of PyTorch's ``ReduceLROnPlateau``, which is how Lightning and
+    transformers' Trainer recognise a scheduler that takes the metric they monitor:
+    ``step(metric)``. The schedule itself moves with the optimizer's updates. PyTorch's
+    attributes (``best``, ``num_bad_epochs``, ``mode``, ...) read the controller."""
+
+    def _controller(self) -> ReduceOnPlateau:
+        assert self.plateau is not None
+        return self.plateau
+
+    best = property(lambda self: self._controller().best, doc="The best metric so far.")
+    num_bad_epochs = property(lambda self: self._controller().bad_reports,
+                              doc="Metrics without improvement since the last one or reduction.")
+    cooldown_counter = property(lambda self: self._controller().cooldown_left,
+                                doc="Metrics left in the cooldown.")
+    mode = property(lambda self: self._controller().mode)
+    factor = property(lambda self: self._controller().factor)
+    patience = property(lambda self: self._controller().patience)
+    threshold = property(lambda self: self._controller().threshold)
+    threshold_mode = property(lambda self: self._controller().threshold_mode)
+    cooldown = property(lambda self: self._controller().cooldown)
+    eps = property(lambda self: self._controller().eps)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 OLD_FORMATS = {"cadence.Scheduler/1": "step"}  # format -> its key for the step count
-KEYS = ("steps", "pending", "batch_size", "bases", "plateau_state", "layout")
+KEYS = ("steps", "batch_size", "bases", "plateau_state", "layout")
 
 
 def _bad(path: object, rule: str, value: object, exc: type[Exception] = ValueError) -> Exception:
@@ -61,9 +61,6 @@ def read_state(state: object, expected: str) -> dict[str, Any]:
         raise ValueError(f"'state_dict' lacks {missing} (a cadence.Scheduler state has "
                          f"{list(KEYS)})")
     out: dict[str, Any] = {"steps": check_step(step_key, state[step_key])}
-    out["pending"] = check_step("pending", state.get("pending", 0))
-    if out["pending"] > out["steps"]:
-        raise _bad("pending", f"at most 'steps' ({out['steps']})", state["pending"])
     size = state["batch_size"]
     if size is not None:
         size = check_base("batch_size", size)
