@@ -1,0 +1,29 @@
+"""The recipes in examples/, for the integration tests that run them with the real frameworks."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def example(name: str) -> ModuleType:
+    """The example file ``examples/<name>.py``, imported."""
+    spec = importlib.util.spec_from_file_location(f"cadence_example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_example(name: str, *args: str, record: Path) -> dict:
+    """Run ``examples/<name>.py`` in a fresh process; what it recorded (``--record``)."""
+    subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), *args, "--record", str(record)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    return json.loads(record.read_text())

@@ -1,0 +1,64 @@
+"""cadence with accelerate (examples/accelerate_example.py): one process in this one, two
+under torchrun, on CPU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from example_runner import EXAMPLES, example, run_example
+
+pytest.importorskip("accelerate")
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning",
+                                        "ignore::FutureWarning")
+recipes = example("accelerate_example")
+BASE = 0.05
+
+
+def lrs(result):
+    return [lr for _, lr in result["lrs"]]
+
+
+def test_one_process_follows_the_schedule_sized_for_one_process():
+    schedule = recipes.lr_schedule()
+    assert lrs(recipes.fit("cadence")) == [BASE * schedule(t) for t in range(recipes.STEPS)]
+    assert lrs(recipes.fit("drop-in")) == pytest.approx(lrs(recipes.fit("torch")), rel=1e-12)
+
+
+def test_accumulation_steps_like_pytorchs():
+    ours, theirs = recipes.fit("cadence", accumulate=2), recipes.fit("torch-lambda", accumulate=2)
+    assert len(ours["lrs"]) == recipes.STEPS // 2
+    assert lrs(ours) == pytest.approx(lrs(theirs), rel=1e-12)
+
+
+def two_processes(recipe, tmp_path):
+    """Each rank's record of a torchrun run with two processes (gloo)."""
+    record = tmp_path / f"{recipe}.json"
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                    str(EXAMPLES / "accelerate_example.py"), "--recipe", recipe,
+                    "--record", str(record)], check=True, capture_output=True, timeout=300)
+    return [json.loads(record.read_text()),
+            json.loads((tmp_path / f"{recipe}.json.rank1").read_text())]
+
+
+def test_two_processes_end_where_pytorchs_scheduler_ends(tmp_path):
+    ours, theirs = two_processes("cadence", tmp_path), two_processes("torch-lambda", tmp_path)
+    assert ours[0]["processes"] == 2
+    assert ours[0]["lrs"] == ours[1]["lrs"]  # the same lr on every rank
+    assert len(ours[0]["lrs"]) == recipes.STEPS // 2  # each rank sees half the batches
+    assert lrs(ours[0]) == pytest.approx(lrs(theirs[0]), rel=1e-12)
+    schedule = recipes.lr_schedule()  # two steps of the schedule per update
+    assert lrs(ours[0]) == [BASE * schedule(2 * t) for t in range(recipes.STEPS // 2)]
+
+
+def test_a_mid_epoch_state_resumes_in_a_fresh_process(tmp_path):
+    uninterrupted = recipes.fit("cadence")
+    stop = 10  # of 16 updates per epoch
+    run_example("accelerate_example", "--recipe", "cadence", "--stop-at", str(stop),
+                "--save-dir", str(tmp_path / "state"), record=tmp_path / "first.json")
+    resumed = run_example("accelerate_example", "--recipe", "cadence", "--resume",
+                          str(tmp_path / "state"), record=tmp_path / "resumed.json")
+    assert [tuple(x) for x in resumed["lrs"]] == [tuple(x) for x in uninterrupted["lrs"]
+                                                  if x[0] >= stop]
