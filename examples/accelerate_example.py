@@ -65,9 +65,10 @@ def fit(recipe: str, accumulate: int = 1, stop_at: int | None = None,
     updates, lrs = 0, []
     if resume:
         accelerator.load_state(resume)
-        updates = json.loads(open(f"{resume}/updates.json").read())
+        with open(f"{resume}/updates.json") as saved:
+            updates = json.load(saved)
     skip = updates * accumulate % len(loader)  # batches of the current epoch already seen
-    for epoch in range(updates * accumulate // len(loader), EPOCHS):
+    for _epoch in range(updates * accumulate // len(loader), EPOCHS):
         epoch_loader = accelerator.skip_first_batches(loader, skip) if skip else loader
         skip = 0
         for inputs, targets in epoch_loader:

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import cadence
 from cadence.compat import lr_scheduler
-from cadence.schedules import Constant, Cosine, Warmup
+from cadence.schedules import Constant, Cosine, Stretch, Warmup
 
 WARMUP, TOTAL, BATCH = 10, 60, 4
 
@@ -60,6 +60,10 @@ class Regression(L.LightningModule):
                                           plateau=cadence.ReduceOnPlateau(patience=0, factor=0.5))
             return {"optimizer": optimizer,
                     "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
+        if self.recipe == "fraction":  # written over [0, 1] of training, converted at the edge
+            updates = self.trainer.estimated_stepping_batches
+            scheduler = cadence.Scheduler(optimizer, lr=Stretch(Cosine(steps=1.0), factor=updates))
+            return {"optimizer": optimizer, "lr_scheduler": scheduler}
         if self.recipe == "per-epoch":  # a schedule in epochs, stepped once per epoch
             scheduler = cadence.Scheduler(optimizer, lr=Cosine(steps=6), count="calls")
             return {"optimizer": optimizer,
@@ -120,8 +124,8 @@ def fit(recipe: str, max_steps: int = TOTAL, accumulate: int = 1,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipe", default="warmup-cosine",
-                        choices=["warmup-cosine", "plateau", "per-epoch", "drop-in-one-cycle",
-                                 "drop-in-plateau", "torch-plateau"])
+                        choices=["warmup-cosine", "plateau", "fraction", "per-epoch",
+                                 "drop-in-one-cycle", "drop-in-plateau", "torch-plateau"])
     parser.add_argument("--max-steps", type=int, default=TOTAL, help="optimizer updates")
     parser.add_argument("--accumulate", type=int, default=1, help="accumulate_grad_batches")
     parser.add_argument("--checkpoint-every", type=int, help="save every N updates")

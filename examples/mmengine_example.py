@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import uuid
 from typing import Any
 
@@ -73,14 +74,19 @@ class RecordLR(Hook):
         self.lrs.append((runner.iter, float(group["lr"]), float(group["momentum"])))
 
 
-def fit(scope: str, work_dir: str, checkpoint_every: int | None = None,
+def fit(scope: str, work_dir: str, checkpoint_every: int | None = None, by_epoch: bool = False,
         resume: str | None = None) -> list[tuple[int, float, float]]:
-    """Train with MMEngine's Runner on the CPU, by epoch; returns the lr and momentum of each
-    iteration run."""
+    """Train with MMEngine's Runner on the CPU, by epoch, saving every ``checkpoint_every``
+    iterations (epochs with ``by_epoch``); returns the lr and momentum of each iteration run."""
+    if resume:
+        # MMEngine 0.10's checkpoints hold its message hub (numpy arrays, its HistoryBuffer),
+        # which PyTorch >= 2.6 refuses to unpickle by default (weights_only=True), and its
+        # loader does not pass weights_only: allow a full load, for your own checkpoints only.
+        os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     torch.manual_seed(0)
     record = RecordLR()
     hooks: dict[str, Any] = {"logger": dict(type="LoggerHook", interval=1000)}
-    hooks["checkpoint"] = (dict(type="CheckpointHook", interval=checkpoint_every, by_epoch=False)
+    hooks["checkpoint"] = (dict(type="CheckpointHook", interval=checkpoint_every, by_epoch=by_epoch)
                            if checkpoint_every else None)
     runner = Runner(
         model=Regression(), work_dir=work_dir, experiment_name=f"cadence-{uuid.uuid4().hex}",
@@ -101,10 +107,12 @@ def main() -> None:
                         help="whose scheduler classes the config names")
     parser.add_argument("--work-dir", default="mmengine_work_dir", help="the Runner's work_dir")
     parser.add_argument("--checkpoint-every", type=int, help="save every N iterations")
+    parser.add_argument("--by-epoch", action="store_true",
+                        help="--checkpoint-every counts epochs (MMEngine's epoch_N.pth)")
     parser.add_argument("--resume", help="a checkpoint to resume from (resume=True)")
     parser.add_argument("--record", help="write the lrs to this JSON file")
     args = parser.parse_args()
-    lrs = fit(args.scope, args.work_dir, args.checkpoint_every, args.resume)
+    lrs = fit(args.scope, args.work_dir, args.checkpoint_every, args.by_epoch, args.resume)
     if args.record:
         with open(args.record, "w") as out:
             json.dump({"lrs": lrs}, out)

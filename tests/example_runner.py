@@ -6,6 +6,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -13,12 +14,15 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def example(name: str) -> ModuleType:
-    """The example file ``examples/<name>.py``, imported."""
+    """The example file ``examples/<name>.py``, imported (the deprecation warnings the
+    frameworks raise on import are theirs, not the example's)."""
     spec = importlib.util.spec_from_file_location(f"cadence_example_{name}", EXAMPLES / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        spec.loader.exec_module(module)
     return module
 
 

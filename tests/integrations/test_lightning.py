@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from example_runner import example, run_example
@@ -41,6 +43,13 @@ def test_the_plateau_drop_in_is_fed_as_pytorchs_is():
     ours, theirs = recipes.fit("drop-in-plateau"), recipes.fit("torch-plateau")
     assert ours.lrs == theirs.lrs and ours.val_losses == theirs.val_losses
     assert len({lr for _, lr in ours.lrs}) > 1
+
+
+@pytest.mark.parametrize("accumulate", [1, 2])
+def test_a_schedule_over_the_fraction_of_training(accumulate):
+    record = recipes.fit("fraction", max_steps=24, accumulate=accumulate)
+    assert [lr for _, lr in record.lrs] == pytest.approx(
+        [BASE * (1 + math.cos(math.pi * t / 24)) / 2 for t in range(24)], rel=1e-12)
 
 
 def test_a_schedule_in_epochs_stepped_per_epoch():
