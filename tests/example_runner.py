@@ -26,8 +26,20 @@ def example(name: str) -> ModuleType:
     return module
 
 
+def _run(command: list[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stderr[-4000:]}"
+
+
 def run_example(name: str, *args: str, record: Path) -> dict:
     """Run ``examples/<name>.py`` in a fresh process; what it recorded (``--record``)."""
-    subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), *args, "--record", str(record)],
-                   check=True, capture_output=True, text=True, timeout=300)
+    _run([sys.executable, str(EXAMPLES / f"{name}.py"), *args, "--record", str(record)])
     return json.loads(record.read_text())
+
+
+def torchrun_example(name: str, *args: str, record: Path) -> list[dict]:
+    """Run ``examples/<name>.py`` under a real torchrun with two processes (on a free port);
+    what each rank recorded (``--record``, the rank appended after rank 0's)."""
+    _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+          str(EXAMPLES / f"{name}.py"), *args, "--record", str(record)])
+    return [json.loads(record.read_text()), json.loads(Path(f"{record}.rank1").read_text())]

@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 # name -> module, imported on first access so that `import cadence` does not import torch
 _LAZY = {
     "Scheduler": "cadence.scheduler",
+    "PlateauScheduler": "cadence.scheduler",
     "ReduceOnPlateau": "cadence.scheduler",
     "LRScheduler": "cadence.compat",
     "build": "cadence.compat",
@@ -24,6 +25,7 @@ _LAZY = {
 
 __all__ = [
     "LRScheduler",
+    "PlateauScheduler",
     "ReduceOnPlateau",
     "Scheduler",
     "__version__",

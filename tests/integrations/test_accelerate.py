@@ -3,12 +3,8 @@ under torchrun, on CPU."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
-from example_runner import EXAMPLES, example, run_example
+from example_runner import example, run_example, torchrun_example
 
 pytest.importorskip("accelerate")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning",
@@ -35,12 +31,8 @@ def test_accumulation_steps_like_pytorchs():
 
 def two_processes(recipe, tmp_path):
     """Each rank's record of a torchrun run with two processes (gloo)."""
-    record = tmp_path / f"{recipe}.json"
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                    str(EXAMPLES / "accelerate_example.py"), "--recipe", recipe,
-                    "--record", str(record)], check=True, capture_output=True, timeout=300)
-    return [json.loads(record.read_text()),
-            json.loads((tmp_path / f"{recipe}.json.rank1").read_text())]
+    return torchrun_example("accelerate_example", "--recipe", recipe,
+                            record=tmp_path / f"{recipe}.json")
 
 
 def test_two_processes_end_where_pytorchs_scheduler_ends(tmp_path):

@@ -3,6 +3,9 @@ classes with the scope ``cadence``; the Runner builds, steps, saves and resumes 
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import pytest
 from example_runner import example, run_example
 
@@ -52,3 +55,24 @@ def test_resume_mid_epoch_does_what_mmengines_classes_do(tmp_path):
     assert [row[0] for row in ours] == [row[0] for row in theirs]
     assert values(ours)[0] == pytest.approx(values(theirs)[0], rel=1e-12)
     assert values(ours)[1] == values(theirs)[1]
+
+
+def test_every_drop_in_is_built_by_its_scoped_name():
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    from cadence.compat import mmengine as drop_ins
+
+    names = [name for name in drop_ins.__all__
+             if isinstance(getattr(drop_ins, name), type) and name != "ParamScheduler"]
+    assert "CosineAnnealingLR" in names and "MultiStepMomentum" in names
+    for name in names:
+        assert PARAM_SCHEDULERS.get(f"cadence.{name}") is getattr(drop_ins, name)
+    assert PARAM_SCHEDULERS.get("mmengine.CosineAnnealingLR") is not drop_ins.CosineAnnealingLR
+
+
+def test_without_mmengine_the_error_names_the_package(monkeypatch):
+    for module in [m for m in sys.modules if m.startswith(("mmengine", "cadence.integrations"))]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setitem(sys.modules, "mmengine", None)  # how Python marks a missing package
+    with pytest.raises(ImportError, match="needs MMEngine: pip install mmengine-lite"):
+        importlib.import_module("cadence.integrations.mmengine")

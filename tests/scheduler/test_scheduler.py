@@ -352,3 +352,69 @@ def test_repr():
     text = repr(Scheduler(sgd(names=["a", "b", "c"]), lr=join([Constant(1.0), WARM], [5]),
                           momentum={"a": Constant(1.0)}))
     assert text.startswith("Scheduler(SGD, lr=Join(") and "momentum={'a': Constant(" in text
+
+
+# -- how trainers call a scheduler ---------------------------------------------------------------
+def test_the_optimizers_updates_move_the_values_whatever_step_calls_come():
+    opt = sgd()
+    sched = Scheduler(opt, lr=WARM)
+    for t in range(1, 30):
+        opt.step()  # no sched.step(): the values already follow the update
+        assert lrs(opt) == [b * WARM(t) for b in (0.1, 0.2, 0.3)]
+        for _ in range(t % 3):  # a trainer stepping per epoch, per micro-batch, twice...
+            sched.step()
+        assert sched.last_epoch == t and lrs(opt) == [b * WARM(t) for b in (0.1, 0.2, 0.3)]
+
+
+def test_step_takes_a_metric_positionally_only_with_a_plateau():
+    sched = Scheduler(sgd(), lr=WARM)
+    assert not isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    with pytest.raises(TypeError, match=re.escape("step(0.5) feeds a plateau controller")):
+        sched.step(0.5)  # seed 000's positional batch size is step(batch_size=...) here
+    assert lrs(sched.optimizer) == [b * WARM(0) for b in (0.1, 0.2, 0.3)]
+
+
+def test_a_scheduler_with_a_plateau_is_pytorchs_reduce_lr_on_plateau_too():
+    from cadence import PlateauScheduler, ReduceOnPlateau
+
+    metrics = [5.0, 4.0, 4.5, 4.4, 4.3, 3.0, 3.5, 3.6, 3.7, 3.8]
+    ours_opt, theirs_opt = sgd(lrs=(0.1,)), sgd(lrs=(0.1,))
+    ours = Scheduler(ours_opt, lr=Constant(1.0),
+                     plateau=ReduceOnPlateau(patience=1, factor=0.5, cooldown=1, sync=False))
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs_opt, patience=1, factor=0.5,
+                                                        cooldown=1)
+    assert type(ours) is PlateauScheduler
+    assert isinstance(ours, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    assert isinstance(ours, torch.optim.lr_scheduler.LRScheduler)
+    for value in metrics:
+        ours.step(value)
+        theirs.step(value)
+        assert lrs(ours_opt) == pytest.approx(lrs(theirs_opt), rel=1e-12)
+        assert (ours.best, ours.num_bad_epochs, ours.cooldown_counter) == (
+            theirs.best, theirs.num_bad_epochs, theirs.cooldown_counter)
+    assert lrs(ours_opt)[0] < 0.1  # it reduced
+    assert (ours.mode, ours.patience, ours.factor) == ("min", 1, 0.5)
+
+
+@pytest.mark.parametrize("container", ["torch", "cadence"])
+@pytest.mark.parametrize("count", ["updates", "calls"])
+def test_inside_sequential_lr_as_pytorchs_schedulers(container, count):
+    from cadence.compat import lr_scheduler as compat
+
+    module = torch.optim.lr_scheduler if container == "torch" else compat
+
+    def run(children):
+        opt = sgd()
+        sched = module.SequentialLR(opt, children(opt), milestones=[5])
+        seen = []
+        for _ in range(14):  # 5 steps of warm-up, then the 9 of the cosine
+            seen.append(lrs(opt))
+            opt.step()
+            sched.step()
+        return seen
+
+    theirs = run(lambda o: [torch.optim.lr_scheduler.LinearLR(o, 0.1, 1.0, total_iters=5),
+                            torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=9)])
+    ours = run(lambda o: [Scheduler(o, lr=Linear(start=0.1, end=1.0, steps=5), count=count),
+                          Scheduler(o, lr=Cosine(steps=9), count=count)])
+    assert np.allclose(ours, theirs, rtol=1e-12, atol=0)

@@ -1,13 +1,13 @@
 """Reduce on plateau, as a controller whose factor multiplies any schedule.
 
-The controller watches a metric fed to :meth:`cadence.Scheduler.report` (typically once per
-epoch, apart from ``step()``). When the metric has not improved for more than ``patience``
-reports, it counts one more reduction and waits ``cooldown`` reports before counting again. The
-scheduler applies the reductions on top of the schedule, so warm-up then plateau control is
-``Scheduler(opt, lr=warmup, plateau=...)``: each reduction multiplies a group's scheduled value by
-``factor``, never below ``min_value`` (absolute, one number or one per group) nor below
-``min_scale`` times the unreduced value, and a reduction that would change the value by ``eps``
-or less is skipped, as in PyTorch.
+The controller watches a metric fed to ``cadence.Scheduler.step(metric)`` or
+:meth:`cadence.Scheduler.report` (typically once per epoch). When the metric has not improved
+for more than ``patience`` reports, it counts one more reduction and waits ``cooldown`` reports
+before counting again. The scheduler applies the reductions on top of the schedule, so warm-up
+then plateau control is ``Scheduler(opt, lr=warmup, plateau=...)``: each reduction multiplies a
+group's scheduled value by ``factor``, never below ``min_value`` (absolute, one number or one
+per group) nor below ``min_scale`` times the unreduced value, and a reduction that would change
+the value by ``eps`` or less is skipped, as in PyTorch.
 
 Improvement, as in PyTorch's ``ReduceLROnPlateau``: in ``"min"`` mode a metric improves on the
 best when it is below ``best * (1 - threshold)`` (``threshold_mode="rel"``) or

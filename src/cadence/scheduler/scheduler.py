@@ -162,6 +162,15 @@ class Scheduler(TorchLRScheduler):
             weakref.finalize(self, handle.remove)
             self._hook = handle
 
+    def _count_calls(self) -> None:
+        """Count ``step()`` calls from now on: a child of PyTorch's SequentialLR is stepped by
+        the container only while it is the active one (its optimizer hook would write it on
+        every update, over the active child's values)."""
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+        self._count = "calls"
+
     def _sync_groups(self) -> None:
         """Give groups added since the last call their schedules and bases."""
         groups = self.optimizer.param_groups
@@ -328,8 +337,9 @@ class Scheduler(TorchLRScheduler):
 
     @last_epoch.setter
     def last_epoch(self, step: int) -> None:
-        if step == -1 and self._t == 0:  # PyTorch's SequentialLR undoing a child's first step
-            self._t = -1
+        if step == -1 and self._t == 0:  # PyTorch's SequentialLR undoing a child's first step:
+            self._t = -1                   # the container steps its active child from now on
+            self._count_calls()
             return
         self._t = check_non_negative_int("last_epoch", step)
         self._write()
