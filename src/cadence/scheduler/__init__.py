@@ -11,7 +11,8 @@ strict state loading (:mod:`~cadence.scheduler.state`).
 """
 
 from cadence.scheduler.plateau import ReduceOnPlateau
-from cadence.scheduler.scheduler import PlateauScheduler, Scheduler
+from cadence.scheduler.plateau_scheduler import PlateauScheduler
+from cadence.scheduler.scheduler import Scheduler
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
 
 __all__ = [

@@ -19,8 +19,14 @@ from cadence.validation import check_choice, check_positive
 MODES = ("linear", "sqrt", "blend")
 
 
-def check_mode(mode: object) -> str | None:
-    return None if mode is None else check_choice("batch_size_mode", mode, MODES)
+def check_settings(mode: object, base_batch_size: object) -> tuple[str | None, float]:
+    """``batch_size_mode`` checked, and the base batch size it needs (1 without a mode)."""
+    if mode is None:
+        return None, 1.0
+    checked = check_choice("batch_size_mode", mode, MODES)
+    if base_batch_size is None:
+        raise ValueError("'base_batch_size' must be given with 'batch_size_mode'")
+    return checked, check_positive("base_batch_size", base_batch_size)
 
 
 def batch_factor(mode: str | None, batch_size: float | None, base_batch_size: float) -> float:

@@ -16,19 +16,18 @@ from typing import Any
 import numpy as np
 import torch
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
-from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from cadence.config.io import fingerprint
-from cadence.scheduler.batch import batch_factor, check_batch_size, check_mode
+from cadence.scheduler.batch import batch_factor, check_batch_size, check_settings
 from cadence.scheduler.binder import Binder, capture_base
 from cadence.scheduler.plan import group_values
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.selection import Selection, check_names, routes
 from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.state import differences, read_state
-from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
+from cadence.scheduler.track import ABSOLUTE, Span, Track, choose_spans
 from cadence.schedules.base import Schedule, as_step_array
-from cadence.validation import check_choice, check_non_negative_int, check_positive
+from cadence.validation import check_choice, check_non_negative_int
 
 STATE_FORMAT = "cadence.Scheduler/2"
 COUNTS = ("updates", "calls")
@@ -90,6 +89,8 @@ class Scheduler(TorchLRScheduler):
     def __new__(cls, *args: Any, plateau: ReduceOnPlateau | None = None,
                 **kwargs: Any) -> Scheduler:
         if cls is Scheduler and plateau is not None:
+            from cadence.scheduler.plateau_scheduler import PlateauScheduler
+
             cls = PlateauScheduler  # an instance of PyTorch's ReduceLROnPlateau too
         return super().__new__(cls)
 
@@ -118,23 +119,8 @@ class Scheduler(TorchLRScheduler):
         if not self._selections:
             raise ValueError("Scheduler needs at least one hyperparameter to schedule, e.g. lr=...")
         names = set(self._selections)
-        if isinstance(absolute, bool):
-            absolutes = set(names) if absolute else set()
-        else:
-            absolutes = set(check_names("absolute", absolute, names))
-        self._spans = {n: ABSOLUTE if n in absolutes else RELATIVE for n in names}
-        if spans is not None:
-            for name in check_names("spans", spans, names):
-                if not isinstance(spans[name], Span):
-                    raise TypeError(f"'spans[{name!r}]' must be a Span (got {spans[name]!r})")
-                self._spans[name] = spans[name]
-        self._batch_mode = check_mode(batch_size_mode)
-        if self._batch_mode is not None:
-            if base_batch_size is None:
-                raise ValueError("'base_batch_size' must be given with 'batch_size_mode'")
-            self._base_batch = check_positive("base_batch_size", base_batch_size)
-        else:
-            self._base_batch = 1.0
+        self._spans = choose_spans(names, absolute, spans)
+        self._batch_mode, self._base_batch = check_settings(batch_size_mode, base_batch_size)
         self._batch_scaled = set(check_names("batch_scaled", batch_scaled, None))
         if plateau is not None:
             if not isinstance(plateau, ReduceOnPlateau):
@@ -447,28 +433,3 @@ class Scheduler(TorchLRScheduler):
             parts.append(f"{name}={spec!r}")
         optimizer = type(self.optimizer).__name__
         return f"{type(self).__name__}({optimizer}, {', '.join(parts)}, step={self._t})"
-
-
-class PlateauScheduler(Scheduler, ReduceLROnPlateau):  # type: ignore[misc]
-    """A :class:`Scheduler` with a plateau controller (``Scheduler(..., plateau=...)`` makes
-    one). It is also an instance of PyTorch's ``ReduceLROnPlateau``, which is how Lightning and
-    transformers' Trainer recognise a scheduler that takes the metric they monitor:
-    ``step(metric)``. The schedule itself moves with the optimizer's updates. PyTorch's
-    attributes (``best``, ``num_bad_epochs``, ``mode``, ...) read the controller."""
-
-    def _controller(self) -> ReduceOnPlateau:
-        assert self.plateau is not None
-        return self.plateau
-
-    best = property(lambda self: self._controller().best, doc="The best metric so far.")
-    num_bad_epochs = property(lambda self: self._controller().bad_reports,
-                              doc="Metrics without improvement since the last one or reduction.")
-    cooldown_counter = property(lambda self: self._controller().cooldown_left,
-                                doc="Metrics left in the cooldown.")
-    mode = property(lambda self: self._controller().mode)
-    factor = property(lambda self: self._controller().factor)
-    patience = property(lambda self: self._controller().patience)
-    threshold = property(lambda self: self._controller().threshold)
-    threshold_mode = property(lambda self: self._controller().threshold_mode)
-    cooldown = property(lambda self: self._controller().cooldown)
-    eps = property(lambda self: self._controller().eps)

@@ -16,12 +16,13 @@ range). One schedule then serves every group, whatever their bases.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from cadence.scheduler.selection import check_names
 from cadence.schedules.base import Schedule
 from cadence.schedules.ops import SCALAR
 
@@ -54,6 +55,23 @@ class Span:
 
 RELATIVE = Span()
 ABSOLUTE = Span(high_abs=1.0, high_rel=0.0)
+
+
+def choose_spans(names: set[str], absolute: bool | Collection[str],
+                 spans: Mapping[str, Span] | None) -> dict[str, Span]:
+    """Each scheduled name's span: :data:`ABSOLUTE` for those ``absolute`` names (all when
+    True), :data:`RELATIVE` for the others, unless ``spans`` gives one."""
+    if isinstance(absolute, bool):
+        absolutes = set(names) if absolute else set()
+    else:
+        absolutes = set(check_names("absolute", absolute, names))
+    chosen = {n: ABSOLUTE if n in absolutes else RELATIVE for n in names}
+    if spans is not None:
+        for name in check_names("spans", spans, names):
+            if not isinstance(spans[name], Span):
+                raise TypeError(f"'spans[{name!r}]' must be a Span (got {spans[name]!r})")
+            chosen[name] = spans[name]
+    return chosen
 
 
 class Track:

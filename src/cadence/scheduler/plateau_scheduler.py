@@ -1,0 +1,34 @@
+"""``PlateauScheduler``: what ``Scheduler(..., plateau=...)`` builds, a :class:`Scheduler` that
+is also PyTorch's ``ReduceLROnPlateau``."""
+
+from __future__ import annotations
+
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+from cadence.scheduler.plateau import ReduceOnPlateau
+from cadence.scheduler.scheduler import Scheduler
+
+
+class PlateauScheduler(Scheduler, ReduceLROnPlateau):  # type: ignore[misc]
+    """A :class:`Scheduler` with a plateau controller (``Scheduler(..., plateau=...)`` makes
+    one). It is also an instance of PyTorch's ``ReduceLROnPlateau``, which is how Lightning and
+    transformers' Trainer recognise a scheduler that takes the metric they monitor:
+    ``step(metric)``. The schedule itself moves with the optimizer's updates. PyTorch's
+    attributes (``best``, ``num_bad_epochs``, ``mode``, ...) read the controller."""
+
+    def _controller(self) -> ReduceOnPlateau:
+        assert self.plateau is not None
+        return self.plateau
+
+    best = property(lambda self: self._controller().best, doc="The best metric so far.")
+    num_bad_epochs = property(lambda self: self._controller().bad_reports,
+                              doc="Metrics without improvement since the last one or reduction.")
+    cooldown_counter = property(lambda self: self._controller().cooldown_left,
+                                doc="Metrics left in the cooldown.")
+    mode = property(lambda self: self._controller().mode)
+    factor = property(lambda self: self._controller().factor)
+    patience = property(lambda self: self._controller().patience)
+    threshold = property(lambda self: self._controller().threshold)
+    threshold_mode = property(lambda self: self._controller().threshold_mode)
+    cooldown = property(lambda self: self._controller().cooldown)
+    eps = property(lambda self: self._controller().eps)
