@@ -11,6 +11,7 @@ from typing import Any
 
 from cadence import schedules
 from cadence.config import dump_config, from_config, load_config, read_config, register, to_config
+from cadence.validation import InvalidInput
 
 __version__ = "0.1.0"
 
@@ -24,6 +25,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "InvalidInput",
     "LRScheduler",
     "PlateauScheduler",
     "ReduceOnPlateau",

@@ -1,13 +1,16 @@
 """Argument checks shared by every layer.
 
 Every check raises where the mistake is made, with one wording:
-``'<arg>' must be <rule> (got <value!r>)``. A value of the wrong type raises ``TypeError``;
-a value of the right type outside the rule raises ``ValueError``.
+``'<arg>' must be <rule> (got <value!r>)``. A user's mistake is an :class:`InvalidInput`: a
+value of the wrong type raises :class:`InvalidType` (a ``TypeError``), a value of the right type
+outside the rule :class:`InvalidValue` (a ``ValueError``), a missing optional package
+:class:`MissingPackage` (an ``ImportError``). The command line prints an ``InvalidInput`` as one
+line with exit status 2; any other exception is a bug and keeps its traceback.
 
 >>> check_positive_int("T_0", 0)
 Traceback (most recent call last):
 ...
-ValueError: 'T_0' must be a positive int (got 0)
+cadence.validation.InvalidValue: 'T_0' must be a positive int (got 0)
 """
 
 from __future__ import annotations
@@ -19,7 +22,24 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 
-def _fail(name: str, rule: str, value: object, exc: type[Exception] = ValueError) -> None:
+class InvalidInput(Exception):
+    """A mistake in what a user passed: an argument, a config, a file, a command line."""
+
+
+class InvalidValue(InvalidInput, ValueError):
+    """A value of the right type that breaks the rule."""
+
+
+class InvalidType(InvalidInput, TypeError):
+    """A value of the wrong type."""
+
+
+class MissingPackage(InvalidInput, ImportError):
+    """An optional package a feature needs is not installed (the message says what to install)."""
+
+
+def _fail(name: str, rule: str, value: object, exc: type[Exception] | None = None) -> None:
+    exc = exc or InvalidValue
     raise exc(f"{name!r} must be {rule} (got {value!r})")
 
 
@@ -31,7 +51,7 @@ def is_real(value: object) -> bool:
 def check_number(name: str, value: object, rule: str = "a finite number") -> float:
     """Return ``value`` as a float if it is a finite real number."""
     if not is_real(value):
-        _fail(name, rule, value, TypeError)
+        _fail(name, rule, value, InvalidType)
     number = float(value)  # type: ignore[arg-type]
     if not math.isfinite(number):
         _fail(name, rule, value)
@@ -74,7 +94,7 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> in
     if high is not None:
         rule += " and < 2**32" if high == 2**32 else f" and < {high}"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        _fail(name, rule, value, TypeError)
+        _fail(name, rule, value, InvalidType)
     number = int(value)  # type: ignore[call-overload]
     if number < low or (high is not None and number >= high):
         _fail(name, rule, value)

@@ -47,6 +47,8 @@ from cadence.schedules import (
 )
 from cadence.schedules.ops import SCALAR
 from cadence.validation import (
+    InvalidType,
+    InvalidValue,
     check_choice,
     check_non_negative,
     check_non_negative_int,
@@ -109,13 +111,13 @@ class LRScheduler(Scheduler):
         self.eta_scal_min = check_non_negative("eta_scal_min", eta_scal_min)
         self.eta_scal_max = check_non_negative("eta_scal_max", eta_scal_max)
         if self.eta_scal_max < self.eta_scal_min:
-            raise ValueError(f"'eta_scal_max' must be >= 'eta_scal_min' ({self.eta_scal_min!r}) "
-                             f"(got {eta_scal_max!r})")
+            raise InvalidValue(f"'eta_scal_max' must be >= 'eta_scal_min' ({self.eta_scal_min!r}) "
+                               f"(got {eta_scal_max!r})")
         self.gamma = check_positive("gamma", gamma)
         self.base_batch_size = check_positive_int("base_batch_size", base_batch_size)
         self.batch_size_mode = check_choice("batch_size_mode", batch_size_mode, MODES)
         if custom_lambda is not None and not callable(custom_lambda):
-            raise TypeError(f"'custom_lambda' must be callable or None (got {custom_lambda!r})")
+            raise InvalidType(f"'custom_lambda' must be callable or None (got {custom_lambda!r})")
         self.custom_lambda = custom_lambda
         self._restarts = CosineRestarts(period=self.T_0, period_mult=self.T_mult,
                                         decay=self.gamma)

@@ -19,7 +19,7 @@ from cadence.compat.torch_shapes import absolute_values
 from cadence.scheduler.plan import group_values
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Track
 from cadence.schedules import Constant, Scale, Schedule, join, product
-from cadence.validation import check_non_negative
+from cadence.validation import InvalidType, InvalidValue, check_non_negative
 
 
 def _check_children(kind: str, schedulers: Sequence[Any],
@@ -27,12 +27,12 @@ def _check_children(kind: str, schedulers: Sequence[Any],
     """PyTorch's checks on the children (a plateau child is allowed here)."""
     items = list(schedulers)
     if not items:
-        raise ValueError(f"{kind} expects at least one scheduler, but got no scheduler.")
+        raise InvalidValue(f"{kind} expects at least one scheduler, but got no scheduler.")
     for i, s in enumerate(items):
         if not hasattr(s, "optimizer"):
-            raise TypeError(f"{kind} at index {i} should have `optimizer` as its attribute.")
+            raise InvalidType(f"{kind} at index {i} should have `optimizer` as its attribute.")
         if s.optimizer is not optimizer:
-            raise ValueError(
+            raise InvalidValue(
                 f"{kind} expects all schedulers to belong to the same optimizer, but got "
                 f"scheduler {type(s).__name__} at index {i} has {s.optimizer}, which is "
                 f"different from {type(optimizer).__name__}.")
@@ -58,14 +58,14 @@ class SequentialLR(LRScheduler, T.SequentialLR):
         check_optimizer(optimizer)
         self._schedulers = _check_children("SequentialLR", schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(
+            raise InvalidValue(
                 "Sequential Schedulers expects number of schedulers provided to be one more "
                 f"than the number of milestone points, but got number of schedulers "
                 f"{len(schedulers)} and the number of milestones to be equal to "
                 f"{len(milestones)}")
         marks = [check_non_negative("milestones", m) for m in milestones]
         if marks != sorted(marks):
-            raise ValueError(f"'milestones' must be non-decreasing (got {list(milestones)})")
+            raise InvalidValue(f"'milestones' must be non-decreasing (got {list(milestones)})")
         self._milestones = milestones
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
@@ -113,8 +113,8 @@ class ChainedScheduler(LRScheduler, T.ChainedScheduler):
     def __init__(self, schedulers: Sequence[Any],
                  optimizer: torch.optim.Optimizer | None = None) -> None:
         if len(schedulers) < 1:
-            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, "
-                             "but got no scheduler.")
+            raise InvalidValue("ChainedScheduler expects at least one scheduler to be chained, "
+                               "but got no scheduler.")
         target = optimizer if optimizer is not None else schedulers[0].optimizer
         check_optimizer(target)
         self._schedulers = _check_children("ChainedScheduler", schedulers, target)

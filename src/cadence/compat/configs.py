@@ -37,6 +37,7 @@ from cadence.config.io import from_config, read_config
 from cadence.config.registry import registered, suggest
 from cadence.scheduler import ReduceOnPlateau, Scheduler
 from cadence.schedules import Schedule
+from cadence.validation import InvalidType, InvalidValue
 
 _TORCH = [n for n in lr_scheduler.__all__ if n not in ("LRScheduler", "_LRScheduler")]
 _MMENGINE = sorted(mmengine_shapes.TYPES)
@@ -58,8 +59,8 @@ def _check(kind: str, target: Callable[..., Any], keys: list[str], skip: tuple[s
     valid = [n for n in params if n not in skip]
     for key in keys:
         if key not in valid:
-            raise ValueError(f"unknown key {key!r} for config type {kind!r}"
-                             f"{suggest(key, valid)} (valid keys: {', '.join(valid)})")
+            raise InvalidValue(f"unknown key {key!r} for config type {kind!r}"
+                               f"{suggest(key, valid)} (valid keys: {', '.join(valid)})")
 
 
 def _schedule(value: Any) -> Any:
@@ -75,12 +76,12 @@ def build(config: Any, optimizer: torch.optim.Optimizer, *,
     if isinstance(config, list):
         return mmengine_shapes.build_schedulers(config, optimizer, epoch_length=epoch_length)
     if not isinstance(config, Mapping) or "type" not in config:
-        raise TypeError(f"a scheduler config must be a dict with a 'type' key, or a list of "
-                        f"MMEngine configs (got {config!r})")
+        raise InvalidType(f"a scheduler config must be a dict with a 'type' key, or a list of "
+                          f"MMEngine configs (got {config!r})")
     kind = config["type"]
     args = {k: v for k, v in config.items() if k != "type"}
     if not isinstance(kind, str):
-        raise TypeError(f"config 'type' must be a str (got {kind!r})")
+        raise InvalidType(f"config 'type' must be a str (got {kind!r})")
     if kind in registered():
         return Scheduler(optimizer, lr=from_config(config))
     if kind == "scheduler":
@@ -102,8 +103,8 @@ def build(config: Any, optimizer: torch.optim.Optimizer, *,
         _check(kind, cls, list(args), ())
         return Scheduler(optimizer, lr=cls(**args).schedule, absolute=True)
     names = known_types()
-    raise ValueError(f"unknown config type {kind!r}{suggest(kind, names)} "
-                     f"(known types: {', '.join(names)})")
+    raise InvalidValue(f"unknown config type {kind!r}{suggest(kind, names)} "
+                       f"(known types: {', '.join(names)})")
 
 
 def _scheduler(args: dict[str, Any], optimizer: torch.optim.Optimizer) -> Scheduler:
@@ -134,8 +135,8 @@ def _torch(kind: str, name: str, args: dict[str, Any], optimizer: torch.optim.Op
                              else _schedule(value))
         for fn in args["lr_lambda"] if isinstance(args["lr_lambda"], list) else [args["lr_lambda"]]:
             if not isinstance(fn, Schedule):
-                raise ValueError(f"{kind}'s 'lr_lambda' must be a schedule config in a config "
-                                 f"(got {fn!r})")
+                raise InvalidValue(f"{kind}'s 'lr_lambda' must be a schedule config in a config "
+                                   f"(got {fn!r})")
     if name == "ChainedScheduler":
         return cls(args["schedulers"], optimizer=optimizer)
     return cls(optimizer, **args)

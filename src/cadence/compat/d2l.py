@@ -17,6 +17,7 @@ from typing import Any
 
 from cadence.schedules import Cosine, Exponential, InverseSqrt, Linear, MultiStep, Schedule, join
 from cadence.validation import (
+    InvalidValue,
     check_non_negative,
     check_non_negative_int,
     check_number,
@@ -83,8 +84,8 @@ class CosineScheduler(_BookScheduler):
         self.warmup_steps = check_non_negative_int("warmup_steps", warmup_steps)
         self.warmup_begin_lr = check_number("warmup_begin_lr", warmup_begin_lr)
         if self.warmup_steps >= self.max_update:
-            raise ValueError(f"'warmup_steps' must be < 'max_update' ({self.max_update}) "
-                             f"(got {warmup_steps})")
+            raise InvalidValue(f"'warmup_steps' must be < 'max_update' ({self.max_update}) "
+                               f"(got {warmup_steps})")
         cosine = Cosine(start=self.base_lr, end=self.final_lr,
                         steps=self.max_update - self.warmup_steps)
         if self.warmup_steps == 0:

@@ -35,6 +35,8 @@ from cadence.scheduler.slots import as_float
 from cadence.schedules import Schedule
 from cadence.schedules.ops import SCALAR
 from cadence.validation import (
+    InvalidType,
+    InvalidValue,
     check_choice,
     check_non_negative,
     check_number,
@@ -116,7 +118,7 @@ class LambdaLR(_UserFunctionLR, T.LambdaLR):
         self._start(optimizer, last_epoch, verbose)
         for fn in lr_lambda if isinstance(lr_lambda, (list, tuple)) else [lr_lambda]:
             if not callable(fn):
-                raise TypeError(f"'lr_lambda' must be a callable or a list of them (got {fn!r})")
+                raise InvalidType(f"'lr_lambda' must be a callable or a list of them (got {fn!r})")
         T.LambdaLR.__init__(self, optimizer, lr_lambda, last_epoch)
 
 
@@ -317,7 +319,7 @@ class CyclicLR(LRScheduler, T.CyclicLR):
         if scale_fn is None:
             check_choice("mode", mode, ("triangular", "triangular2", "exp_range"))
         elif not callable(scale_fn):
-            raise TypeError(f"'scale_fn' must be callable or None (got {scale_fn!r})")
+            raise InvalidType(f"'scale_fn' must be callable or None (got {scale_fn!r})")
         check_positive("gamma", real(gamma))
         check_choice("scale_mode", scale_mode, ("cycle", "iterations"))
         if last_epoch == -1:  # the cycle's base is base_lr, not an earlier initial_lr
@@ -349,8 +351,8 @@ class OneCycleLR(LRScheduler, T.OneCycleLR):
                  last_epoch: int = -1, verbose: bool | str = "deprecated") -> None:
         self._start(optimizer, last_epoch, verbose)
         if total_steps is None and (epochs is None or steps_per_epoch is None):
-            raise ValueError("OneCycleLR needs 'total_steps', or 'epochs' and 'steps_per_epoch' "
-                             f"(got {total_steps}, {epochs}, {steps_per_epoch})")
+            raise InvalidValue("OneCycleLR needs 'total_steps', or 'epochs' and 'steps_per_epoch' "
+                               f"(got {total_steps}, {epochs}, {steps_per_epoch})")
         for v in per_group("max_lr", max_lr, optimizer):
             check_positive("max_lr", real(v))
         check_positive("div_factor", real(div_factor))

@@ -13,13 +13,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from cadence.validation import MissingPackage
+
 try:
     with warnings.catch_warnings():  # MMEngine imports torch.distributed.optim, which warns
         warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated", DeprecationWarning)
         from mmengine.optim import scheduler as mm
 except ImportError as exc:  # pragma: no cover - the parity extra installs it
-    raise ImportError("cadence.compat.mmengine needs MMEngine: pip install mmengine-lite "
-                      "(or mmengine)") from exc
+    raise MissingPackage("cadence.compat.mmengine needs MMEngine: pip install mmengine-lite "
+                         "(or mmengine)") from exc
 
 from cadence.compat.chaining import ClosedForm, chained, floors
 from cadence.compat.mmengine_shapes import (

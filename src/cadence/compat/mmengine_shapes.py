@@ -52,7 +52,7 @@ from cadence.schedules import (
     join,
     product,
 )
-from cadence.validation import check_choice, check_positive_int
+from cadence.validation import InvalidValue, check_choice, check_positive_int
 
 INF = int(1e9)
 Bases = Sequence[float]
@@ -91,7 +91,7 @@ def exponential(bases: Bases, gamma: float) -> Track:
 def _floor(eta_min: float | None, eta_min_ratio: float | None) -> Span:
     """MMEngine's floor: ``eta_min`` (absolute) or ``eta_min_ratio`` of the base."""
     if eta_min is not None and eta_min_ratio is not None:
-        raise ValueError("Either 'eta_min' or 'eta_min_ratio' should be specified, not both")
+        raise InvalidValue("Either 'eta_min' or 'eta_min_ratio' should be specified, not both")
     if eta_min_ratio is not None:
         return Span(low_rel=as_float(eta_min_ratio))
     return Span.floor(as_float(eta_min or 0.0))
@@ -144,7 +144,7 @@ def cosine_restart(bases: Bases, periods: Sequence[float], restart_weights: Sequ
     """Cosine cycles of the given ``periods``, each restarting at ``restart_weights[i]`` of the
     base and going down to the floor; the last value holds after."""
     if (eta_min is None) == (eta_min_ratio is None):
-        raise ValueError("Either 'eta_min' or 'eta_min_ratio' should be specified")
+        raise InvalidValue("Either 'eta_min' or 'eta_min_ratio' should be specified")
     lengths = [_count(p) for p in periods]
     marks = [sum(lengths[: i + 1]) for i in range(len(lengths))]
 
@@ -227,17 +227,17 @@ def _settings(kind: str, index: int, config: Mapping[str, Any],
     args = {k: v for k, v in config.items() if k not in ("type", "convert_to_iter_based")}
     name = fixed or args.pop("param_name", None)
     if not isinstance(name, str):
-        raise ValueError(f"configs[{index}] ({kind}) needs 'param_name' (got {name!r})")
+        raise InvalidValue(f"configs[{index}] ({kind}) needs 'param_name' (got {name!r})")
     allowed = [*WINDOW_ARGUMENTS, *(PLATEAU_ARGUMENTS if family == "ReduceOnPlateau" else
                (p for p in inspect.signature(FAMILIES[family]).parameters if p != "bases"))]
     for key in args:
         if key not in allowed:
-            raise ValueError(f"unknown key {key!r} for {kind} in configs[{index}]"
-                             f"{suggest(key, allowed)} (valid keys: {', '.join(allowed)})")
+            raise InvalidValue(f"unknown key {key!r} for {kind} in configs[{index}]"
+                               f"{suggest(key, allowed)} (valid keys: {', '.join(allowed)})")
     if config.get("convert_to_iter_based", False) and args.get("by_epoch", True):
         if epoch_length is None:
-            raise ValueError(f"configs[{index}] asks for convert_to_iter_based: pass "
-                             "'epoch_length'")
+            raise InvalidValue(f"configs[{index}] asks for convert_to_iter_based: pass "
+                               "'epoch_length'")
         length = check_positive_int("epoch_length", epoch_length)
         for key in TIME_ARGUMENTS.get(family, ()):
             if args.get(key) is not None:
@@ -260,8 +260,8 @@ def build_schedulers(configs: Sequence[Mapping[str, Any]] | Mapping[str, Any],
     items = [configs] if isinstance(configs, Mapping) else list(configs)
     by_epoch = [c.get("by_epoch", True) for c in items]
     if epoch_length is None and any(by_epoch) and not all(by_epoch):
-        raise ValueError("'epoch_length' is needed to combine by-epoch and by-iteration "
-                         "schedulers")
+        raise InvalidValue("'epoch_length' is needed to combine by-epoch and by-iteration "
+                           "schedulers")
     length = 1 if epoch_length is None else check_positive_int("epoch_length", epoch_length)
     groups = optimizer.param_groups
     parts: dict[str, list[list[Schedule]]] = {}
@@ -270,13 +270,13 @@ def build_schedulers(configs: Sequence[Mapping[str, Any]] | Mapping[str, Any],
         kind = raw.get("type")
         if kind not in TYPES:
             names = sorted(TYPES)
-            raise ValueError(f"unknown scheduler type {kind!r} in configs[{i}]"
-                             f"{suggest(str(kind), names)} (known: {', '.join(names)})")
+            raise InvalidValue(f"unknown scheduler type {kind!r} in configs[{i}]"
+                               f"{suggest(str(kind), names)} (known: {', '.join(names)})")
         family, name, args = _settings(kind, i, raw, epoch_length)
         begin, end = args.get("begin", 0), args.get("end", INF)
         if end <= begin:
-            raise ValueError(f"configs[{i}]: end should be larger than begin, but got "
-                             f"begin={begin}, end={end}")
+            raise InvalidValue(f"configs[{i}]: end should be larger than begin, but got "
+                               f"begin={begin}, end={end}")
         if family == "ReduceOnPlateau":
             plateau = _plateau(args, name, len(groups))
             continue

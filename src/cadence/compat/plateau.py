@@ -20,6 +20,8 @@ from cadence.scheduler.slots import as_float
 from cadence.scheduler.track import Track
 from cadence.schedules import Constant
 from cadence.validation import (
+    InvalidType,
+    InvalidValue,
     check_choice,
     check_non_negative,
     check_non_negative_int,
@@ -43,7 +45,7 @@ class ReduceLROnPlateau(LRScheduler, T.ReduceLROnPlateau):
         check_optimizer(optimizer)
         factor_value = check_number("factor", real(factor))
         if factor_value >= 1.0:
-            raise ValueError(f"'factor' must be < 1.0 (got {factor!r})")
+            raise InvalidValue(f"'factor' must be < 1.0 (got {factor!r})")
         check_choice("mode", mode, ("min", "max"))
         check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
         check_non_negative_int("patience", patience)
@@ -59,7 +61,7 @@ class ReduceLROnPlateau(LRScheduler, T.ReduceLROnPlateau):
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
         """Take one epoch's metric (required, as in PyTorch)."""
         if metrics is None:
-            raise TypeError("ReduceLROnPlateau.step() needs the metric: step(metrics)")
+            raise InvalidType("ReduceLROnPlateau.step() needs the metric: step(metrics)")
         current = mean_over_ranks(float(real(metrics)))  # type: ignore[arg-type]
         if epoch is None:
             epoch = self.last_epoch + 1

@@ -32,6 +32,7 @@ from cadence.scheduler.plan import group_values
 from cadence.scheduler.slots import as_float
 from cadence.scheduler.track import Track
 from cadence.schedules.base import Schedule, as_step_array
+from cadence.validation import InvalidType, InvalidValue
 
 ORDER_HELP = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 
@@ -75,7 +76,7 @@ class LRScheduler(TorchLRScheduler):
         """The checks every drop-in makes before PyTorch's constructor runs."""
         check_optimizer(optimizer)
         if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
-            raise ValueError(f"'last_epoch' must be an int >= -1 (got {last_epoch!r})")
+            raise InvalidValue(f"'last_epoch' must be an int >= -1 (got {last_epoch!r})")
         if verbose is True:
             self.verbose = True
         self._get_lr_called_within_step = False  # PyTorch's step() leaves it in the state
@@ -242,7 +243,7 @@ def _track(tracks: Sequence[Track], name: str) -> Track:
 def write_lrs(groups: Sequence[dict[str, Any]], values: Sequence[Any]) -> None:
     """PyTorch's write: a tensor lr is filled in place, a float one replaced."""
     if len(values) != len(groups):
-        raise ValueError(f"get_lr() returned {len(values)} lrs for {len(groups)} param groups")
+        raise InvalidValue(f"get_lr() returned {len(values)} lrs for {len(groups)} param groups")
     for group, value in zip(groups, values):
         if isinstance(group["lr"], torch.Tensor):
             with torch.no_grad():
@@ -256,7 +257,7 @@ def per_group(name: str, value: object, optimizer: torch.optim.Optimizer) -> lis
     groups = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != groups:
-            raise ValueError(
+            raise InvalidValue(
                 f"{name!r} must have one entry per param group ({groups}) (got {len(value)})")
         return list(value)
     return [value] * groups
@@ -272,7 +273,7 @@ def real(value: object) -> object:
 
 def check_optimizer(optimizer: object) -> None:
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
+        raise InvalidType(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
 
 
 def _finite(value: object) -> float | None:
@@ -289,10 +290,10 @@ def check_epoch(epoch: object) -> float:
     """An epoch given to ``step(epoch)``: a finite number >= 0 (PyTorch takes floats)."""
     epoch = real(epoch)
     if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real):
-        raise TypeError(f"'epoch' must be a number >= 0 (got {epoch!r})")
+        raise InvalidType(f"'epoch' must be a number >= 0 (got {epoch!r})")
     number = _finite(epoch)
     if number is None or number < 0:
-        raise ValueError(f"'epoch' must be a finite number >= 0 (got {epoch!r})")
+        raise InvalidValue(f"'epoch' must be a finite number >= 0 (got {epoch!r})")
     return epoch  # type: ignore[return-value]
 
 
@@ -301,12 +302,12 @@ def check_torch_state(state: object, step_key: str = "last_epoch", lowest: int =
     """A scheduler state in PyTorch's (or MMEngine's) format whose step or base values are
     impossible is refused, with the key."""
     if not isinstance(state, dict):
-        raise TypeError(f"'state_dict' must be a dict (got {type(state).__name__})")
+        raise InvalidType(f"'state_dict' must be a dict (got {type(state).__name__})")
     step = _finite(state.get(step_key, lowest))
     if step is None or step < lowest:
-        raise ValueError(f"state_dict[{step_key!r}] must be a finite number >= {lowest} "
-                         f"(got {state.get(step_key)!r})")
+        raise InvalidValue(f"state_dict[{step_key!r}] must be a finite number >= {lowest} "
+                           f"(got {state.get(step_key)!r})")
     for i, base in enumerate(state.get(bases_key, ())):
         if _finite(base) is None:
-            raise ValueError(f"state_dict[{bases_key!r}][{i}] must be a finite number "
-                             f"(got {base!r})")
+            raise InvalidValue(f"state_dict[{bases_key!r}][{i}] must be a finite number "
+                               f"(got {base!r})")

@@ -38,7 +38,12 @@ from cadence.schedules import (
     Shift,
     join,
 )
-from cadence.validation import check_non_negative, check_non_negative_steps, check_positive
+from cadence.validation import (
+    InvalidValue,
+    check_non_negative,
+    check_non_negative_steps,
+    check_positive,
+)
 
 __all__ = [
     "get_constant_schedule",
@@ -142,12 +147,12 @@ def get_polynomial_decay_schedule_with_warmup(
     """Linear warm-up, then polynomial decay from the optimizer's default lr to ``lr_end``."""
     lr_init = optimizer.defaults["lr"]
     if not lr_init > lr_end:
-        raise ValueError(f"lr_end ({lr_end}) must be smaller than initial lr ({lr_init})")
+        raise InvalidValue(f"lr_end ({lr_end}) must be smaller than initial lr ({lr_init})")
     w = _warmup_steps(num_warmup_steps)
     total = check_non_negative_steps("num_training_steps", num_training_steps)
     if total <= w:
-        raise ValueError(f"'num_training_steps' must be > 'num_warmup_steps' ({w}) for a "
-                         f"polynomial decay (got {total})")
+        raise InvalidValue(f"'num_training_steps' must be > 'num_warmup_steps' ({w}) for a "
+                           f"polynomial decay (got {total})")
     decay = Polynomial(start=1.0, end=lr_end / lr_init, steps=total - w,
                        power=check_positive("power", power))
     return _lambda(optimizer, warm_up(w, decay), last_epoch)
@@ -170,12 +175,12 @@ def get_reduce_on_plateau_schedule(optimizer: torch.optim.Optimizer,
 def _min_rate(optimizer: torch.optim.Optimizer, min_lr: float | None,
               min_lr_rate: float | None) -> float:
     if min_lr is not None and min_lr_rate is not None:
-        raise ValueError("Only one of min_lr or min_lr_rate should be set")
+        raise InvalidValue("Only one of min_lr or min_lr_rate should be set")
     if min_lr is not None:
         return check_non_negative("min_lr", min_lr) / optimizer.defaults["lr"]
     if min_lr_rate is None:
-        raise ValueError("One of min_lr or min_lr_rate should be set through the "
-                         "`lr_scheduler_kwargs`")
+        raise InvalidValue("One of min_lr or min_lr_rate should be set through the "
+                           "`lr_scheduler_kwargs`")
     return check_non_negative("min_lr_rate", min_lr_rate)
 
 
@@ -226,11 +231,11 @@ def get_wsd_schedule(
 ) -> LambdaLR:
     """Warm up from ``min_lr_ratio``, hold, decay back to it (cadence's :class:`WSD`)."""
     if num_training_steps is None and num_stable_steps is None:
-        raise ValueError("Either num_training_steps or num_stable_steps must be specified.")
+        raise InvalidValue("Either num_training_steps or num_stable_steps must be specified.")
     for name, kind in (("warmup_type", warmup_type), ("decay_type", decay_type)):
         if kind not in ("linear", "cosine", "1-sqrt"):
-            raise ValueError(f"Unknown {name.split('_')[0]} type: {kind}, expected 'linear', "
-                             "'cosine' or '1-sqrt'")
+            raise InvalidValue(f"Unknown {name.split('_')[0]} type: {kind}, expected 'linear', "
+                               "'cosine' or '1-sqrt'")
     w = _warmup_steps(num_warmup_steps)
     d = check_non_negative_steps("num_decay_steps", num_decay_steps)
     ratio = check_non_negative("min_lr_ratio", min_lr_ratio)
@@ -238,14 +243,14 @@ def get_wsd_schedule(
         assert num_training_steps is not None
         s = check_non_negative_steps("num_training_steps", num_training_steps) - w - d
         if s < 0:
-            raise ValueError(f"'num_training_steps' ({num_training_steps}) must be >= "
-                             f"num_warmup_steps + num_decay_steps ({w + d})")
+            raise InvalidValue(f"'num_training_steps' ({num_training_steps}) must be >= "
+                               f"num_warmup_steps + num_decay_steps ({w + d})")
     else:
         s = check_non_negative_steps("num_stable_steps", num_stable_steps)
         if num_training_steps is not None and num_training_steps != w + s + d:
-            raise ValueError(f"'num_training_steps' ({num_training_steps}) must equal "
-                             f"num_warmup_steps + num_stable_steps + num_decay_steps "
-                             f"({w + s + d}) when both are given")
+            raise InvalidValue(f"'num_training_steps' ({num_training_steps}) must equal "
+                               f"num_warmup_steps + num_stable_steps + num_decay_steps "
+                               f"({w + s + d}) when both are given")
     cycles = check_non_negative("num_cycles", num_cycles)
     if decay_type != "cosine" or cycles == 0.5 or d == 0:
         schedule: Schedule = WSD(warmup_steps=w, stable_steps=s, decay_steps=d, start=ratio,
@@ -296,12 +301,13 @@ def get_scheduler(name: Any, optimizer: torch.optim.Optimizer,
     if not isinstance(key, str) or key not in SCHEDULES:
         valid = list(SCHEDULES)
         hint = suggest(key, valid) if isinstance(key, str) else ""
-        raise ValueError(f"unknown scheduler name {key!r}{hint} (valid names: {', '.join(valid)})")
+        raise InvalidValue(f"unknown scheduler name {key!r}{hint} "
+                           f"(valid names: {', '.join(valid)})")
     kwargs = dict(scheduler_specific_kwargs or {})
     allowed = _extra_keys(key)
     for extra in kwargs:
         if extra not in allowed:
-            raise ValueError(
+            raise InvalidValue(
                 f"unknown keyword {extra!r} for scheduler {key!r}{suggest(extra, allowed)} "
                 f"(valid keywords: {', '.join(allowed) or 'none'})")
     function = SCHEDULES[key]
@@ -310,13 +316,13 @@ def get_scheduler(name: Any, optimizer: torch.optim.Optimizer,
     if key == "reduce_lr_on_plateau":
         return function(optimizer, **kwargs)
     if num_warmup_steps is None:
-        raise ValueError(f"{key} requires `num_warmup_steps`, please provide that argument.")
+        raise InvalidValue(f"{key} requires `num_warmup_steps`, please provide that argument.")
     if key in ("constant_with_warmup", "inverse_sqrt"):
         return function(optimizer, num_warmup_steps=num_warmup_steps, **kwargs)
     if key == "warmup_stable_decay":
         return function(optimizer, num_warmup_steps=num_warmup_steps,
                         num_training_steps=num_training_steps, **kwargs)
     if num_training_steps is None:
-        raise ValueError(f"{key} requires `num_training_steps`, please provide that argument.")
+        raise InvalidValue(f"{key} requires `num_training_steps`, please provide that argument.")
     return function(optimizer, num_warmup_steps=num_warmup_steps,
                     num_training_steps=num_training_steps, **kwargs)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cadence.config.registry import lookup, suggest
+from cadence.validation import InvalidType, InvalidValue, MissingPackage
 
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -33,7 +34,7 @@ def encode(value: Any) -> Any:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"a config cannot hold the non-finite number {value!r}")
+            raise InvalidValue(f"a config cannot hold the non-finite number {value!r}")
         return value
     if isinstance(value, (list, tuple)):
         return [encode(item) for item in value]
@@ -41,7 +42,7 @@ def encode(value: Any) -> Any:
         return {str(key): encode(item) for key, item in value.items()}
     if hasattr(value, "to_config"):
         return value.to_config()
-    raise TypeError(f"{value!r} cannot be written to a config")
+    raise InvalidType(f"{value!r} cannot be written to a config")
 
 
 def dataclass_config(obj: Any) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def fingerprint(value: Any) -> Any:
 def to_config(obj: Any) -> dict[str, Any]:
     """The config of ``obj`` (anything with a ``to_config`` method)."""
     if not hasattr(obj, "to_config"):
-        raise TypeError(f"{obj!r} has no config form (it has no to_config method)")
+        raise InvalidType(f"{obj!r} has no config form (it has no to_config method)")
     cfg: dict[str, Any] = obj.to_config()
     return cfg
 
@@ -102,7 +103,7 @@ def check_keys(type_name: str, cls: type, keys: list[str]) -> None:
     valid = [n for n, p in params.items() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
     for key in keys:
         if key not in valid:
-            raise ValueError(
+            raise InvalidValue(
                 f"unknown key {key!r} for config type {type_name!r}{suggest(key, valid)} "
                 f"(valid keys: {', '.join(valid)})"
             )
@@ -112,7 +113,7 @@ def check_keys(type_name: str, cls: type, keys: list[str]) -> None:
         and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     ]
     if missing:
-        raise ValueError(f"config type {type_name!r} needs the key {missing[0]!r}")
+        raise InvalidValue(f"config type {type_name!r} needs the key {missing[0]!r}")
 
 
 def from_config(data: Any) -> Any:
@@ -121,9 +122,9 @@ def from_config(data: Any) -> Any:
     Unknown types and keys are refused with the nearest valid name.
     """
     if not isinstance(data, Mapping):
-        raise TypeError(f"a config must be a dict with a 'type' key (got {data!r})")
+        raise InvalidType(f"a config must be a dict with a 'type' key (got {data!r})")
     if "type" not in data:
-        raise ValueError(f"a config must have a 'type' key (got keys {sorted(data)!r})")
+        raise InvalidValue(f"a config must have a 'type' key (got keys {sorted(data)!r})")
     cls = lookup(data["type"])
     kwargs = {str(k): _decode(v) for k, v in data.items() if k != "type"}
     check_keys(data["type"], cls, list(kwargs))
@@ -135,7 +136,7 @@ def read_config(path: str | Path) -> Any:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in JSON_SUFFIXES + YAML_SUFFIXES:
-        raise ValueError(f"'path' must end in .json, .yaml or .yml (got {str(path)!r})")
+        raise InvalidValue(f"'path' must end in .json, .yaml or .yml (got {str(path)!r})")
     text = path.read_text(encoding="utf-8")
     if suffix in JSON_SUFFIXES:
         return json.loads(text)
@@ -152,7 +153,7 @@ def dump_config(obj: Any, path: str | Path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in JSON_SUFFIXES + YAML_SUFFIXES:
-        raise ValueError(f"'path' must end in .json, .yaml or .yml (got {str(path)!r})")
+        raise InvalidValue(f"'path' must end in .json, .yaml or .yml (got {str(path)!r})")
     cfg = to_config(obj)
     if suffix in JSON_SUFFIXES:
         text = json.dumps(cfg, indent=2) + "\n"
@@ -166,5 +167,5 @@ def _yaml() -> Any:
     try:
         import yaml
     except ImportError:  # pragma: no cover - PyYAML is in the yaml, cli and dev extras
-        raise ImportError("YAML configs need PyYAML: pip install 'cadence[yaml]'") from None
+        raise MissingPackage("YAML configs need PyYAML: pip install 'cadence[yaml]'") from None
     return yaml

@@ -21,6 +21,8 @@ import difflib
 from collections.abc import Callable
 from typing import TypeVar
 
+from cadence.validation import InvalidType, InvalidValue
+
 T = TypeVar("T", bound=type)
 
 _TYPES: dict[str, type] = {}
@@ -33,11 +35,11 @@ def register(name: str, *, replace: bool = False) -> Callable[[T], T]:
     unless ``replace=True``.
     """
     if not isinstance(name, str) or not name:
-        raise TypeError(f"'name' must be a non-empty str (got {name!r})")
+        raise InvalidType(f"'name' must be a non-empty str (got {name!r})")
 
     def decorate(cls: T) -> T:
         if not replace and name in _TYPES and _TYPES[name] is not cls:
-            raise ValueError(
+            raise InvalidValue(
                 f"config type {name!r} is already registered to {_TYPES[name].__qualname__}; "
                 "pass replace=True to override it"
             )
@@ -62,12 +64,12 @@ def suggest(name: str, options: list[str]) -> str:
 def lookup(name: object) -> type:
     """The class registered under ``name``, or a ``ValueError`` that lists the nearest names."""
     if not isinstance(name, str):
-        raise TypeError(f"config 'type' must be a str (got {name!r})")
+        raise InvalidType(f"config 'type' must be a str (got {name!r})")
     try:
         return _TYPES[name]
     except KeyError:
         known = sorted(_TYPES)
-        raise ValueError(
+        raise InvalidValue(
             f"unknown config type {name!r}{suggest(name, known)} "
             f"(known types: {', '.join(known)})"
         ) from None

@@ -14,12 +14,14 @@ mmengine-lite``).
 
 from __future__ import annotations
 
+from cadence.validation import MissingPackage
+
 try:
     from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
     from mmengine.registry import Registry
 except ImportError as exc:  # pragma: no cover - the trainers extra installs it
-    raise ImportError("cadence.integrations.mmengine needs MMEngine: pip install mmengine-lite "
-                      "(or mmengine)") from exc
+    raise MissingPackage("cadence.integrations.mmengine needs MMEngine: pip install "
+                         "mmengine-lite (or mmengine)") from exc
 
 from cadence.compat import mmengine as drop_ins
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from cadence.validation import check_choice, check_positive
+from cadence.validation import InvalidValue, check_choice, check_positive
 
 MODES = ("linear", "sqrt", "blend")
 
@@ -25,7 +25,7 @@ def check_settings(mode: object, base_batch_size: object) -> tuple[str | None, f
         return None, 1.0
     checked = check_choice("batch_size_mode", mode, MODES)
     if base_batch_size is None:
-        raise ValueError("'base_batch_size' must be given with 'batch_size_mode'")
+        raise InvalidValue("'base_batch_size' must be given with 'batch_size_mode'")
     return checked, check_positive("base_batch_size", base_batch_size)
 
 

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 
 from cadence.validation import (
+    InvalidType,
+    InvalidValue,
     check_choice,
     check_non_negative,
     check_non_negative_int,
@@ -131,7 +133,7 @@ class ReduceOnPlateau:
         check_non_negative_int("start_step", self.start_step)
         check_choice("nan", self.nan, ("bad", "ignore", "raise"))
         if not isinstance(self.sync, bool):
-            raise TypeError(f"'sync' must be a bool (got {self.sync!r})")
+            raise InvalidType(f"'sync' must be a bool (got {self.sync!r})")
         if isinstance(self.applies_to, str):
             self.applies_to = (self.applies_to,)
         self.applies_to = tuple(self.applies_to)
@@ -141,8 +143,8 @@ class ReduceOnPlateau:
         """The absolute floor of param group ``group``."""
         if isinstance(self.min_value, list):
             if group >= len(self.min_value):
-                raise ValueError(f"'min_value' has {len(self.min_value)} entries but param group "
-                                 f"{group} exists")
+                raise InvalidValue(f"'min_value' has {len(self.min_value)} entries but param group "
+                                   f"{group} exists")
             return float(self.min_value[group])
         return float(self.min_value)  # type: ignore[arg-type]
 
@@ -173,7 +175,7 @@ class ReduceOnPlateau:
             return False
         if math.isnan(value):
             if self.nan == "raise":
-                raise ValueError(f"'metric' must not be NaN (got {value!r})")
+                raise InvalidValue(f"'metric' must not be NaN (got {value!r})")
             if self.nan == "ignore":
                 return False
         self.best, self.bad_reports, self.cooldown_left, reduced = advance(

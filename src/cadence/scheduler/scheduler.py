@@ -27,7 +27,7 @@ from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.state import differences, read_state
 from cadence.scheduler.track import ABSOLUTE, Span, Track, choose_spans
 from cadence.schedules.base import Schedule, as_step_array
-from cadence.validation import check_choice, check_non_negative_int
+from cadence.validation import InvalidType, InvalidValue, check_choice, check_non_negative_int
 
 STATE_FORMAT = "cadence.Scheduler/2"
 COUNTS = ("updates", "calls")
@@ -112,19 +112,20 @@ class Scheduler(TorchLRScheduler):
         **hyperparameters: object,
     ) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
+            raise InvalidType(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
         self.optimizer = optimizer
         specs = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **hyperparameters}
         self._selections = {n: Selection.parse(n, s) for n, s in specs.items() if s is not None}
         if not self._selections:
-            raise ValueError("Scheduler needs at least one hyperparameter to schedule, e.g. lr=...")
+            raise InvalidValue("Scheduler needs at least one hyperparameter to schedule, "
+                               "e.g. lr=...")
         names = set(self._selections)
         self._spans = choose_spans(names, absolute, spans)
         self._batch_mode, self._base_batch = check_settings(batch_size_mode, base_batch_size)
         self._batch_scaled = set(check_names("batch_scaled", batch_scaled, None))
         if plateau is not None:
             if not isinstance(plateau, ReduceOnPlateau):
-                raise TypeError(f"'plateau' must be a ReduceOnPlateau (got {plateau!r})")
+                raise InvalidType(f"'plateau' must be a ReduceOnPlateau (got {plateau!r})")
             check_names("plateau.applies_to", plateau.applies_to, names)
         self._count = check_choice("count", count, COUNTS)
         self._t = check_non_negative_int("start_step", start_step)
@@ -286,7 +287,7 @@ class Scheduler(TorchLRScheduler):
         ``step()`` between them changes nothing.
         """
         if metrics is not None and self.plateau is None:
-            raise TypeError(
+            raise InvalidType(
                 f"step({metrics!r}) feeds a plateau controller, and this Scheduler has none "
                 "(Scheduler(..., plateau=ReduceOnPlateau(...))); a batch size is "
                 "step(batch_size=...)")
@@ -309,8 +310,8 @@ class Scheduler(TorchLRScheduler):
         """Feed the plateau controller one metric (e.g. the validation loss, once per epoch).
         Returns True, and lowers the values at once, when it reduces."""
         if self.plateau is None:
-            raise ValueError("report() needs a plateau controller: "
-                             "Scheduler(..., plateau=ReduceOnPlateau(...))")
+            raise InvalidValue("report() needs a plateau controller: "
+                               "Scheduler(..., plateau=ReduceOnPlateau(...))")
         reduced = self.plateau.observe(metric, step=self._t)
         if reduced:
             self._write()
@@ -394,7 +395,7 @@ class Scheduler(TorchLRScheduler):
         state = read_state(state_dict, STATE_FORMAT)
         found = differences(state["layout"], self._layout()) if "layout" in state else []
         if found and strict:
-            raise ValueError(
+            raise InvalidValue(
                 "this state was saved with a different schedule: " + "; ".join(found)
                 + f". Pass strict=False to continue this scheduler's schedule from the saved "
                 f"step {state['steps']}."

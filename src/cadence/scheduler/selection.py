@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cadence.schedules import Constant, Schedule
-from cadence.validation import is_real
+from cadence.validation import InvalidType, InvalidValue, is_real
 
 Selector = int | str | tuple[int, ...] | Callable[[dict[str, Any]], bool]
 
@@ -23,7 +23,7 @@ def _as_schedule(name: str, value: object) -> Schedule:
         return value
     if is_real(value):
         return Constant(float(value))  # type: ignore[arg-type]
-    raise TypeError(
+    raise InvalidType(
         f"{name!r} must be a Schedule, a number, or a mapping from group selectors (index, "
         f"name or predicate) to schedules (got {value!r})"
     )
@@ -48,19 +48,19 @@ class Selection:
     def parse(cls, name: str, spec: object) -> Selection:
         if isinstance(spec, Mapping):
             if not spec:
-                raise ValueError(f"{name!r} must map at least one group selector (got {{}})")
+                raise InvalidValue(f"{name!r} must map at least one group selector (got {{}})")
             for selector in spec:
                 indices = selector if isinstance(selector, tuple) else (selector,)
                 if not indices or any(isinstance(i, bool) for i in indices) or not (
                     all(isinstance(i, int) for i in indices)
                     or isinstance(selector, str) or callable(selector)
                 ):
-                    raise TypeError(
+                    raise InvalidType(
                         f"{name!r} selectors must be group indices (int or tuple of ints), group "
                         f"names (str) or predicates (callable) (got {selector!r})"
                     )
                 if any(isinstance(i, int) and i < 0 for i in indices):
-                    raise ValueError(f"{name!r} group index must be >= 0 (got {selector!r})")
+                    raise InvalidValue(f"{name!r} group index must be >= 0 (got {selector!r})")
             schedules = tuple(_as_schedule(f"{name}[{k!r}]", v) for k, v in spec.items())
             return cls(name, schedules, tuple(spec))
         return cls(name, (_as_schedule(name, spec),), None)
@@ -94,7 +94,7 @@ class Selection:
             hits += [k for k, predicate in predicates if predicate(group)]
             if len(hits) > 1:
                 picked = " and ".join(_describe(self.selectors[k]) for k in sorted(hits))
-                raise ValueError(
+                raise InvalidValue(
                     f"param group {index} is selected twice for {self.name!r}: {picked}")
             out.append(hits[0] if hits else None)
         return out
@@ -106,13 +106,13 @@ class Selection:
             indices = selector if isinstance(selector, tuple) else (selector,)
             for index in indices:
                 if isinstance(index, int) and index >= len(groups):
-                    raise ValueError(
+                    raise InvalidValue(
                         f"{self.name!r} selects param group {index} but the optimizer has "
                         f"{len(groups)} group(s)"
                     )
             if isinstance(selector, str) and selector not in names:
                 listed = [g["name"] for g in groups if "name" in g]
-                raise ValueError(
+                raise InvalidValue(
                     f"{self.name!r} selects the group named {selector!r} but no param group has "
                     f"that 'name' (names: {listed})"
                 )
@@ -126,13 +126,13 @@ def routes(selection: Selection, track: Any) -> list[int | None]:
 
 def check_names(arg: str, names: object, allowed: set[str] | None) -> list[str]:
     if isinstance(names, str) or not isinstance(names, Iterable):
-        raise TypeError(f"{arg!r} must be a collection of hyperparameter names (got {names!r})")
+        raise InvalidType(f"{arg!r} must be a collection of hyperparameter names (got {names!r})")
     out = list(names)
     for name in out:
         if not isinstance(name, str):
-            raise TypeError(f"{arg!r} must hold hyperparameter names (got {name!r})")
+            raise InvalidType(f"{arg!r} must hold hyperparameter names (got {name!r})")
         if allowed is not None and name not in allowed:
-            raise ValueError(
+            raise InvalidValue(
                 f"{arg!r} names {name!r}, which is not scheduled (scheduled: {sorted(allowed)})"
             )
     return out

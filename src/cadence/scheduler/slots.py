@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from cadence.validation import InvalidValue
+
 BETA_ALIASES = {"beta1": 0, "beta2": 1}
 NOT_SCHEDULABLE = ("params",)
 
@@ -50,7 +52,7 @@ class Slot:
 def resolve(name: str, group: dict[str, Any], index: int) -> Slot:
     """The slot of hyperparameter ``name`` in ``group`` (number ``index``), or a clear error."""
     if name in NOT_SCHEDULABLE:
-        raise ValueError(f"{name!r} is not a hyperparameter and cannot be scheduled")
+        raise InvalidValue(f"{name!r} is not a hyperparameter and cannot be scheduled")
     if name in group:
         return Slot(name)
     if name == "momentum" and "betas" in group:
@@ -58,7 +60,7 @@ def resolve(name: str, group: dict[str, Any], index: int) -> Slot:
     if name in BETA_ALIASES and "betas" in group:
         return Slot("betas", BETA_ALIASES[name])
     keys = ", ".join(k for k in group if k not in NOT_SCHEDULABLE)
-    raise ValueError(
+    raise InvalidValue(
         f"{name!r} is not a hyperparameter of param group {index} (it has: {keys})"
     )
 

@@ -12,6 +12,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+from cadence.validation import InvalidType, InvalidValue
+
 OLD_FORMATS = {"cadence.Scheduler/1": "step"}  # format -> its key for the step count
 KEYS = ("steps", "batch_size", "bases", "plateau_state", "layout")
 
@@ -48,18 +50,18 @@ def check_base(key: object, value: object) -> float:
 def read_state(state: object, expected: str) -> dict[str, Any]:
     """The checked contents of a ``cadence.Scheduler`` state (older formats included)."""
     if not isinstance(state, Mapping):
-        raise TypeError("'state_dict' must come from cadence.Scheduler.state_dict() "
-                        f"(got a {type(state).__name__})")
+        raise InvalidType("'state_dict' must come from cadence.Scheduler.state_dict() "
+                          f"(got a {type(state).__name__})")
     fmt = state.get("format")
     step_key = OLD_FORMATS.get(fmt, "steps") if isinstance(fmt, str) else "steps"
     if fmt != expected and fmt not in OLD_FORMATS:
-        raise ValueError(
+        raise InvalidValue(
             "'state_dict' must come from cadence.Scheduler.state_dict() "
             f"(got keys {sorted(map(str, state))})")
     missing = [k for k in (step_key, "batch_size", "bases") if k not in state]
     if missing:
-        raise ValueError(f"'state_dict' lacks {missing} (a cadence.Scheduler state has "
-                         f"{list(KEYS)})")
+        raise InvalidValue(f"'state_dict' lacks {missing} (a cadence.Scheduler state has "
+                           f"{list(KEYS)})")
     out: dict[str, Any] = {"steps": check_step(step_key, state[step_key])}
     size = state["batch_size"]
     if size is not None:

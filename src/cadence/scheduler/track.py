@@ -25,6 +25,7 @@ import numpy as np
 from cadence.scheduler.selection import check_names
 from cadence.schedules.base import Schedule
 from cadence.schedules.ops import SCALAR
+from cadence.validation import InvalidType, InvalidValue
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def choose_spans(names: set[str], absolute: bool | Collection[str],
     if spans is not None:
         for name in check_names("spans", spans, names):
             if not isinstance(spans[name], Span):
-                raise TypeError(f"'spans[{name!r}]' must be a Span (got {spans[name]!r})")
+                raise InvalidType(f"'spans[{name!r}]' must be a Span (got {spans[name]!r})")
             chosen[name] = spans[name]
     return chosen
 
@@ -87,7 +88,7 @@ class Track:
     def __init__(self, name: str, schedules: Sequence[Schedule | None],
                  bases: Sequence[float | None], span: Span = RELATIVE) -> None:
         if len(schedules) != len(bases):
-            raise ValueError(f"{name!r}: {len(schedules)} schedules for {len(bases)} bases")
+            raise InvalidValue(f"{name!r}: {len(schedules)} schedules for {len(bases)} bases")
         self.name = name
         self.schedules: list[Schedule | None] = list(schedules)
         self.bases: list[float | None] = list(bases)

@@ -17,7 +17,7 @@ import numpy as np
 
 from cadence.config.io import dataclass_config
 from cadence.schedules.ops import ARRAY, SCALAR
-from cadence.validation import is_real
+from cadence.validation import InvalidType, InvalidValue, is_real
 
 _INF = math.inf
 CHUNK = 1 << 15
@@ -48,7 +48,7 @@ def as_step_array(step: Any) -> np.ndarray:
     """Steps as a float64 array, refusing negative, NaN, infinite and non-numeric entries."""
     t = np.asarray(step)
     if t.dtype.kind not in "iuf":
-        raise TypeError(
+        raise InvalidType(
             f"'step' must be a finite number >= 0 or an array of them (got an array of {t.dtype})"
         )
     t = t.astype(np.float64, copy=False)
@@ -56,7 +56,7 @@ def as_step_array(step: Any) -> np.ndarray:
         bad = ~((t >= 0) & (t < _INF))
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         index = first[0] if len(first) == 1 else first
-        raise ValueError(
+        raise InvalidValue(
             f"'step' must be finite and >= 0 everywhere (got {float(t[first])!r} at index {index})"
         )
     return t

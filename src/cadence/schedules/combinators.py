@@ -14,6 +14,8 @@ import numpy as np
 from cadence.config.registry import register
 from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
 from cadence.validation import (
+    InvalidType,
+    InvalidValue,
     check_non_negative_steps,
     check_number,
     check_optional,
@@ -25,16 +27,16 @@ from cadence.validation import (
 
 def _check_schedule(name: str, value: object) -> Schedule:
     if not isinstance(value, Schedule):
-        raise TypeError(f"{name!r} must be a Schedule (got {value!r})")
+        raise InvalidType(f"{name!r} must be a Schedule (got {value!r})")
     return value
 
 
 def _check_schedules(name: str, values: object, minimum: int) -> tuple[Schedule, ...]:
     if isinstance(values, Schedule) or not isinstance(values, Sequence):
-        raise TypeError(f"{name!r} must be a list of schedules (got {values!r})")
+        raise InvalidType(f"{name!r} must be a list of schedules (got {values!r})")
     items = tuple(_check_schedule(f"{name}[{i}]", v) for i, v in enumerate(values))
     if len(items) < minimum:
-        raise ValueError(f"{name!r} must hold at least {minimum} schedules (got {len(items)})")
+        raise InvalidValue(f"{name!r} must hold at least {minimum} schedules (got {len(items)})")
     return items
 
 
@@ -60,7 +62,7 @@ class Join(Schedule):
         boundaries = check_sorted_numbers("boundaries", self.boundaries, strict=True,
                                           open_minimum=True)
         if len(boundaries) != len(schedules) - 1:
-            raise ValueError(
+            raise InvalidValue(
                 f"'boundaries' must hold one number fewer than 'schedules' ({len(schedules) - 1})"
                 f" (got {len(boundaries)})"
             )
@@ -200,7 +202,7 @@ class Clip(Schedule):
         low = check_optional(check_number, "low", self.low)
         high = check_optional(check_number, "high", self.high)
         if low is not None and high is not None and low > high:
-            raise ValueError(f"'low' must be <= 'high' ({high!r}) (got {low!r})")
+            raise InvalidValue(f"'low' must be <= 'high' ({high!r}) (got {low!r})")
         set_field(self, "low", low)
         set_field(self, "high", high)
 

@@ -11,6 +11,8 @@ from cadence.schedules.anneal import Cosine, Linear
 from cadence.schedules.base import MAX_MARKS, Composed, Mark, Schedule, set_field, tidy
 from cadence.schedules.combinators import join
 from cadence.validation import (
+    InvalidType,
+    InvalidValue,
     check_choice,
     check_number,
     check_optional,
@@ -114,7 +116,7 @@ class OneCycle(Composed):
                                                            self.final_div_factor))
         set_field(self, "anneal", check_choice("anneal", self.anneal, tuple(ANNEAL)))
         if not isinstance(self.three_phase, bool):
-            raise TypeError(f"'three_phase' must be a bool (got {self.three_phase!r})")
+            raise InvalidType(f"'three_phase' must be a bool (got {self.three_phase!r})")
         set_field(self, "_built", self._build())
 
     def _build(self) -> Schedule:
@@ -124,7 +126,7 @@ class OneCycle(Composed):
         last = self.total_steps - 1.0
         marks = [up, 2.0 * up] if self.three_phase else [up]
         if up <= 0 or marks[-1] >= last:
-            raise ValueError(
+            raise InvalidValue(
                 "'pct_start' * 'total_steps' must be > 1 and leave every phase at least one "
                 f"step (got pct_start={self.pct_start!r}, total_steps={self.total_steps!r})"
             )

@@ -11,6 +11,7 @@ import numpy as np
 
 from cadence.config.registry import register
 from cadence.schedules.base import Schedule
+from cadence.validation import InvalidType, InvalidValue
 
 MAX_STEPS = 10_000_000
 
@@ -22,7 +23,7 @@ class _UserFunction(Schedule):
 
     def __post_init__(self) -> None:
         if not callable(self.fn):
-            raise TypeError(f"'fn' must be callable (got {self.fn!r})")
+            raise InvalidType(f"'fn' must be callable (got {self.fn!r})")
 
     def _name(self) -> str:
         return getattr(self.fn, "__qualname__", repr(self.fn))
@@ -31,7 +32,7 @@ class _UserFunction(Schedule):
         try:
             return float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise TypeError(
+            raise InvalidType(
                 f"the function {self._name()} must return a number (got {value!r} at step {step!r})"
             ) from None
 
@@ -49,7 +50,7 @@ class _UserFunction(Schedule):
         return self  # immutable; copying never needs to pickle the function
 
     def to_config(self) -> dict[str, Any]:
-        raise TypeError(
+        raise InvalidType(
             f"{type(self).__name__}({self._name()}) wraps a Python function and has no config "
             "form; register a Schedule subclass (cadence.config.register) to make it serialisable"
         )
@@ -99,7 +100,7 @@ class Multiplicative(_UserFunction):
     def _products(self, last: int) -> list[float]:
         """The prefix products up to step ``last`` (kept between calls)."""
         if last > MAX_STEPS:
-            raise ValueError(
+            raise InvalidValue(
                 f"'step' must be <= {MAX_STEPS:,} for {type(self).__name__}, which calls its "
                 f"function at every step up to it (got {last:,})"
             )

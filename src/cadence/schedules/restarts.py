@@ -12,6 +12,7 @@ from cadence.config.registry import register
 from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
 from cadence.schedules.ops import SCALAR, TABLE_LIMIT
 from cadence.validation import (
+    InvalidValue,
     check_non_negative,
     check_number,
     check_optional,
@@ -53,7 +54,7 @@ class CosineRestarts(Schedule):
         set_field(self, "period", check_steps("period", self.period))
         mult = check_number("period_mult", self.period_mult, "a number >= 1")
         if mult < 1:
-            raise ValueError(f"'period_mult' must be a number >= 1 (got {self.period_mult!r})")
+            raise InvalidValue(f"'period_mult' must be a number >= 1 (got {self.period_mult!r})")
         set_field(self, "period_mult", mult)
         set_field(self, "decay", check_non_negative("decay", self.decay))
         set_field(self, "low", check_number("low", self.low))

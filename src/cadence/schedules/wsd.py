@@ -8,7 +8,7 @@ from cadence.config.registry import register
 from cadence.schedules.anneal import Constant, Cosine, Linear, OneMinusSqrt
 from cadence.schedules.base import Composed, Schedule, set_field
 from cadence.schedules.combinators import Reverse, join
-from cadence.validation import check_choice, check_non_negative, check_number
+from cadence.validation import InvalidValue, check_choice, check_non_negative, check_number
 
 SHAPES = ("linear", "cosine", "1-sqrt")
 LENGTHS = ("warmup_steps", "stable_steps", "decay_steps", "total_steps")
@@ -56,7 +56,7 @@ class WSD(Composed):
         for name, value in given.items():
             check_non_negative(name, value)
         if len(given) < 3:
-            raise ValueError(
+            raise InvalidValue(
                 "WSD needs three of 'warmup_steps', 'stable_steps', 'decay_steps', "
                 f"'total_steps' (got {', '.join(map(repr, given)) or 'none'})"
             )
@@ -67,12 +67,12 @@ class WSD(Composed):
         set_field(self, "decay", check_choice("decay", self.decay, SHAPES))
         w, s, d, total = self.lengths()
         if min(w, s, d) < 0 or abs(w + s + d - total) > 1e-9 * max(total, 1.0):
-            raise ValueError(
+            raise InvalidValue(
                 f"'total_steps' must equal warmup_steps + stable_steps + decay_steps "
                 f"(got total_steps={total!r} with {w!r} + {s!r} + {d!r})"
             )
         if total <= 0:
-            raise ValueError(f"'total_steps' must be a positive number (got {total!r})")
+            raise InvalidValue(f"'total_steps' must be a positive number (got {total!r})")
         pieces: list[Schedule] = []
         marks: list[float] = []
         if w > 0:

@@ -21,6 +21,7 @@ from cadence.config.io import from_config, read_config
 from cadence.config.registry import registered
 from cadence.schedules import Mark, Schedule
 from cadence.tools.presets import PRESETS, preset
+from cadence.validation import InvalidType, InvalidValue
 
 
 @dataclass
@@ -53,10 +54,10 @@ def parse(spec: Any) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"inline JSON does not parse: {exc}") from None
+            raise InvalidValue(f"inline JSON does not parse: {exc}") from None
     if Path(text).suffix.lower() in (".json", ".yaml", ".yml"):
         if not Path(text).exists():
-            raise ValueError(f"no such file: {text!r}")
+            raise InvalidValue(f"no such file: {text!r}")
         return read_config(text)
     return text
 
@@ -80,8 +81,8 @@ def load(spec: Any, steps: int = 1000) -> Any:
         return schedule
     if isinstance(value, (dict, list)):
         return build(value, stand_in_optimizer())
-    raise TypeError(f"cannot show {spec!r}: give a schedule, a scheduler, a config, a file or "
-                    "a preset name")
+    raise InvalidType(f"cannot show {spec!r}: give a schedule, a scheduler, a config, a file or "
+                      "a preset name")
 
 
 def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
@@ -93,8 +94,8 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
     if isinstance(source, Schedule):
         return [Curve(name, "lr", None, grid, source(grid), source.marks(horizon))]
     if not source.hyperparameters:
-        raise ValueError(f"{type(source).__name__} has no closed form to preview (a get_lr "
-                         "override runs its own code)")
+        raise InvalidValue(f"{type(source).__name__} has no closed form to preview (a get_lr "
+                           "override runs its own code)")
     values = source.value_at(grid)
     out = []
     for hyperparameter in source.hyperparameters:

@@ -26,7 +26,7 @@ import numpy as np
 from cadence.schedules.base import MAX_MARKS, Mark
 from cadence.tools.curves import Curve, curves, load
 from cadence.tools.text import fmt_list, fmt_number, fmt_step, natural_width, need_rich, render_text
-from cadence.validation import check_optional, check_positive_int
+from cadence.validation import InvalidType, InvalidValue, check_optional, check_positive_int
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -188,11 +188,11 @@ def _check_steps(steps: Any) -> np.ndarray:
         return np.arange(check_positive_int("steps", int(steps)))
     rule = "a positive int or a non-empty, increasing sequence of steps >= 0"
     if isinstance(steps, (bool, str, bytes)) or not isinstance(steps, (Sequence, np.ndarray)):
-        raise TypeError(f"'steps' must be {rule} (got {steps!r})")
+        raise InvalidType(f"'steps' must be {rule} (got {steps!r})")
     grid = np.asarray(steps, dtype=np.float64)
     if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or grid.min() < 0 \
             or np.any(np.diff(grid) <= 0):
-        raise ValueError(f"'steps' must be {rule} (got {steps!r})")
+        raise InvalidValue(f"'steps' must be {rule} (got {steps!r})")
     return grid
 
 

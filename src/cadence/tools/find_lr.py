@@ -41,7 +41,15 @@ from cadence.scheduler import Scheduler
 from cadence.scheduler.slots import as_float
 from cadence.schedules import Geometric, Linear
 from cadence.tools.snapshot import TrainingSnapshot, seed_everything
-from cadence.validation import check_choice, check_int, check_number, check_positive, check_range
+from cadence.validation import (
+    InvalidType,
+    InvalidValue,
+    check_choice,
+    check_int,
+    check_number,
+    check_positive,
+    check_range,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -113,7 +121,7 @@ class LRFinderResult:
         >>> LRFinderResult([], [], [], False, "", {}).suggestion("best")
         Traceback (most recent call last):
         ...
-        ValueError: 'rule' must be one of 'steepest', 'valley', 'minimum' (got 'best')
+        cadence.validation.InvalidValue: 'rule' must be one of 'steepest', 'valley', 'minimum' (got 'best')
         """
         return self.suggestions[check_choice("rule", rule, RULES)]
 
@@ -143,8 +151,8 @@ class LRFinderResult:
 
         target = None if path is None else Path(path)
         if target is not None and target.suffix.lower() not in PLOT_SUFFIXES:
-            raise ValueError(f"'path' must end in one of {', '.join(PLOT_SUFFIXES)} "
-                             f"(got {str(path)!r})")
+            raise InvalidValue(f"'path' must end in one of {', '.join(PLOT_SUFFIXES)} "
+                               f"(got {str(path)!r})")
         lrs = np.asarray(self.lrs, dtype=np.float64)
         raw = _finite_or_nan(self.losses)
         smooth = _finite_or_nan(self.smoothed)
@@ -222,7 +230,7 @@ def find_lr(
     start_lr = check_positive("start_lr", start_lr)
     end_lr = check_positive("end_lr", end_lr)
     if end_lr <= start_lr:
-        raise ValueError(f"'end_lr' must be a number > start_lr={start_lr:g} (got {end_lr!r})")
+        raise InvalidValue(f"'end_lr' must be a number > start_lr={start_lr:g} (got {end_lr!r})")
     num_iter = check_int("num_iter", num_iter, 2)
     shape = {"exp": Geometric, "linear": Linear}[check_choice("mode", mode, MODES)]
     run = _Run(
@@ -374,10 +382,10 @@ def _update(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
         with _autocast(model, run.autocast_dtype):
             loss = loss_fn(model(inputs), targets)
         if not isinstance(loss, torch.Tensor):
-            raise TypeError(f"'loss_fn' must return a tensor (got {loss!r})")
+            raise InvalidType(f"'loss_fn' must return a tensor (got {loss!r})")
         if loss.numel() != 1:
-            raise ValueError(f"'loss_fn' must return a one-element tensor "
-                             f"(got shape {tuple(loss.shape)})")
+            raise InvalidValue(f"'loss_fn' must return a one-element tensor "
+                               f"(got shape {tuple(loss.shape)})")
         scaled = loss / steps
         scaled.backward()
         total += float(scaled.detach().float())
@@ -394,17 +402,17 @@ def _batches(data: Iterable[Any]) -> Generator[Any, None, None]:
             count += 1
             yield batch
         if count == 0:
-            raise ValueError(f"'data' must yield (inputs, targets) batches; it ran out and "
-                             f"cannot be iterated again (got {data!r}): pass a list or a "
-                             f"DataLoader rather than an iterator")
+            raise InvalidValue(f"'data' must yield (inputs, targets) batches; it ran out and "
+                               f"cannot be iterated again (got {data!r}): pass a list or a "
+                               f"DataLoader rather than an iterator")
 
 
 def _pair(batch: Any) -> tuple[Any, Any]:
     try:
         inputs, targets = batch
     except (TypeError, ValueError):
-        raise TypeError(f"'data' must yield (inputs, targets) pairs (got a "
-                        f"{type(batch).__name__})") from None
+        raise InvalidType(f"'data' must yield (inputs, targets) pairs (got a "
+                          f"{type(batch).__name__})") from None
     return inputs, targets
 
 
@@ -419,28 +427,28 @@ def _autocast(model: torch.nn.Module, dtype: torch.dtype | None) -> AbstractCont
 def _check_objects(model: object, optimizer: object, loss_fn: object, data: object,
                    scheduler: object) -> None:
     if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"'model' must be a torch.nn.Module (got {model!r})")
+        raise InvalidType(f"'model' must be a torch.nn.Module (got {model!r})")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
+        raise InvalidType(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
     if not callable(loss_fn):
-        raise TypeError(f"'loss_fn' must be callable (got {loss_fn!r})")
+        raise InvalidType(f"'loss_fn' must be callable (got {loss_fn!r})")
     if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
-        raise TypeError(f"'data' must be an iterable of (inputs, targets) batches (got {data!r})")
+        raise InvalidType(f"'data' must be an iterable of (inputs, targets) batches (got {data!r})")
     if scheduler is None:
         return
     if not (callable(getattr(scheduler, "state_dict", None))
             and callable(getattr(scheduler, "load_state_dict", None))):
-        raise TypeError(f"'scheduler' must be None or a scheduler with state_dict and "
-                        f"load_state_dict (got {scheduler!r})")
+        raise InvalidType(f"'scheduler' must be None or a scheduler with state_dict and "
+                          f"load_state_dict (got {scheduler!r})")
     if getattr(scheduler, "optimizer", optimizer) is not optimizer:
-        raise ValueError(f"'scheduler' must drive the optimizer given (got {scheduler!r}, "
-                         f"which drives another)")
+        raise InvalidValue(f"'scheduler' must drive the optimizer given (got {scheduler!r}, "
+                           f"which drives another)")
 
 
 def _check_above_one(name: str, value: object) -> float:
     number = check_number(name, value, "a number > 1")
     if number <= 1:
-        raise ValueError(f"{name!r} must be a number > 1 (got {value!r})")
+        raise InvalidValue(f"{name!r} must be a number > 1 (got {value!r})")
     return number
 
 

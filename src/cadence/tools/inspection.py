@@ -24,6 +24,7 @@ import torch
 
 from cadence.scheduler.param_groups import GroupSummary, summarize_param_groups
 from cadence.tools.text import fmt_number, natural_width, need_rich, render_text
+from cadence.validation import InvalidType
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -110,8 +111,8 @@ def inspect_param_groups(model: torch.nn.Module,
     its index, ``name`` key, lr, momentum or betas, eps, weight decay and parameters (name,
     shape, element count), and the model's parameters that are in no group."""
     if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"'model' must be a torch.nn.Module (got {model!r})")
+        raise InvalidType(f"'model' must be a torch.nn.Module (got {model!r})")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
+        raise InvalidType(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
     groups, missing = summarize_param_groups(model, optimizer)
     return ParamGroupReport(groups, missing)

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from cadence.compat.mmengine_shapes import TYPES
 from cadence.tools.curves import Curve, curves
-from cadence.validation import check_positive, check_positive_int
+from cadence.validation import InvalidValue, check_positive, check_positive_int
 
 FORMATS = (".png", ".svg", ".pdf")
 MARK_STYLE = {"restart": ("tab:red", ":"), "milestone": ("tab:purple", "--"),
@@ -58,11 +58,11 @@ def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
     per_epoch = None if steps_per_epoch is None else check_positive("steps_per_epoch",
                                                                     steps_per_epoch)
     if path is not None and Path(path).suffix.lower() not in FORMATS:
-        raise ValueError(f"'path' must end in .png, .svg or .pdf (got {str(path)!r})")
+        raise InvalidValue(f"'path' must end in .png, .svg or .pdf (got {str(path)!r})")
     specs = _specs(spec)
     if labels is not None and len(labels) != len(specs):
-        raise ValueError(f"'labels' must have one entry per schedule ({len(specs)}) "
-                         f"(got {len(labels)})")
+        raise InvalidValue(f"'labels' must have one entry per schedule ({len(specs)}) "
+                           f"(got {len(labels)})")
     all_curves: list[Curve] = []
     for i, item in enumerate(specs):
         all_curves += curves(item, n, label=None if labels is None else labels[i])

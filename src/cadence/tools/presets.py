@@ -29,7 +29,7 @@ from cadence.schedules import (
     Step,
     Warmup,
 )
-from cadence.validation import check_positive_int
+from cadence.validation import InvalidValue, check_positive_int
 
 
 def _noam(steps: int) -> Schedule:
@@ -67,8 +67,8 @@ def preset(name: str, steps: int = 1000) -> Schedule:
     check_positive_int("steps", steps)
     if name not in PRESETS:
         names = sorted(PRESETS)
-        raise ValueError(f"unknown preset {name!r}{suggest(name, names)} "
-                         f"(presets: {', '.join(names)})")
+        raise InvalidValue(f"unknown preset {name!r}{suggest(name, names)} "
+                           f"(presets: {', '.join(names)})")
     if steps < 20:
-        raise ValueError(f"'steps' must be at least 20 for a preset (got {steps})")
+        raise InvalidValue(f"'steps' must be at least 20 for a preset (got {steps})")
     return PRESETS[name](steps)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from cadence.validation import check_positive_int
+from cadence.validation import InvalidValue, check_positive_int
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 # Bit of each braille dot, by [column][row] inside a 2 x 4 cell.
@@ -25,7 +25,7 @@ _BRAILLE = 0x2800
 def _values(schedule: Callable[[Any], Any], steps: np.ndarray) -> np.ndarray:
     values = np.asarray(schedule(steps), dtype=np.float64)
     if values.shape != steps.shape:
-        raise ValueError(f"the schedule gave {values.shape} values for {steps.shape} steps")
+        raise InvalidValue(f"the schedule gave {values.shape} values for {steps.shape} steps")
     return values
 
 

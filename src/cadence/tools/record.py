@@ -30,6 +30,7 @@ from typing import IO, Any
 import torch
 
 from cadence.scheduler.slots import NOT_SCHEDULABLE, Slot, as_float, resolve
+from cadence.validation import InvalidType, InvalidValue, MissingPackage
 
 DEFAULT_NAMES = ("lr", "momentum", "weight_decay")
 Row = dict[str, Any]
@@ -44,15 +45,15 @@ def _is_number(value: object) -> bool:
 def _check_names(names: object) -> tuple[str, ...]:
     rule = "a non-empty sequence of distinct hyperparameter names"
     if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
-        raise TypeError(f"'names' must be {rule} (got {names!r})")
+        raise InvalidType(f"'names' must be {rule} (got {names!r})")
     items = tuple(names)
     if not items or not all(isinstance(n, str) and n for n in items):
-        raise TypeError(f"'names' must be {rule} (got {names!r})")
+        raise InvalidType(f"'names' must be {rule} (got {names!r})")
     if len(set(items)) != len(items):
-        raise ValueError(f"'names' must be {rule} (got {names!r})")
+        raise InvalidValue(f"'names' must be {rule} (got {names!r})")
     for name in items:
         if name in NOT_SCHEDULABLE:
-            raise ValueError(f"'names' must be {rule} (got {names!r}: {name!r} is not one)")
+            raise InvalidValue(f"'names' must be {rule} (got {names!r}: {name!r} is not one)")
     return items
 
 
@@ -60,7 +61,7 @@ def _summary_writer(path: str | os.PathLike[str]) -> Any:
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError as exc:
-        raise ImportError(
+        raise MissingPackage(
             "HyperparameterLog(tensorboard=<path>) needs the 'tensorboard' package "
             "(pip install tensorboard); or pass a writer with add_scalar(tag, value, "
             "global_step)") from exc
@@ -95,18 +96,18 @@ class HyperparameterLog:
         tensorboard: Any = None,
     ) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
-            raise TypeError(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
+            raise InvalidType(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
         self.optimizer = optimizer
         self.names = DEFAULT_NAMES if names is None else _check_names(names)
         if names is not None:
             self._check_present()
         if csv is not None and not isinstance(csv, (str, os.PathLike)):
-            raise TypeError(f"'csv' must be a file path (got {csv!r})")
+            raise InvalidType(f"'csv' must be a file path (got {csv!r})")
         own_writer = isinstance(tensorboard, (str, os.PathLike))
         if not (tensorboard is None or own_writer or callable(getattr(tensorboard, "add_scalar",
                                                                       None))):
-            raise TypeError("'tensorboard' must be a directory path or a writer with "
-                            f"add_scalar(tag, value, global_step) (got {tensorboard!r})")
+            raise InvalidType("'tensorboard' must be a directory path or a writer with "
+                              f"add_scalar(tag, value, global_step) (got {tensorboard!r})")
         self.rows: list[Row] = []
         self.columns: list[str] = ["update", *self._slots()]
         self._writer = _summary_writer(tensorboard) if own_writer else tensorboard
@@ -141,15 +142,15 @@ class HyperparameterLog:
             found = [(i, s) for column, (i, s) in slots.items() if column.rsplit("/", 1)[0] == name]
             if not found:
                 keys = sorted({k for g in groups for k in g if k not in NOT_SCHEDULABLE})
-                raise ValueError(f"'names' must name hyperparameters of the param groups (got "
-                                 f"{self.names!r}: {name!r} is in no group; they have: "
-                                 f"{', '.join(keys)})")
+                raise InvalidValue(f"'names' must name hyperparameters of the param groups (got "
+                                   f"{self.names!r}: {name!r} is in no group; they have: "
+                                   f"{', '.join(keys)})")
             for i, slot in found:
                 value = slot.read(groups[i])
                 if not _is_number(value):
-                    raise ValueError(f"'names' must name numeric hyperparameters (got "
-                                     f"{self.names!r}: {name!r} of param group {i} is "
-                                     f"{value!r})")
+                    raise InvalidValue(f"'names' must name numeric hyperparameters (got "
+                                       f"{self.names!r}: {name!r} of param group {i} is "
+                                       f"{value!r})")
 
     def _record(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         update = len(self.rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from cadence.validation import check_positive_int
+from cadence.validation import MissingPackage, check_positive_int
 
 CELL_ITEMS = 6
 WIDTH = 120
@@ -68,6 +68,6 @@ def need_rich(what: str) -> Any:
         import rich.table
         import rich.text
     except ImportError as exc:  # pragma: no cover - rich is installed with the cli extra
-        raise ImportError(f"{what} needs the 'rich' package: pip install 'cadence[cli]'"
-                          ) from exc
+        raise MissingPackage(f"{what} needs the 'rich' package: pip install 'cadence[cli]'"
+                             ) from exc
     return rich
