@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cadence.compat.all_in_one import lr_scale
+from cadence.compat.all_in_one_shapes import lr_scale
 from cadence.tools.presets import PRESETS, preset
 
 REQUIRED = {"constant", "step", "multistep", "cosine", "warmup-cosine", "cosine-restarts",

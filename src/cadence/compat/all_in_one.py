@@ -30,20 +30,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from cadence.compat.all_in_one_shapes import lr_scale
 from cadence.scheduler.batch import MODES, batch_factor, check_batch_size
 from cadence.scheduler.param_groups import summarize_param_groups
 from cadence.scheduler.scheduler import Scheduler
 from cadence.scheduler.track import Span
 from cadence.schedules import (
-    Clip,
-    Constant,
-    Cosine,
     CosineRestarts,
-    Lambda,
-    Linear,
     Schedule,
-    join,
-    product,
 )
 from cadence.schedules.ops import SCALAR
 from cadence.validation import (
@@ -56,28 +50,6 @@ from cadence.validation import (
     check_positive_int,
     check_range,
 )
-
-
-def lr_scale(warmup_steps: int = 100, warmup_scale_min: float = 0.05,
-             warmup_type: str = "linear", T_0: int = 200, T_mult: int = 2, gamma: float = 0.97,
-             custom_lambda: Callable[[int], float] | None = None) -> Schedule:
-    """Seed 000's ``lr_scale`` without the batch factor, as a schedule:
-    ``warm(k) * restart(k) * custom_lambda(k)``.
-
-    >>> round(lr_scale()(150), 6)   # 50 steps into the first 200-step cosine
-    0.853553
-    """
-    restarts = CosineRestarts(period=T_0, period_mult=T_mult, decay=gamma)
-    parts: list[Schedule] = []
-    if warmup_steps > 0:
-        rise = Linear if warmup_type == "linear" else Cosine
-        parts.append(Clip(rise(start=0.0, end=1.0, steps=warmup_steps), low=warmup_scale_min))
-        parts.append(join([Constant(1.0), restarts], boundaries=[warmup_steps]))
-    else:
-        parts.append(restarts)
-    if custom_lambda is not None:
-        parts.append(Lambda(custom_lambda))
-    return product(parts)
 
 
 class LRScheduler(Scheduler):

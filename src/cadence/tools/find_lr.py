@@ -118,10 +118,10 @@ class LRFinderResult:
     def suggestion(self, rule: str = "valley") -> Suggestion | NoSuggestion:
         """The suggestion of ``rule`` (``"steepest"``, ``"valley"`` or ``"minimum"``).
 
-        >>> LRFinderResult([], [], [], False, "", {}).suggestion("best")
+        >>> LRFinderResult([], [], [], False, "", {}).suggestion("best")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        cadence.validation.InvalidValue: 'rule' must be one of 'steepest', 'valley', 'minimum' (got 'best')
+        cadence.validation.InvalidValue: 'rule' must be one of 'steepest', ... (got 'best')
         """
         return self.suggestions[check_choice("rule", rule, RULES)]
 

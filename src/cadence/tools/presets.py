@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cadence.compat.all_in_one import lr_scale
+from cadence.compat.all_in_one_shapes import lr_scale
 from cadence.config.registry import suggest
 from cadence.schedules import (
     WSD,
