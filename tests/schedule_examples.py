@@ -32,6 +32,7 @@ from cadence.schedules import (
     Shift,
     Step,
     Stretch,
+    Sum,
     Warmup,
     join,
 )
@@ -85,6 +86,7 @@ EXAMPLES = [
     ("join", join([Linear(start=0.0, end=1.0, steps=10), Cosine(steps=90), Constant(0.0)],
                   boundaries=[10, 100]), True),
     ("product", Product((Cosine(steps=100), Step(every=25, gamma=0.5))), True),
+    ("sum", Sum((Cosine(steps=100), Step(every=25, gamma=0.5))), True),
     ("scale", Scale(Cosine(steps=100), 3.0), True),
     ("shift", Shift(Cosine(steps=100), 0.5), True),
     ("clip", Clip(Cyclic(start=0.0, peak=1.0, up_steps=10), low=0.2, high=0.8), True),

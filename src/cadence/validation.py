@@ -130,7 +130,7 @@ def check_sorted_numbers(
 ) -> tuple[float, ...]:
     """A sequence of finite numbers >= ``minimum`` (> with ``open_minimum``), (strictly) rising."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        _fail(name, "a sequence of numbers", values, TypeError)
+        _fail(name, "a sequence of numbers", values, InvalidType)
     items = tuple(values)
     bound = f"> {minimum:g}" if open_minimum else f">= {minimum:g}"
     order = "strictly increasing" if strict else "non-decreasing"
@@ -148,10 +148,10 @@ def check_sorted_numbers(
 
 
 def check_steps(name: str, value: object) -> int | float:
-    """A positive length in steps: an int stays an int, anything else becomes a float."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return check_positive_int(name, value)
-    return check_positive(name, value)
+    """A positive length in steps, whole or not (a schedule is a function of a real step): an
+    int stays an int, anything else becomes a float. One rule, "a positive number", for both."""
+    number = check_positive(name, value)
+    return int(value) if isinstance(value, numbers.Integral) else number
 
 
 def check_non_negative_steps(name: str, value: object) -> int | float:

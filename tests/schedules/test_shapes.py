@@ -33,6 +33,7 @@ from cadence.schedules import (
     Shift,
     Step,
     Stretch,
+    Sum,
     Warmup,
     join,
 )
@@ -285,6 +286,18 @@ def test_product_scale_shift_clip():
     assert (a + 1) == Shift(a, 1.0) == (1 + a) and (a - 1) == Shift(a, -1.0)
     assert Clip(a, low=0.2, high=0.9)(T).tolist() == [min(0.9, max(0.2, a(t))) for t in T]
     assert Clip(a, high=0.5)(0) == 0.5 and Clip(a, low=0.5)(100) == 0.5
+
+
+def test_sum_and_difference_of_two_schedules():
+    a, b = Cosine(steps=100), Step(every=30, gamma=0.5)
+    assert (a + b) == Sum((a, b)) and (a + b + a) == Sum((a, b, a))
+    assert (a + b)(T).tolist() == [a(t) + b(t) for t in T]
+    assert (a - b)(T).tolist() == pytest.approx([a(t) - b(t) for t in T], abs=1e-15)
+    assert (-a)(T).tolist() == [-a(t) for t in T]
+    assert (1 - a)(T).tolist() == pytest.approx([1 - a(t) for t in T], abs=1e-15)
+    assert (a + b).marks(100) == sorted(set(a.marks(100)) | set(b.marks(100)))
+    with pytest.raises(TypeError):
+        a + "0.1"
 
 
 def test_offset_quantize_multiplicative():

@@ -19,10 +19,12 @@ from cadence.schedules import (
     Exponential,
     Linear,
     MultiStep,
+    Step,
     Warmup,
     join,
 )
 from cadence.tools.describe import Description, Jump, describe
+from cadence.tools.presets import PRESETS
 from cadence.tools.text import fmt_list, fmt_number, fmt_step
 
 
@@ -157,6 +159,33 @@ def test_schedule_longer_than_training():
 def test_periodic_and_open_ended_shapes_are_not_judged():
     for schedule in (CosineRestarts(period=100), Exponential(rate=0.999), Constant(1.0)):
         assert describe(schedule, 1000, training_steps=1000).warnings == []
+
+
+def test_a_restart_or_drop_in_the_last_steps_of_training_is_warned():
+    (warning,) = describe(CosineRestarts(period=142, period_mult=2), 1000,
+                          training_steps=1000).warnings  # restarts at 142, 426, 994
+    assert "restarts at step 994, so the last 6 of the 1000 training steps" in warning
+    warnings = describe(Step(every=333, gamma=0.1), 1000, training_steps=1000).warnings
+    assert any("drops (a milestone) at step 999, so the last 1 of the 1000" in w
+               for w in warnings)
+    # a restart at the training's end, or earlier than its last 5%, is fine
+    for schedule in (CosineRestarts(period=1000 / 7, period_mult=2),
+                     CosineRestarts(period=100), MultiStep(milestones=[500, 940])):
+        assert describe(schedule, 1000, training_steps=1000).warnings == []
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_no_preset_is_warned_about_at_its_own_size(name):
+    for steps in (100, 1000, 45000):
+        assert describe(name, steps, training_steps=steps).warnings == []
+
+
+def test_a_summary_of_too_many_steps_is_refused_before_any_work():
+    with pytest.raises(ValueError, match=r"'steps' must be at most 10,000,000 for a summary "
+                                         r"\(got 100,000,000\)"):
+        describe(Cosine(steps=10), 100_000_000)
+    with pytest.raises(ValueError, match="at most 10,000,000 steps"):
+        describe(Cosine(steps=10), np.arange(10_000_001, dtype=np.float64))
 
 
 def test_scheduler_gives_one_row_per_group_and_hyperparameter():

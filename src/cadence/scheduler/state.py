@@ -18,7 +18,7 @@ OLD_FORMATS = {"cadence.Scheduler/1": "step"}  # format -> its key for the step 
 KEYS = ("steps", "batch_size", "bases", "plateau_state", "layout")
 
 
-def _bad(path: object, rule: str, value: object, exc: type[Exception] = ValueError) -> Exception:
+def _bad(path: object, rule: str, value: object, exc: type[Exception] = InvalidValue) -> Exception:
     """``path`` is a key, or a tuple of keys into nested entries."""
     keys = path if isinstance(path, tuple) else (path,)
     where = "".join(f"[{k!r}]" for k in keys)
@@ -32,7 +32,7 @@ def is_int(value: object) -> bool:
 def check_step(key: object, value: object) -> int:
     """A saved step count: an int >= 0."""
     if not is_int(value):
-        raise _bad(key, "an int >= 0", value, TypeError)
+        raise _bad(key, "an int >= 0", value, InvalidType)
     if int(value) < 0:  # type: ignore[call-overload]
         raise _bad(key, "an int >= 0", value)
     return int(value)  # type: ignore[call-overload]
@@ -41,7 +41,7 @@ def check_step(key: object, value: object) -> int:
 def check_base(key: object, value: object) -> float:
     """A saved base value: a finite number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _bad(key, "a finite number", value, TypeError)
+        raise _bad(key, "a finite number", value, InvalidType)
     if not math.isfinite(float(value)):
         raise _bad(key, "a finite number", value)
     return float(value)
@@ -71,11 +71,11 @@ def read_state(state: object, expected: str) -> dict[str, Any]:
     out["batch_size"] = size
     bases = state["bases"]
     if not isinstance(bases, Mapping):
-        raise _bad("bases", "a dict of lists of bases", bases, TypeError)
+        raise _bad("bases", "a dict of lists of bases", bases, InvalidType)
     out["bases"] = {}
     for name, row in bases.items():
         if not isinstance(row, list):
-            raise _bad(("bases", name), "a list of bases", row, TypeError)
+            raise _bad(("bases", name), "a list of bases", row, InvalidType)
         out["bases"][name] = [None if b is None else check_base(("bases", name, i), b)
                               for i, b in enumerate(row)]
     for key in ("plateau_state", "layout"):

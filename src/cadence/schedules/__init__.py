@@ -33,6 +33,7 @@ from cadence.schedules.combinators import (
     Scale,
     Shift,
     Stretch,
+    Sum,
     join,
     product,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "Shift",
     "Step",
     "Stretch",
+    "Sum",
     "Warmup",
     "join",
     "product",

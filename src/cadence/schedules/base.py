@@ -40,8 +40,9 @@ def tidy(marks: Iterable[Mark], horizon: float) -> list[Mark]:
 
 def _bad_step(step: object) -> Exception:
     if isinstance(step, bool) or not is_real(step):
-        return TypeError(f"'step' must be a finite number >= 0 or an array of them (got {step!r})")
-    return ValueError(f"'step' must be a finite number >= 0 (got {step!r})")
+        return InvalidType(f"'step' must be a finite number >= 0 or an array of them "
+                           f"(got {step!r})")
+    return InvalidValue(f"'step' must be a finite number >= 0 (got {step!r})")
 
 
 def as_step_array(step: Any) -> np.ndarray:
@@ -133,8 +134,12 @@ class Schedule:
         return NotImplemented
 
     def __add__(self, other: object) -> Schedule:
-        from cadence.schedules.combinators import Shift
+        from cadence.schedules.combinators import Shift, Sum
 
+        if isinstance(other, Schedule):
+            left = self.schedules if isinstance(self, Sum) else (self,)
+            right = other.schedules if isinstance(other, Sum) else (other,)
+            return Sum(left + right)
         if is_real(other):
             return Shift(self, float(other))  # type: ignore[arg-type]
         return NotImplemented
@@ -142,9 +147,19 @@ class Schedule:
     def __radd__(self, other: object) -> Schedule:
         return self.__add__(other)
 
+    def __neg__(self) -> Schedule:
+        return self.__mul__(-1.0)
+
     def __sub__(self, other: object) -> Schedule:
+        if isinstance(other, Schedule):
+            return self.__add__(-other)
         if is_real(other):
             return self.__add__(-float(other))  # type: ignore[arg-type]
+        return NotImplemented
+
+    def __rsub__(self, other: object) -> Schedule:
+        if is_real(other):  # ``1 - schedule``
+            return (-self).__add__(other)
         return NotImplemented
 
 

@@ -135,6 +135,33 @@ def product(schedules: Sequence[Schedule]) -> Schedule:
     return schedules[0] if len(schedules) == 1 else Product(tuple(schedules))
 
 
+@register("sum")
+@dataclass(frozen=True)
+class Sum(Schedule):
+    """The sum of several schedules at the same step. ``a + b`` builds one (``a - b`` is
+    ``a + (-1) * b``), e.g. a small floor under a decay, or a bump added to a cosine.
+
+    >>> from cadence.schedules import Constant, Linear
+    >>> (Linear(start=1.0, end=0.0, steps=10) + Constant(0.1))(10)
+    0.1
+    """
+
+    schedules: tuple[Schedule, ...]
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedules", _check_schedules("schedules", self.schedules, 1))
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        first, *rest = self.schedules
+        value = first._eval(t, xp)
+        for schedule in rest:
+            value = value + schedule._eval(t, xp)
+        return value
+
+    def marks(self, horizon: float) -> list[Mark]:
+        return tidy((m for s in self.schedules for m in s.marks(horizon)), horizon)
+
+
 @register("scale")
 @dataclass(frozen=True)
 class Scale(Schedule):

@@ -43,6 +43,8 @@ LARGE_JUMP = 0.5
 SHORT_TAIL = 0.1
 STEPPED_TAIL = 0.5  # the tail after a step decay's last milestone is usually deliberate
 LONG_FACTOR = 1.5
+LATE_SHARE = 0.05  # a restart or milestone in the last 5% of training is rarely meant
+MAX_STEPS = 10_000_000  # a summary holds every step in memory: about 1 GB and 3 s at the limit
 # Relative size (of the largest |value|) under which a change, or a value, counts as none.
 TOLERANCE = 1e-12
 _CHECK_SPAN = 3  # horizon checks look at steps 0 .. 3 * training_steps ...
@@ -159,7 +161,12 @@ def describe(spec: Any, steps: Any, *, training_steps: int | None = None) -> Des
       fine). **Too long**: it
       still changes after 1.5T and either settles after 1.5T, or has a phase end or a (finite)
       milestone after 1.5T with no restart between T and it. Periodic and open-ended shapes
-      (restarts, exponential decay) are not judged.
+      (restarts, exponential decay) are not judged. **Late landmark**: a restart or a
+      milestone in the last 5% of the training (steps 0.95T to T-1): those last updates run at
+      the restarted (or dropped) value, which a schedule sized to the training rarely means.
+
+    At most ``MAX_STEPS`` (10,000,000) steps are summarized: more would not fit in memory
+    (pass a coarser, increasing array of steps instead).
 
     >>> from cadence.schedules import Linear
     >>> print(describe(Linear(start=1.0, end=0.0, steps=50), 100).warnings[0])
@@ -179,13 +186,18 @@ def describe(spec: Any, steps: Any, *, training_steps: int | None = None) -> Des
             checked = curves(source, np.append(dense, float(_FAR * total)))
             for summary, curve in zip(summaries, checked):
                 warnings += _horizon_warnings(summary, curve, dense.size, total)
+                warnings += _late_landmarks(summary, curve, total)
     return Description(summaries, warnings, total)
 
 
 # -- analysis ------------------------------------------------------------------------------------
 def _check_steps(steps: Any) -> np.ndarray:
     if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
-        return np.arange(check_positive_int("steps", int(steps)))
+        count = check_positive_int("steps", int(steps))
+        if count > MAX_STEPS:
+            raise InvalidValue(f"'steps' must be at most {MAX_STEPS:,} for a summary (got "
+                               f"{count:,}): pass an increasing array of fewer steps instead")
+        return np.arange(count)
     rule = "a positive int or a non-empty, increasing sequence of steps >= 0"
     if isinstance(steps, (bool, str, bytes)) or not isinstance(steps, (Sequence, np.ndarray)):
         raise InvalidType(f"'steps' must be {rule} (got {steps!r})")
@@ -193,6 +205,9 @@ def _check_steps(steps: Any) -> np.ndarray:
     if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or grid.min() < 0 \
             or np.any(np.diff(grid) <= 0):
         raise InvalidValue(f"'steps' must be {rule} (got {steps!r})")
+    if grid.size > MAX_STEPS:
+        raise InvalidValue(f"'steps' must hold at most {MAX_STEPS:,} steps for a summary "
+                           f"(got {grid.size:,})")
     return grid
 
 
@@ -313,6 +328,20 @@ def _horizon_warnings(s: CurveSummary, curve: Curve, n: int, total: int) -> list
     return [f"{s.name}: the schedule is longer than the training: {what}, beyond 1.5x the "
             f"{total} training steps, so it would not finish (at step {total} it is at "
             f"{fmt_number(now)}; it ends at {fmt_number(end)})."]
+
+
+def _late_landmarks(s: CurveSummary, curve: Curve, total: int) -> list[str]:
+    late = [m for m in curve.marks if m.kind in ("restart", "milestone")
+            and (1 - LATE_SHARE) * total <= m.step < total]
+    if not late:
+        return []
+    first = late[0]
+    what = "restarts" if first.kind == "restart" else "drops (a milestone)"
+    step = math.ceil(first.step)  # the first update that uses the new value
+    return [f"{s.name}: the schedule {what} at step {fmt_step(first.step)}, so the last "
+            f"{total - step} of the {total} training steps run at the "
+            f"{'restarted' if first.kind == 'restart' else 'dropped'} value; size it so that "
+            f"its cycles or milestones end with the training."]
 
 
 def _last_landmark(marks: list[Mark], total: int, horizon: float) -> Mark | None:

@@ -37,15 +37,19 @@ def _noam(steps: int) -> Schedule:
     return Noam(d_model=512, warmup_steps=warmup, scale=(512 * warmup) ** 0.5)  # peak 1
 
 
-def _seed000(steps: int) -> Schedule:
-    """Seed 000's LRScheduler with its defaults: ``0.2 + 1.8 * lr_scale``."""
-    return 1.8 * lr_scale() + 0.2
+def _warm_restarts(steps: int) -> Schedule:
+    """The all-in-one warm-restart scheduler's curve (``0.2 + 1.8 * lr_scale``, its default
+    range) sized to ``steps``: a warm-up of about a tenth, then three cycles of lengths
+    T_0, 2 T_0, 4 T_0 that end exactly at ``steps`` (T_0 is an int, as the scheduler takes it,
+    so the warm-up absorbs the remainder)."""
+    t_0 = max(1, (steps - steps // 10) // 7)
+    return 1.8 * lr_scale(warmup_steps=steps - 7 * t_0, T_0=t_0, T_mult=2) + 0.2
 
 
 PRESETS: dict[str, Callable[[int], Schedule]] = {
     "constant": lambda n: Constant(1.0),
     "linear": lambda n: Linear(start=1.0, end=0.0, steps=n),
-    "step": lambda n: Step(every=max(1, n // 3), gamma=0.1),
+    "step": lambda n: Step(every=n / 3, gamma=0.1),  # drops at n/3 and 2n/3; the third at n
     "multistep": lambda n: MultiStep(milestones=[max(1, n // 2), max(2, 3 * n // 4)], gamma=0.1),
     "exponential": lambda n: Exponential(rate=0.01 ** (1 / n)),
     "polynomial": lambda n: Polynomial(start=1.0, end=0.0, steps=n, power=2.0),
@@ -53,12 +57,13 @@ PRESETS: dict[str, Callable[[int], Schedule]] = {
     "cosine": lambda n: Cosine(start=1.0, end=0.0, steps=n),
     "warmup-cosine": lambda n: Warmup(Cosine(start=1.0, end=0.0, steps=n - max(1, n // 20)),
                                       steps=max(1, n // 20)),
-    "cosine-restarts": lambda n: CosineRestarts(period=max(1, n // 7), period_mult=2),
-    "cyclic": lambda n: Cyclic(start=0.1, peak=1.0, up_steps=max(1, n // 8), mode="triangular2"),
+    # three cycles of n/7, 2n/7 and 4n/7: the next restart is at n, after the last step
+    "cosine-restarts": lambda n: CosineRestarts(period=n / 7, period_mult=2),
+    "cyclic": lambda n: Cyclic(start=0.1, peak=1.0, up_steps=n / 8, mode="triangular2"),
     "one-cycle": lambda n: OneCycle(total_steps=n),
     "wsd": lambda n: WSD(warmup_steps=n // 20, decay_steps=n // 5, total_steps=n),
     "noam": _noam,
-    "seed000": _seed000,
+    "seed000": _warm_restarts,
 }
 
 
