@@ -1,6 +1,7 @@
 """A short tour of cadence's schedule layer: compose, evaluate, save, preview.
 
-Run with ``make demo`` (or ``.venv/bin/python examples/tour.py``).
+Run: ``.venv/bin/python examples/tour.py`` (the test suite runs it, tests/test_examples.py).
+``make demo`` is something else: the built-in training experiment.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from cadence.tools import preview, sparkline
 
 
 def main() -> None:
-    # Seed 000's shape: a warm-up from 5% into cosine restarts that double in length and
-    # lose 3% of their height at each restart, between 0.2x and 2x of the base lr.
+    # A warm-up from 5% into cosine restarts that double in length and lose 3% of their
+    # height at each restart, between 0.2x and 2x of the base lr.
     lr = join(
         [Linear(start=0.05, end=1.0, steps=100),
          CosineRestarts(period=200, period_mult=2, decay=0.97, low=0.2, high=2.0)],

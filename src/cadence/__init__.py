@@ -21,6 +21,7 @@ _LAZY = {
     "PlateauScheduler": "cadence.scheduler",
     "ReduceOnPlateau": "cadence.scheduler",
     "LRScheduler": "cadence.compat",
+    "WarmRestartScheduler": "cadence.compat",
     "build": "cadence.compat",
 }
 
@@ -30,6 +31,7 @@ __all__ = [
     "PlateauScheduler",
     "ReduceOnPlateau",
     "Scheduler",
+    "WarmRestartScheduler",
     "__version__",
     "build",
     "dump_config",

@@ -291,3 +291,13 @@ def test_the_seeds_script_runs_and_resumes_exactly(tmp_path, monkeypatch, capsys
         assert lrs(resumed_opt) == record[k]
     # the scheduler built afterwards on the trained optimizer took the real base lrs
     assert namespace["scheduler"].base_lrs == [0.001, 0.002, 0.003]
+
+
+def test_its_name_says_what_it_does_and_the_old_name_still_works():
+    assert cadence.WarmRestartScheduler is LRScheduler is cadence.compat.LRScheduler
+    assert cadence.compat.WarmRestartScheduler is LRScheduler
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    for kind in ("WarmRestartScheduler", "LRScheduler"):
+        built = cadence.build({"type": kind, "warmup_steps": 10, "T_0": 20}, opt)
+        assert type(built) is cadence.WarmRestartScheduler
+        assert (built.warmup_steps, built.T_0) == (10, 20)

@@ -6,8 +6,9 @@ of per-group schedules out, no optimizer: :mod:`~cadence.compat.torch_shapes`,
 class of the same name, keeps upstream's attributes, state and chaining rules
 (:mod:`~cadence.compat.chaining`), and hands the description to the binding core
 (:mod:`cadence.scheduler.binder`). PyTorch's ``lr_scheduler``, transformers' factories,
-MMEngine's param schedulers (which need MMEngine itself), d2l's schedulers, seed 000's
-all-in-one ``LRScheduler``, and :func:`build` for configs.
+MMEngine's param schedulers (which need MMEngine itself), d2l's schedulers, the all-in-one
+:class:`WarmRestartScheduler` (also ``LRScheduler``, the name of the hand-written class it
+replaces), and :func:`build` for configs.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_LAZY = {"LRScheduler": "cadence.compat.all_in_one", "build": "cadence.compat.configs"}
+_LAZY = {"LRScheduler": "cadence.compat.all_in_one",
+         "WarmRestartScheduler": "cadence.compat.all_in_one", "build": "cadence.compat.configs"}
 
-__all__ = ["LRScheduler", "build"]
+__all__ = ["LRScheduler", "WarmRestartScheduler", "build"]
 
 
 def __getattr__(name: str) -> Any:

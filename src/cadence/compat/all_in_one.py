@@ -1,7 +1,11 @@
-"""Seed 000's all-in-one ``LRScheduler``, built on :class:`cadence.Scheduler` and the schedule
-algebra.
+"""The all-in-one warm-restart scheduler, :class:`WarmRestartScheduler`: warm-up, cosine
+annealing with warm restarts, a decay per restart, a range relative to each group's base lr,
+batch-size scaling and a custom factor, in one class. It is the hand-written ``LRScheduler``
+class many training scripts carry, with the same parameters, defaults,
+attributes and methods, built on :class:`cadence.Scheduler` and the schedule algebra;
+``cadence.LRScheduler`` is the same class, under the name that code uses.
 
-Its contract is the seed's formula, quirks included. With ``k`` the number of ``step()`` calls
+Its contract is that class's formula, quirks included. With ``k`` the number of ``step()`` calls
 (``global_step``), ``W = warmup_steps``, and each group's base lr ``base``::
 
     warm(k)    = max(warmup_scale_min, k / W) for k <= W, else 1
@@ -14,11 +18,11 @@ Its contract is the seed's formula, quirks included. With ``k`` the number of ``
 So the warm-up starts at ``eta_scal_min + (eta_scal_max - eta_scal_min) * warmup_scale_min`` of
 the base (0.29 with the defaults), and batch scaling can lift the lr above ``eta_scal_max``.
 
-Differences from the seed, on purpose: construction writes the step-0 values (the seed left the
+Differences from the original, on purpose: construction writes the step-0 values (it left the
 base lr in place until the first ``step()``); ``plot`` changes nothing and can write a file;
 the state carries the base lrs, so resuming works in any order; every argument is validated;
-a batch size must be positive (the seed silently used 1 for 0 or less); ``warmup_steps=0`` means
-no warm-up (the seed divided by zero).
+a batch size must be positive (it silently used 1 for 0 or less); ``warmup_steps=0`` means
+no warm-up (it divided by zero).
 """
 
 from __future__ import annotations
@@ -52,9 +56,10 @@ from cadence.validation import (
 )
 
 
-class LRScheduler(Scheduler):
-    """Seed 000's scheduler: warm-up, cosine annealing with warm restarts, a decay per restart,
-    a range relative to each group's base lr, batch-size scaling and a custom factor.
+class WarmRestartScheduler(Scheduler):
+    """Warm-up, cosine annealing with warm restarts, a decay per restart, a range relative to
+    each group's base lr, batch-size scaling and a custom factor (see the module docstring for
+    the formula). ``cadence.LRScheduler`` is this class.
 
     Attributes ``global_step``, ``T_i``, ``T_cur``, ``cycle`` and ``lr_scale`` are read from the
     closed form at the current step.
@@ -212,3 +217,5 @@ class LRScheduler(Scheduler):
             for name, shape in missing:
                 print(f"     - {name:30} | shape: {shape}")
 
+
+LRScheduler = WarmRestartScheduler  # the hand-written class's name, in the scripts it replaces

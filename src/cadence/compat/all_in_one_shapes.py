@@ -1,5 +1,5 @@
-"""The pure description of seed 000's all-in-one scheduler: its ``lr_scale`` as a schedule, no
-torch needed (presets, plots and ``describe`` use it directly)."""
+"""The pure description of the all-in-one :class:`~cadence.compat.all_in_one.WarmRestartScheduler`:
+its ``lr_scale`` as a schedule, no torch needed (presets, plots and ``describe`` use it)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from cadence.schedules import (
 def lr_scale(warmup_steps: int = 100, warmup_scale_min: float = 0.05,
              warmup_type: str = "linear", T_0: int = 200, T_mult: int = 2, gamma: float = 0.97,
              custom_lambda: Callable[[int], float] | None = None) -> Schedule:
-    """Seed 000's ``lr_scale`` without the batch factor, as a schedule:
+    """The warm-restart scheduler's ``lr_scale`` without the batch factor, as a schedule:
     ``warm(k) * restart(k) * custom_lambda(k)``.
 
     >>> round(lr_scale()(150), 6)   # 50 steps into the first 200-step cosine

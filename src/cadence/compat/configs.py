@@ -6,7 +6,8 @@ A config is one of:
 - ``{"type": "scheduler", "lr": <schedule config>, "momentum": ..., **Scheduler options}``,
   where a hyperparameter may also map group names to schedule configs, and ``plateau`` holds
   :class:`cadence.ReduceOnPlateau`'s arguments;
-- ``{"type": "LRScheduler", ...}``: seed 000's all-in-one scheduler;
+- ``{"type": "WarmRestartScheduler", ...}`` (or ``"LRScheduler"``): the all-in-one
+  warm-restart scheduler;
 - ``{"type": "torch.<Class>", ...}``: a PyTorch drop-in (``schedulers`` nested, ``lr_lambda`` a
   schedule config);
 - ``{"type": "transformers.<name>", "num_warmup_steps": ..., ...}``: a transformers factory;
@@ -32,7 +33,7 @@ from typing import Any
 import torch
 
 from cadence.compat import d2l, lr_scheduler, mmengine_shapes, transformers
-from cadence.compat.all_in_one import LRScheduler
+from cadence.compat.all_in_one import WarmRestartScheduler
 from cadence.config.io import from_config, read_config
 from cadence.config.registry import registered, suggest
 from cadence.scheduler import ReduceOnPlateau, Scheduler
@@ -46,7 +47,7 @@ _D2L = list(d2l.__all__)
 
 def known_types() -> list[str]:
     """Every ``type`` that :func:`build` takes."""
-    return sorted([*registered(), "scheduler", "LRScheduler",
+    return sorted([*registered(), "scheduler", "WarmRestartScheduler", "LRScheduler",
                    *(f"torch.{n}" for n in _TORCH),
                    *(f"transformers.{n}" for n in transformers.SCHEDULES),
                    *(f"mmengine.{n}" for n in _MMENGINE), *(f"d2l.{n}" for n in _D2L)])
@@ -86,9 +87,9 @@ def build(config: Any, optimizer: torch.optim.Optimizer, *,
         return Scheduler(optimizer, lr=from_config(config))
     if kind == "scheduler":
         return _scheduler(args, optimizer)
-    if kind == "LRScheduler":
-        _check(kind, LRScheduler, list(args), ("optimizer",))
-        return LRScheduler(optimizer, **args)
+    if kind in ("WarmRestartScheduler", "LRScheduler"):
+        _check(kind, WarmRestartScheduler, list(args), ("optimizer",))
+        return WarmRestartScheduler(optimizer, **args)
     family, _, name = kind.partition(".")
     if family == "torch" and name in _TORCH:
         return _torch(kind, name, args, optimizer)

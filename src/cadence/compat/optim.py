@@ -1,9 +1,10 @@
 """``torch.optim`` with cadence's schedulers: one import to switch.
 
-``import torch.optim as optim`` (or Genesis' ``import genesis.optim as optim``) becomes
+``import torch.optim as optim`` (or the same import from a PyTorch-compatible framework whose
+``optim`` module also carries the schedulers, such as Genesis) becomes
 ``import cadence.compat.optim as optim``: the optimizers are PyTorch's own, ``optim.lr_scheduler``
 and the scheduler classes at the top level are cadence's drop-ins, and the Hugging Face style
-factories (``optim.get_cosine_schedule_with_warmup``, as Genesis offers) are here too.
+factories (``optim.get_cosine_schedule_with_warmup``, as such frameworks offer) are here too.
 """
 
 from __future__ import annotations

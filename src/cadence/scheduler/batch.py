@@ -1,4 +1,4 @@
-"""Batch-size scaling of the learning rate (seed 000's rules).
+"""Batch-size scaling of the learning rate (the warm-restart scheduler's rules).
 
 With ``ratio = batch_size / base_batch_size``:
 

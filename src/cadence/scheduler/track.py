@@ -5,8 +5,8 @@ A :class:`Span` maps a schedule's value ``f`` to a group's value ``low + (high -
 where ``low`` and ``high`` are fixed per group from its base ``b``: ``low = low_abs + low_rel * b``
 and ``high = high_abs + high_rel * b``. So :data:`RELATIVE` gives ``b * f`` (a factor of the
 base), :data:`ABSOLUTE` gives ``f``, ``Span.floor(m)`` gives ``m + (b - m) * f`` (PyTorch's and
-MMEngine's ``eta_min``) and ``Span.between(0.2, 2.0)`` gives ``b * (0.2 + 1.8 * f)`` (seed 000's
-range). One schedule then serves every group, whatever their bases.
+MMEngine's ``eta_min``) and ``Span.between(0.2, 2.0)`` gives ``b * (0.2 + 1.8 * f)`` (the
+warm-restart scheduler's range). One schedule then serves every group, whatever their bases.
 
 >>> from cadence.schedules import Linear
 >>> track = Track("lr", [Linear(start=1.0, end=0.0, steps=10)] * 2, [0.1, 0.4])

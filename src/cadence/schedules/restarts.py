@@ -1,4 +1,5 @@
-"""Cosine annealing with warm restarts (SGDR), seed 000's and PyTorch's flavours in one shape."""
+"""Cosine annealing with warm restarts (SGDR): the all-in-one warm-restart scheduler's and
+PyTorch's flavours in one shape."""
 
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ class CosineRestarts(Schedule):
         value = low + (high - low) * decay**i * sin(pi/2 * v / length)**2
 
     i.e. ``low + (high - low) * decay**i * (1 + cos(pi * u / length)) / 2``. ``decay`` shrinks
-    the amplitude at every restart (seed 000's ``gamma``). After ``cycles`` cycles, if given,
-    the value holds at ``low``. PyTorch's ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)``
+    the amplitude at every restart (the warm-restart scheduler's ``gamma``). After ``cycles``
+    cycles, if given, the value holds at ``low``. PyTorch's ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)``
     is ``CosineRestarts(period=T_0, period_mult=T_mult, low=eta_min / base_lr)``.
 
     >>> s = CosineRestarts(period=1, period_mult=2)

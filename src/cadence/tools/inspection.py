@@ -1,7 +1,7 @@
 """What an optimizer's param groups hold, as tables: each group's hyperparameters, and its
 parameters by name, shape and size, with the model's parameters that no group trains.
 
-This is seed 000's ``visualize_optimizer_param_groups``, built on
+This is the warm-restart scheduler's ``visualize_optimizer_param_groups``, built on
 :func:`cadence.scheduler.param_groups.summarize_param_groups`.
 
 >>> import torch
