@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import import_module
 from pathlib import Path
 
 import pytest
+
+from cadence.cli import main
 
 SCRIPT = Path(sys.executable).with_name("cadence")
 
@@ -61,14 +64,19 @@ def test_describe_and_presets():
     ("args", "message"),
     [(("plot", "cosin", "-o", "x.png"), "unknown preset 'cosin'; did you mean 'cosine'"),
      (("plot", "{bad", "-o", "x.png"), "inline JSON does not parse"),
-     (("plot", "cosine", "-o", "x.jpg"), "'path' must end in .png, .svg or .pdf"),
+     (("plot", "cosine", "-o", "x.jpg"), "-o must end in .png, .svg or .pdf (got 'x.jpg')"),
      (("describe", "missing.yaml"), "no such file: 'missing.yaml'"),
      (("preview", '{"type": "cosine", "step": 5}'), "unknown key 'step' for config type 'cosine'"),
      (("compare", "nope", "--epochs", "1"), "unknown preset 'nope'"),
-     (("preview", "cosine", "--steps", "0"), "--steps must be positive (got 0)"),
+     (("preview", "cosine", "--steps", "0"), "--steps must be a positive int up to 10,000,000 "
+                                             "(got 0)"),
+     (("preview", "cosine", "--epochs", "inf", "--steps-per-epoch", "5"),
+      "--epochs must be a positive number (got inf)"),
+     (("preview", "bad.yaml"), "'bad.yaml': aliases and anchors (*name, &name) are not allowed"),
      (("plot", "cosine", "-o", "x.png", "--epochs", "3"), "--epochs needs --steps-per-epoch")],
 )
 def test_a_bad_spec_is_one_line_and_status_2(args, message, tmp_path):
+    (tmp_path / "bad.yaml").write_text("type: cosine\nsteps: &n 10\nend: *n\n")
     out = cadence(*args, cwd=tmp_path)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
@@ -95,3 +103,71 @@ def test_demo_writes_the_report(tmp_path):
         assert (tmp_path / "report" / image).read_bytes()[:4] == b"\x89PNG"
     results = json.loads((tmp_path / "report" / "results.json").read_text())
     assert len(results["runs"]) == 16 and results["setup"]["seeds"] == 2
+
+
+# -- how many steps a view shows ------------------------------------------------------------------
+def axis_line(text):
+    return text.strip().splitlines()[-1].split()
+
+
+@pytest.mark.parametrize(("spec", "last"), [
+    ('{"type": "cosine", "steps": 500}', "499"),
+    ('{"type": "warmup", "steps": 100, "schedule": {"type": "cosine", "steps": 900}}', "999"),
+    ('{"type": "join", "boundaries": [200], "schedules": [{"type": "linear", "steps": 200}, '
+     '{"type": "cosine", "steps": 50}]}', "249"),
+    ('{"type": "multistep", "milestones": [40, 80]}', "99"),
+    ('{"type": "one_cycle", "total_steps": 3000}', "2999"),
+    ('{"type": "exponential", "rate": 0.99}', "999"),
+    ("constant", "999"),
+    ("cosine", "999"),
+])
+def test_preview_shows_the_schedules_own_length_by_default(spec, last, capsys):
+    assert main(["preview", spec, "--height", "3"]) == 0
+    assert axis_line(capsys.readouterr().out) == ["0", "step", last]
+
+
+def test_steps_still_win_over_the_schedules_length(capsys):
+    assert main(["preview", '{"type": "cosine", "steps": 500}', "--steps", "2000"]) == 0
+    assert axis_line(capsys.readouterr().out) == ["0", "step", "1999"]
+
+
+def test_preview_in_epochs_is_labelled_in_epochs(capsys):
+    assert main(["preview", "cosine", "--epochs", "10", "--steps-per-epoch", "100"]) == 0
+    assert axis_line(capsys.readouterr().out) == ["0", "epoch", "9.99"]
+
+
+def test_plot_and_describe_get_the_horizon(monkeypatch, tmp_path, capsys):
+    seen = {}
+    monkeypatch.setattr(import_module("cadence.tools.plot"), "plot",
+                        lambda spec, steps, **kw: seen.update(plot=steps, per_epoch=kw[
+                            "steps_per_epoch"]))
+    monkeypatch.setattr(import_module("cadence.tools.describe"), "describe",
+                        lambda spec, steps, **kw: seen.update(describe=steps) or "")
+    monkeypatch.chdir(tmp_path)
+    cosine = '{"type": "cosine", "steps": 500}'
+    longer = '{"type": "warmup", "steps": 100, "schedule": {"type": "cosine", "steps": 900}}'
+    assert main(["plot", cosine, longer, "-o", "x.png"]) == 0
+    assert seen == {"plot": 1000, "per_epoch": None}
+    assert main(["plot", cosine, "-o", "x.png", "--epochs", "3", "--steps-per-epoch", "40"]) == 0
+    assert seen == {"plot": 120, "per_epoch": 40}
+    assert main(["describe", cosine]) == 0
+    assert seen["describe"] == 500
+    assert main(["describe", "one-cycle"]) == 0
+    assert seen["describe"] == 1000
+
+
+@pytest.mark.parametrize("command", ["plot", "describe", "preview"])
+def test_the_views_say_their_default_length(command, capsys):
+    assert main([command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "own length" in text and "1000 for a preset" in text and "--epochs" in text
+    assert ("x axis is then in epochs" in text) == (command != "describe")
+
+
+@pytest.mark.parametrize("command", ["compare", "demo"])
+def test_compare_says_what_a_specs_values_are(command, capsys):
+    assert main([command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "lr 0.02" in text
+    if command == "compare":
+        assert "factors of the task's base lr, 0.02" in text and "absolute" in text

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from cadence.cli import report
-from cadence.cli.experiment import DEMO, Ranks, compare, factory
+from cadence.cli.experiment import DEMO, Ranks, compare, factory, relative
 from cadence.cli.task import lenet, load_digits
 from cadence.schedules import Cosine
 
@@ -51,6 +52,27 @@ def test_specs_are_checked_before_training(tmp_path):
         factory('{"type": "torch.StepLR", "stepsize": 3}')
 
 
+def test_which_specs_are_factors_of_the_base_lr(tmp_path):
+    """A relative spec's lrs are 0.02 x its values on a base of 1; the others' are not."""
+    (tmp_path / "step.yaml").write_text("type: torch.StepLR\nstep_size: 10\n")
+    one_cycle = '{"type": "torch.OneCycleLR", "max_lr": 0.1, "total_steps": 22}'
+    assert all(relative(spec) for spec in DEMO)
+    assert relative("wsd") and relative('{"type": "cosine", "steps": 50}')
+    assert relative(str(tmp_path / "step.yaml"))
+    assert not relative(one_cycle)
+    # trained, the one-cycle config gives PyTorch's lrs for max_lr=0.1, whatever the base lr
+    (run,) = compare([one_cycle], Ranks(), epochs=1, seeds=1)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.02, momentum=0.9)
+    upstream = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=22)
+    expected = []
+    for _ in range(22):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        upstream.step()
+    np.testing.assert_allclose(run.lrs, expected, rtol=1e-9)
+    assert max(run.lrs) > 0.09  # not 0.02 x anything below 1
+
+
 def test_report(tmp_path):
     runs = compare(["constant", "one-cycle"], Ranks(), epochs=2, seeds=2)
     table = report.markdown(runs)
@@ -63,6 +85,9 @@ def test_report(tmp_path):
     fig = report.training_figure(runs)
     assert [ax.get_title() for ax in fig.axes] == ["train loss", "train accuracy", "test accuracy"]
     assert all(len(ax.get_lines()) == 2 for ax in fig.axes)
+    assert all(ax.get_ylabel() for ax in fig.axes) and len(fig.legends) == 1
+    report_md = " ".join((tmp_path / "report.md").read_text().split())
+    assert "multiply the base lr 0.02 (SGD, momentum 0.9, batch 64)" in report_md
     assert len(report.lr_figure(runs, 22).axes[0].get_lines()) == 2
 
 

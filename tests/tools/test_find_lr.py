@@ -504,7 +504,8 @@ def test_suggestions_lie_in_the_sweep(full_sweep):
     for rule, s in r.suggestions.items():
         assert isinstance(s, Suggestion) and s and s.rule == rule
         assert 1e-4 <= s.lr <= 10.0
-        assert s.loss == r.smoothed[s.index]
+        if rule != "minimum":  # the minimum's lr is a tenth of its point's: see below
+            assert s.loss == r.smoothed[s.index]
     assert r.suggestion() is r.suggestions["valley"]
     assert r.suggestion("minimum") is r.suggestions["minimum"]
 
@@ -551,6 +552,40 @@ def test_suggest_on_a_curve_written_out():
     rising = suggest(lrs, [1.0 + k for k in range(40)])
     assert not rising["steepest"] and not rising["valley"]
     assert "never decreases" in rising["valley"].reason
+
+
+def test_the_minimums_loss_is_the_curve_at_its_lr_and_the_dot_sits_there():
+    lrs = geometric(1e-6, 1.0, 40)  # log10 steps of 6/39: a tenth is 6.5 points back
+    curve = [3.0 - 0.05 * k for k in range(25)] + [1.8 + 0.3 * k for k in range(15)]
+    out = suggest(lrs, curve)
+    s = out["minimum"]
+    assert s.index == 24 and s.lr == lrs[24] / 10
+    # lrs[24] / 10 lies halfway (in log lr) between points 17 and 18
+    left, right = math.log10(lrs[17]), math.log10(lrs[18])
+    t = (math.log10(s.lr) - left) / (right - left)
+    assert t == pytest.approx(0.5, rel=1e-9)
+    expected = curve[17] + t * (curve[18] - curve[17])
+    assert s.loss == pytest.approx(expected, rel=1e-12)
+    assert s.loss != curve[24]  # not the loss at the minimum itself
+    for rule in ("steepest", "valley"):  # these suggest a recorded point: its own loss
+        assert out[rule].loss == curve[out[rule].index]
+
+    result = LRFinderResult(lrs, curve, curve, False, "done", out)
+    (ax,) = result.plot().axes
+    dots = {line.get_label().split(":")[0]: line for line in ax.get_lines()
+            if line.get_marker() == "o"}
+    assert set(dots) == {"steepest", "valley", "minimum"}
+    for rule, line in dots.items():
+        assert list(line.get_xdata()) == [out[rule].lr]
+        assert list(line.get_ydata()) == [out[rule].loss]
+
+
+def test_a_minimum_whose_tenth_is_below_the_sweep_takes_the_first_point():
+    lrs = geometric(1e-3, 1.0, 20)  # a tenth of lrs[k] is lrs[k - 6.33]
+    curve = [2.0, 1.9, 1.5, 1.0] + [1.0 + 0.1 * k for k in range(1, 17)]
+    s = suggest(lrs, curve)["minimum"]
+    assert s.index == 3 and s.lr < lrs[0]
+    assert s.loss == curve[0]
 
 
 def test_valley_clamps_where_fastai_wraps_around():

@@ -92,3 +92,44 @@ def test_curves_of_presets_files_and_inline_json(tmp_path):
         load("{nope")
     with pytest.raises(ValueError, match="no such file"):
         load("missing.yaml")
+
+
+def test_y_axes_say_whether_values_are_factors_or_absolute():
+    # schedules and presets are factors of a group's base value
+    fig = plot([Cosine(steps=100), "one-cycle"], steps=100)
+    assert fig.axes[0].get_ylabel() == "lr (factor of the base lr)"
+    # a scheduler on an optimizer: the values its groups get, 0.1 x the schedule
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    sched = cadence.Scheduler(opt, lr=Cosine(steps=100), momentum=Linear(start=1.0, end=0.9,
+                                                                          steps=100))
+    fig = plot(sched, steps=100)
+    assert [ax.get_ylabel() for ax in fig.axes] == ["lr (absolute)", "momentum (absolute)"]
+    assert curves_of(fig.axes[0])[0].get_ydata()[0] == pytest.approx(0.1)
+
+
+def test_scheduler_configs_are_labelled_by_how_they_use_the_base():
+    # StepLR multiplies the base lr: on the stand-in (base 1) it starts at 1
+    step = plot({"type": "torch.StepLR", "step_size": 30, "gamma": 0.5}, steps=100)
+    assert step.axes[0].get_ylabel() == "lr (factor of the base lr)"
+    assert curves_of(step.axes[0])[0].get_ydata()[0] == pytest.approx(1.0)
+    # OneCycleLR's lr peaks at max_lr and its momentum cycles between fixed values, whatever
+    # the base
+    one_cycle = plot({"type": "torch.OneCycleLR", "max_lr": 0.1, "total_steps": 100},
+                     steps=100)
+    assert [ax.get_ylabel() for ax in one_cycle.axes] == ["lr (absolute)",
+                                                          "momentum (absolute)"]
+    assert max(curves_of(one_cycle.axes[0])[0].get_ydata()) == pytest.approx(0.1)
+    # a floor (eta_min) is neither: the values are for a base of 1
+    floor = plot({"type": "torch.CosineAnnealingLR", "T_max": 100, "eta_min": 0.01},
+                 steps=100)
+    assert floor.axes[0].get_ylabel() == "lr (on a base lr of 1)"
+
+
+def test_a_panel_of_factors_and_absolute_values_says_so_per_curve():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched = cadence.Scheduler(opt, lr=Cosine(steps=100))
+    fig = plot([Cosine(steps=100), sched], steps=100, labels=["shape", "mine"])
+    (ax,) = fig.axes
+    assert ax.get_ylabel() == "lr (absolute or factor: see the legend)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["shape [factor]",
+                                                                  "mine [absolute]"]

@@ -62,3 +62,24 @@ def test_sparkline():
 def test_bad_sizes_are_refused(kwargs):
     with pytest.raises(ValueError, match="must be a positive int"):
         preview(Constant(1.0), **kwargs)
+
+
+def test_the_x_axis_is_in_epochs_with_steps_per_epoch():
+    text = preview(Cosine(steps=1000), steps=1000, width=40, height=3, steps_per_epoch=100)
+    axis = text.splitlines()[-1].split()
+    assert axis == ["0", "epoch", "9.99"]
+    assert preview(Cosine(steps=1000), steps=1000, width=40, height=3).splitlines()[-1].split() \
+        == ["0", "step", "999"]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"width": 1001}, r"'width' must be a positive int up to 1000 \(got 1001\)"),
+    ({"height": 10**6}, r"'height' must be a positive int up to 500 \(got 1000000\)"),
+    ({"steps_per_epoch": 0}, r"'steps_per_epoch' must be a positive number \(got 0\)"),
+])
+def test_sizes_that_would_not_fit_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        preview(Constant(1.0), steps=10, **kwargs)
+    if "width" in kwargs:
+        with pytest.raises(ValueError, match=message):
+            sparkline(Constant(1.0), steps=10, **kwargs)

@@ -1,43 +1,148 @@
 """The ``cadence`` command (also ``python -m cadence``).
 
 Every command takes SPECs: a YAML or JSON file, inline JSON, or a preset name (``cadence
-presets`` lists them). A bad SPEC or argument gives one error line and exit status 2.
+presets`` lists them). A mistake in the command line or in what it names (an
+:class:`~cadence.validation.InvalidInput`, raised where the mistake is made) gives one line,
+``cadence <command>: error: <message>``, and exit status 2; any other exception is a bug in
+cadence and keeps its traceback. Commands import what they need when they run: those that only
+read schedules (help, presets, preview, describe, plot) import no torch, and only plot imports
+matplotlib.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
+import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from cadence.tools.curves import MAX_STEPS, check_steps_shown, horizon
 from cadence.tools.presets import PRESETS
+from cadence.tools.preview import MAX_HEIGHT, MAX_WIDTH
+from cadence.validation import InvalidInput, InvalidValue
 
 SPEC_HELP = ("a YAML or JSON file, inline JSON ('{\"type\": \"cosine\", \"steps\": 1000}'), or a "
              "preset: " + ", ".join(sorted(PRESETS)))
+STEPS_HELP = ("how many steps to show, 0 .. N-1 (default: {whose} own length: 500 for "
+              "'{{\"type\": \"cosine\", \"steps\": 500}}', a bit past a step decay's last "
+              "milestone; 1000 for a preset, which is sized to it, and for a shape with no end, "
+              "such as constant or exponential)")
+# What tools.plot.plot and LRFinderResult.plot write (a test checks that they agree).
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+TASK = "the digits LeNet, SGD with lr 0.02, momentum 0.9, batch 64"
+COMPARE_SPECS = (
+    "A SPEC's values are factors of the task's base lr, 0.02 (a cosine from 1 to 0 takes the lr "
+    "from 0.02 to 0), unless the config says they are absolute: '{\"type\": \"scheduler\", "
+    "\"absolute\": true, \"lr\": {...}}', a d2l.* config, or a drop-in's own lrs (such as "
+    "torch.OneCycleLR's max_lr, or an eta_min floor). Presets and the demo's schedules are "
+    "sized to the whole run; a config's steps are optimizer steps (an epoch is 22 steps of "
+    "batch 64).")
 
 
-class Failure(Exception):
-    """A user error: printed as one line, exit status 2."""
+# -- the command line's own checks ----------------------------------------------------------------
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, ``cadence <command>: error: <message>``,
+    and exit status 2 (argparse would print the whole usage before it)."""
+
+    def error(self, message: str) -> NoReturn:
+        message = re.sub(r"^argument (\S+): (?=\1 )", "", message)  # "--x must ..." once
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _horizon(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--steps", type=int, help="how many steps to show (default 1000)")
-    group.add_argument("--epochs", type=float, help="how many epochs to show (with "
-                       "--steps-per-epoch); the x axis is then in epochs")
-    parser.add_argument("--steps-per-epoch", type=int, help="optimizer steps per epoch")
+def number(option: str, kind: type, rule: str, ok: Callable[[Any], bool]
+           ) -> Callable[[str], Any]:
+    """An argparse ``type=``: ``kind(text)`` if ``ok`` accepts it, else an error that names
+    ``option``, ``rule`` and the text (``inf``, ``nan`` and ``1e999`` are refused as floats)."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:  # not a number of that kind (or an int of too many digits)
+            value = None
+        if value is None or (isinstance(value, float) and not math.isfinite(value)) \
+                or not ok(value):
+            raise argparse.ArgumentTypeError(f"{option} must be {rule} (got {text})")
+        return value
+
+    convert.__name__ = option
+    return convert
 
 
-def _steps(args: argparse.Namespace) -> tuple[int, int | None]:
+def positive_int(option: str, limit: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type=`` for an int from 1 (to ``limit``)."""
+    if limit is None:
+        return number(option, int, "a positive int", lambda n: n >= 1)
+    return number(option, int, f"a positive int up to {limit:,}", lambda n: 1 <= n <= limit)
+
+
+def positive_number(option: str) -> Callable[[str], float]:
+    """An argparse ``type=`` for a finite float > 0."""
+    return number(option, float, "a positive number", lambda x: x > 0)
+
+
+def check_output_file(option: str, path: str, suffixes: tuple[str, ...] = FIGURE_SUFFIXES
+                      ) -> Path:
+    """Refuse, before any work, a figure path that cannot be written: a suffix matplotlib is
+    not asked to write, a folder, a folder that does not exist or cannot be written in."""
+    target = Path(path)
+    if target.suffix.lower() not in suffixes:
+        listed = ", ".join(suffixes[:-1]) + " or " + suffixes[-1]
+        raise InvalidValue(f"{option} must end in {listed} (got {path!r})")
+    if target.is_dir():
+        raise InvalidValue(f"{option} {path!r} is a folder: give a file name in it")
+    folder = target.parent
+    if not folder.exists():
+        raise InvalidValue(f"{option} {path!r}: the folder {str(folder)!r} does not exist")
+    _check_writable(option, path, folder)
+    return target
+
+
+def check_output_folder(option: str, path: str) -> Path:
+    """Refuse, before any work, a folder that cannot be made or written in (it may not exist
+    yet: its nearest existing parent must be a folder that can be written in)."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise InvalidValue(f"{option} {path!r} is a file, not a folder")
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    _check_writable(option, path, existing)
+    return target
+
+
+def _check_writable(option: str, path: str, folder: Path) -> None:
+    if not folder.is_dir():
+        raise InvalidValue(f"{option} {path!r}: {str(folder)!r} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise InvalidValue(f"{option} {path!r}: cannot write in the folder {str(folder)!r} "
+                           f"({exc.strerror or exc})") from None
+
+
+def _shown_steps(args: argparse.Namespace, specs: Sequence[Any]) -> int:
+    """The steps a view shows: --epochs x --steps-per-epoch, --steps, or the longest of the
+    SPECs' own lengths (see :func:`cadence.tools.curves.horizon`)."""
     if args.epochs is not None:
-        if not args.steps_per_epoch:
-            raise Failure("--epochs needs --steps-per-epoch")
-        return max(1, round(args.epochs * args.steps_per_epoch)), args.steps_per_epoch
-    return (args.steps if args.steps is not None else 1000), args.steps_per_epoch
+        if args.steps_per_epoch is None:
+            raise InvalidValue("--epochs needs --steps-per-epoch (how many optimizer steps "
+                               "make an epoch)")
+        total = args.epochs * args.steps_per_epoch
+        if not total <= MAX_STEPS:
+            raise InvalidValue(f"--epochs x --steps-per-epoch must be at most {MAX_STEPS:,} "
+                               f"steps to show (got {args.epochs:g} x {args.steps_per_epoch:,} "
+                               f"= {total:.4g})")
+        return max(1, round(total))
+    if args.steps is not None:
+        return int(args.steps)
+    return max(check_steps_shown(horizon(spec), f"the length of {spec!r} (shown when --steps "
+                                 "is not given)") for spec in specs)
 
 
 def _print(text: Any) -> None:
@@ -49,37 +154,47 @@ def _print(text: Any) -> None:
     console.print(text)
 
 
-# -- commands -----------------------------------------------------------------------------------
+# -- commands -------------------------------------------------------------------------------------
 def cmd_plot(args: argparse.Namespace) -> None:
+    """Draw the SPECs to a file (the path is checked first)."""
+    check_output_file("-o", args.output)
+    steps = _shown_steps(args, args.spec)
     from cadence.tools.plot import plot
 
-    steps, per_epoch = _steps(args)
-    plot(args.spec, steps, steps_per_epoch=per_epoch, log=args.log, title=args.title,
-         marks=not args.no_marks, path=args.output)
+    plot(args.spec, steps, steps_per_epoch=args.steps_per_epoch, log=args.log,
+         title=args.title, marks=not args.no_marks, path=args.output)
     print(f"wrote {args.output}")
 
 
 def cmd_describe(args: argparse.Namespace) -> None:
+    """Print the SPEC's summary table and warnings."""
     from cadence.tools.describe import describe
 
-    steps, _ = _steps(args)
+    steps = _shown_steps(args, [args.spec])
     print(describe(args.spec, steps, training_steps=args.training_steps))
 
 
 def cmd_preview(args: argparse.Namespace) -> None:
+    """Draw each curve of the SPEC in braille, evaluated only where the preview samples it (so
+    a long horizon costs no more than a short one)."""
     import numpy as np
 
     from cadence.tools.curves import curves
     from cadence.tools.preview import preview
 
-    steps, _ = _steps(args)
-    for curve in curves(args.spec, steps):
+    steps = _shown_steps(args, [args.spec])
+    # the whole steps nearest those the preview samples (one a column of dots): as exact as
+    # every step, at the cost of a few hundred
+    grid = np.unique(np.rint(np.linspace(0, steps - 1, 2 * args.width)))
+    for curve in curves(args.spec, grid):
         title = f"{curve.label}: {curve.hyperparameter}"
         print(preview(partial(np.interp, xp=curve.steps, fp=curve.values), steps,
-                      width=args.width, height=args.height, log=args.log, title=title))
+                      width=args.width, height=args.height, log=args.log, title=title,
+                      steps_per_epoch=args.steps_per_epoch))
 
 
 def cmd_presets(args: argparse.Namespace) -> None:
+    """List the presets, each with a sparkline and its repr."""
     from rich.table import Table
 
     from cadence.tools.presets import preset
@@ -103,52 +218,46 @@ def _progress(enabled: bool) -> Any:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
+    """Train under each SPEC (the demo's, for demo) and write the report: the folder and the
+    SPECs are checked before anything trains."""
+    out = check_output_folder("--out", args.out)
     from cadence.cli import report
-    from cadence.cli.experiment import Ranks, compare, factory
+    from cadence.cli.experiment import DEMO, Ranks, compare, factory
 
-    for spec in args.spec:  # refuse a bad spec before anything trains
+    specs = list(DEMO) if args.command == "demo" else args.spec
+    for spec in specs:  # refuse a bad spec before anything trains
         factory(spec)
     ranks = Ranks()
     try:
         began = time.perf_counter()
         with _progress(ranks.main) as progress:
-            task = progress.add_task("training", total=len(args.spec) * args.seeds * args.epochs)
-            runs = compare(args.spec, ranks, epochs=args.epochs, seeds=args.seeds,
+            task = progress.add_task("training", total=len(specs) * args.seeds * args.epochs)
+            runs = compare(specs, ranks, epochs=args.epochs, seeds=args.seeds,
                            tick=lambda: progress.advance(task))
         seconds = time.perf_counter() - began
         if ranks.main:
             _print(report.table(runs, title=f"{args.epochs} epochs, {args.seeds} seed(s), "
                                             f"{ranks.size} process(es)"))
-            paths = report.write(runs, Path(args.out), epochs=args.epochs, seeds=args.seeds,
+            paths = report.write(runs, out, epochs=args.epochs, seeds=args.seeds,
                                  world_size=ranks.size, seconds=seconds)
             print("wrote " + ", ".join(str(p) for p in paths))
     finally:
         ranks.close()
 
 
-def cmd_demo(args: argparse.Namespace) -> None:
-    from cadence.cli.experiment import DEMO
-
-    args.spec = list(DEMO)
-    cmd_compare(args)
-
-
 def cmd_find_lr(args: argparse.Namespace) -> None:
-    import torch
+    """Run the LR range test on the built-in task (the options are checked first)."""
+    if args.plot is not None:
+        check_output_file("--plot", args.plot)
+    if args.end <= args.start:
+        raise InvalidValue(f"--end must be more than --start (got --start {args.start:g} "
+                           f"--end {args.end:g})")
     from rich.table import Table
 
-    from cadence.cli.task import lenet, load_digits
-    from cadence.tools.find_lr import find_lr
+    from cadence.cli.task import find_lr_on_task
 
-    torch.manual_seed(args.seed)
-    data = load_digits()
-    model = lenet()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
-    order = torch.randperm(len(data.train_x), generator=torch.Generator().manual_seed(args.seed))
-    batches = [(data.train_x[i], data.train_y[i]) for i in order.split(64)]
-    result = find_lr(model, optimizer, torch.nn.CrossEntropyLoss(), batches,
-                     start_lr=args.start, end_lr=args.end, num_iter=args.iters, mode=args.mode,
-                     seed=args.seed)
+    result = find_lr_on_task(start_lr=args.start, end_lr=args.end, num_iter=args.iters,
+                             mode=args.mode, seed=args.seed)
     table = Table(title="LR range test on the digits LeNet"
                         + (f" (stopped early: {result.reason})" if result.stopped_early else ""))
     table.add_column("rule")
@@ -165,32 +274,36 @@ def cmd_find_lr(args: argparse.Namespace) -> None:
         print(f"wrote {args.plot}")
 
 
-# -- the parser ---------------------------------------------------------------------------------
+# -- the parser -----------------------------------------------------------------------------------
 def _subcommand(sub: Any, name: str, func: Callable[[argparse.Namespace], None], summary: str,
-                example: str) -> argparse.ArgumentParser:
-    parser = sub.add_parser(name, help=summary, description=summary,
+                example: str, description: str = "") -> argparse.ArgumentParser:
+    text = "\n\n".join(textwrap.fill(part, 79) for part in (summary, description) if part)
+    parser = sub.add_parser(name, help=summary, description=text,
                             epilog=f"example:\n  {example}",
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.set_defaults(func=func)
+    parser.set_defaults(func=func, parser=parser)
     return parser
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
-        prog="cadence",
-        description="Schedules for the learning rate and every other optimizer "
-                    "hyperparameter: see them before you train, compare them on a built-in task.",
-        epilog="examples:\n  cadence preview warmup-cosine --steps 2000\n"
-               "  cadence plot cosine one-cycle seed000 -o schedules.png\n  cadence demo",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _horizon(parser: argparse.ArgumentParser, whose: str, axis: bool = True) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--steps", type=positive_int("--steps", MAX_STEPS),
+                       help=STEPS_HELP.format(whose=whose))
+    group.add_argument("--epochs", type=positive_number("--epochs"),
+                       help="how many epochs to show (with --steps-per-epoch)")
+    parser.add_argument("--steps-per-epoch", type=positive_int("--steps-per-epoch"),
+                        help="optimizer steps per epoch" + (": the x axis is then in epochs"
+                                                            if axis else " (for --epochs)"))
 
+
+def _views(sub: Any) -> None:
+    """plot, describe, preview and presets: they read schedules and train nothing."""
     p = _subcommand(sub, "plot", cmd_plot, "draw schedules to a PNG, SVG or PDF file",
                     "cadence plot warmup-cosine cosine-restarts -o lr.png --epochs 30 "
                     "--steps-per-epoch 100")
     p.add_argument("spec", nargs="+", metavar="SPEC", help=SPEC_HELP)
     p.add_argument("-o", "--output", required=True, help="the file to write (.png, .svg, .pdf)")
-    _horizon(p)
+    _horizon(p, "the longest SPEC's")
     p.add_argument("--log", action="store_true", help="log scale on the value axis")
     p.add_argument("--title", help="a title for the figure")
     p.add_argument("--no-marks", action="store_true", help="do not mark restarts and phases")
@@ -199,63 +312,96 @@ def parser() -> argparse.ArgumentParser:
                     "warm-up, restarts, jumps, and warnings for common mistakes",
                     "cadence describe my_schedule.yaml --steps 10000 --training-steps 8000")
     p.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
-    _horizon(p)
-    p.add_argument("--training-steps", type=int, help="the planned training length, to check "
-                   "the schedule against")
+    _horizon(p, "the SPEC's", axis=False)
+    p.add_argument("--training-steps", type=positive_int("--training-steps"),
+                   help="the planned training length, to check the schedule against")
 
     p = _subcommand(sub, "preview", cmd_preview, "draw a schedule in the terminal",
                     "cadence preview '{\"type\": \"cosine\", \"steps\": 500}' --steps 600")
     p.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
-    _horizon(p)
-    p.add_argument("--width", type=int, default=60, help="columns (default 60)")
-    p.add_argument("--height", type=int, default=12, help="rows (default 12)")
+    _horizon(p, "the SPEC's")
+    p.add_argument("--width", type=positive_int("--width", MAX_WIDTH), default=60,
+                   help=f"columns (default 60, at most {MAX_WIDTH})")
+    p.add_argument("--height", type=positive_int("--height", MAX_HEIGHT), default=12,
+                   help=f"rows (default 12, at most {MAX_HEIGHT})")
     p.add_argument("--log", action="store_true", help="log scale on the value axis")
 
-    p = _subcommand(sub, "presets", cmd_presets, "list the named presets", "cadence presets")
-    p.add_argument("--steps", type=int, default=1000, help="size them to this many steps")
+    p = _subcommand(sub, "presets", cmd_presets, "list the named presets",
+                    "cadence presets --steps 5000")
+    p.add_argument("--steps", type=positive_int("--steps", MAX_STEPS), default=1000,
+                   help="size them to this many steps (default 1000, at least 20)")
 
+
+def _training(sub: Any) -> None:
+    """find-lr, compare and demo: they train the built-in task (and import torch)."""
     p = _subcommand(sub, "find-lr", cmd_find_lr, "run the LR range test on the built-in task",
                     "cadence find-lr --start 1e-3 --end 10 --plot find_lr.png")
-    p.add_argument("--start", type=float, default=1e-4, help="first lr (default 1e-4)")
-    p.add_argument("--end", type=float, default=10.0, help="last lr (default 10)")
-    p.add_argument("--iters", type=int, default=300,
+    p.add_argument("--start", type=positive_number("--start"), default=1e-4,
+                   help="first lr (default 1e-4)")
+    p.add_argument("--end", type=positive_number("--end"), default=10.0,
+                   help="last lr (default 10)")
+    p.add_argument("--iters", type=number("--iters", int, "an int >= 2", lambda n: n >= 2),
+                   default=300,
                    help="iterations (default 300: the LeNet needs a few epochs to start learning)")
     p.add_argument("--mode", choices=("exp", "linear"), default="exp", help="sweep shape")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--plot", help="also write the loss curve to this file")
+    p.add_argument("--seed", type=number("--seed", int, "an int from 0 to 2**32 - 1",
+                                         lambda n: 0 <= n < 2**32),
+                   default=0, help="random seed (default 0)")
+    p.add_argument("--plot", help="also write the loss curve to this file (.png, .svg, .pdf)")
 
-    for name, func, summary, example in (
-        ("compare", cmd_compare, "train the built-in task under each SPEC and compare",
+    for name, summary, example in (
+        ("compare", f"train the built-in task ({TASK}) under each SPEC and compare",
          "cadence compare cosine one-cycle my.yaml --epochs 20 --seeds 2 --out report\n"
          "  torchrun --nproc_per_node=2 -m cadence compare cosine constant"),
-        ("demo", cmd_demo, "the main job: seed 004's comparison of eight schedules on the "
-         "built-in task, with a report", "cadence demo --out report"),
+        ("demo", "the main job: seed 004's comparison of eight schedules on the built-in task "
+         f"({TASK}), with a report", "cadence demo --out report"),
     ):
-        p = _subcommand(sub, name, func, summary, example)
+        p = _subcommand(sub, name, cmd_compare, summary, example,
+                        COMPARE_SPECS if name == "compare" else "")
         if name == "compare":
             p.add_argument("spec", nargs="+", metavar="SPEC", help=SPEC_HELP + ", or one of the "
-                           "demo's schedules")
-        p.add_argument("--epochs", type=int, default=30, help="epochs per run (default 30)")
-        p.add_argument("--seeds", type=int, default=3 if name == "demo" else 2,
-                       help="seeds per schedule")
+                           "demo's schedules; its values are factors of the base lr 0.02 unless "
+                           "the config says absolute")
+        p.add_argument("--epochs", type=positive_int("--epochs"), default=30,
+                       help="epochs per run (default 30)")
+        p.add_argument("--seeds", type=positive_int("--seeds"), default=3 if name == "demo" else 2,
+                       help=f"seeds per schedule (default {3 if name == 'demo' else 2})")
         p.add_argument("--out", default="report", help="the report's folder (default report/)")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``cadence`` command's argument parser."""
+    top = Parser(
+        prog="cadence",
+        description="Schedules for the learning rate and every other optimizer "
+                    "hyperparameter: see them before you train, compare them on a built-in task.",
+        epilog="examples:\n  cadence preview warmup-cosine --steps 2000\n"
+               "  cadence plot cosine one-cycle seed000 -o schedules.png\n  cadence demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _views(sub)
+    _training(sub)
     return top
 
 
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return " ".join(lines) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = parser().parse_args(argv)
-    for name in ("epochs", "seeds", "steps", "steps_per_epoch", "iters", "width", "height",
-                 "training_steps"):
-        value = getattr(args, name, None)
-        if value is not None and value <= 0:
-            print(f"cadence {args.command}: error: --{name.replace('_', '-')} must be positive "
-                  f"(got {value})", file=sys.stderr)
-            return 2
+    """Run the command line; returns the exit status: 0, or 2 for a mistake in the command line
+    or in what it names, printed as one line. Any other exception is a bug in cadence: it
+    propagates with its traceback."""
+    try:
+        args, unknown = parser().parse_known_args(argv)
+        if unknown:  # said by the command's parser, so that the error names the command
+            args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    except SystemExit as exc:  # --help (0), or a bad command line, printed as one line (2)
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:
         args.func(args)
-    except (Failure, ValueError, TypeError, KeyError, OSError, ImportError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"cadence {args.command}: error: {message}", file=sys.stderr)
+    except InvalidInput as exc:
+        print(f"cadence {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     return 0

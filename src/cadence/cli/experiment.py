@@ -2,7 +2,11 @@
 
 Seed 004's comparison, made real: for every schedule and seed a fresh model trains with SGD
 (lr 0.02, momentum 0.9, batch 64); each epoch records the train loss and accuracy and the test
-accuracy, and every step the lr actually in the optimizer. Runs are deterministic for a seed.
+accuracy, and every step the lr actually in the optimizer. A schedule's values are factors of
+that base lr (:func:`relative` says which specs are). A seed fixes the initial weights and the
+order of the batches, and torch runs on one thread, so a run gives the same numbers again on
+the same machine and PyTorch build; another CPU or build rounds its floating-point reductions
+differently, and the numbers differ a little.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) the model trains with DistributedDataParallel on the gloo
 backend, each rank on its own shard of every epoch's batches; after every epoch the ranks check
@@ -67,6 +71,18 @@ DEMO: dict[str, Factory] = {
     "one-cycle": _scheduler(lambda n, e: OneCycle(total_steps=n)),
     "seed000": _seed000,
 }
+
+
+def relative(spec: str) -> bool:
+    """Whether ``spec``'s lrs are factors that multiply the base lr: true of the demo's
+    schedules, presets and schedule configs, and of a scheduler config whose lrs scale with the
+    base (``torch.StepLR``), not of one that sets absolute lrs (``torch.OneCycleLR``'s
+    ``max_lr``) or a floor (``eta_min``): see :func:`cadence.tools.plot.value_kind`."""
+    if spec in DEMO:
+        return True
+    from cadence.tools.plot import FACTOR, value_kind
+
+    return value_kind(spec, "lr", 1000) == FACTOR
 
 
 def factory(spec: str) -> Factory:
@@ -191,7 +207,9 @@ def compare(specs: list[str], ranks: Ranks, *, epochs: int = 30, seeds: int = 2,
     """Train under every schedule in ``specs`` for every seed in ``range(seeds)``; ``tick`` is
     called after every epoch of every run (for a progress bar)."""
     makers = {spec: factory(spec) for spec in specs}
-    torch.set_num_threads(1)  # the same numbers on any machine, and fastest for this model
+    # one thread: the same reductions in the same order on every run of this machine and build
+    # (another CPU or PyTorch build may still round differently), and fastest for this model
+    torch.set_num_threads(1)
     data = load_digits()
     return [train(spec, makers[spec], seed, epochs, data, ranks, tick)
             for spec in specs for seed in range(seeds)]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
+import textwrap
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ import torch
 from matplotlib.figure import Figure
 from rich.table import Table
 
-from cadence.cli.experiment import BASE_LR, BATCH_SIZE, MOMENTUM, Run
+from cadence.cli.experiment import BASE_LR, BATCH_SIZE, MOMENTUM, Run, relative
 
 COLUMNS = ("train_loss", "train_acc", "test_acc")
 HEADERS = ("schedule", "final train loss", "train acc", "test acc", "time (s)")
@@ -68,38 +71,80 @@ def markdown(runs: Sequence[Run]) -> str:
 
 
 def lr_figure(runs: Sequence[Run], steps_per_epoch: int) -> Figure:
-    """The lr every schedule applied at every step (first seed), in one figure."""
+    """The lr every schedule applied at every step (first seed), in one figure: the absolute
+    lr on the left axis and, on the right, the same curves read as factors of the base lr
+    ``BASE_LR`` (lr / base lr)."""
     fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax = fig.subplots()
     for name, group in by_schedule(runs).items():
         lrs = np.asarray(group[0].lrs)
         ax.plot(np.arange(lrs.size) / steps_per_epoch, lrs, label=name, linewidth=1.5)
-    ax.set(title="learning rate applied at each step", xlabel="epoch", ylabel="lr")
+    setup = f"(SGD, momentum {MOMENTUM}, batch {BATCH_SIZE})"
+    if all(relative(name) for name in by_schedule(runs)):
+        title = f"lr applied at each step: base lr {BASE_LR} × the schedule's factor {setup}"
+    else:
+        title = f"lr applied at each step {setup}"
+    ax.set(title=title, xlabel="epoch", ylabel="lr (absolute)")
+    factor = ax.secondary_yaxis("right", functions=(_per_base, _times_base))
+    factor.set_ylabel(f"factor of the base lr {BASE_LR}")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", ncols=2)
     return fig
 
 
+def _per_base(lr: Any) -> Any:
+    return np.asarray(lr) / BASE_LR
+
+
+def _times_base(factor: Any) -> Any:
+    return np.asarray(factor) * BASE_LR
+
+
+def bands(values: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of ``values`` (seeds x epochs): the mean, and the mean minus and plus the
+    sample standard deviation over seeds (0 for one seed): the statistic of the table."""
+    array = np.asarray(values, dtype=float)
+    mean = array.mean(axis=0)
+    std = array.std(axis=0, ddof=1) if array.shape[0] > 1 else np.zeros_like(mean)
+    return mean, mean - std, mean + std
+
+
 def training_figure(runs: Sequence[Run]) -> Figure:
-    """Train loss, train accuracy and test accuracy per epoch: the mean over seeds, with the
-    range across seeds shaded."""
-    fig = Figure(figsize=(13, 4.2), layout="constrained")
+    """Train loss, train accuracy and test accuracy per epoch: the mean over seeds, shaded
+    from mean - std to mean + std over seeds (the table's statistic), one legend for all."""
+    fig = Figure(figsize=(13, 4.6), layout="constrained")
     axes = fig.subplots(1, 3)
-    titles = {"train_loss": "train loss", "train_acc": "train accuracy",
-              "test_acc": "test accuracy"}
-    for i, (name, group) in enumerate(by_schedule(runs).items()):
+    groups = by_schedule(runs)
+    for i, (name, group) in enumerate(groups.items()):
         epochs = [e["epoch"] for e in group[0].epochs]
         for ax, key in zip(axes, COLUMNS):
-            values = np.array([[e[key] for e in r.epochs] for r in group])
-            ax.plot(epochs, values.mean(axis=0), label=name, color=f"C{i % 10}", linewidth=1.5)
-            ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=f"C{i % 10}",
-                            alpha=0.15, linewidth=0)
+            mean, low, high = bands([[e[key] for e in r.epochs] for r in group])
+            ax.plot(epochs, mean, label=name, color=f"C{i % 10}", linewidth=1.5)
+            ax.fill_between(epochs, low, high, color=f"C{i % 10}", alpha=0.15, linewidth=0,
+                            gid=name)
     for ax, key in zip(axes, COLUMNS):
-        ax.set(title=titles[key], xlabel="epoch")
+        ax.set(title=TITLES[key], xlabel="epoch", ylabel=YLABELS[key])
         ax.grid(True, alpha=0.3)
     axes[0].set_yscale("log")
-    axes[2].legend(fontsize="small")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize="small", title="schedule")
+    fig.suptitle(band_caption(min(len(g) for g in groups.values())))
     return fig
+
+
+TITLES = {"train_loss": "train loss", "train_acc": "train accuracy",
+          "test_acc": "test accuracy"}
+YLABELS = {"train_loss": "cross-entropy, mean over the epoch (log scale)",
+           "train_acc": "fraction correct over the epoch",
+           "test_acc": "fraction of the test images correct"}
+
+
+def band_caption(seeds: int) -> str:
+    """What the training figure's curves and bands are."""
+    if seeds < 2:
+        return "one seed per schedule: the curves are that run (no band)"
+    return (f"lines: mean over {seeds} seeds; shaded: mean ± one standard deviation over "
+            "the seeds (the table's statistic)")
 
 
 def write(runs: Sequence[Run], out: Path, *, epochs: int, seeds: int, world_size: int,
@@ -115,25 +160,93 @@ def write(runs: Sequence[Run], out: Path, *, epochs: int, seeds: int, world_size
         "runs": [{"schedule": r.schedule, "seed": r.seed, "seconds": r.seconds,
                   "epochs": r.epochs, "lrs": r.lrs} for r in runs]}
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    text = report_text(runs, epochs=epochs, seeds=seeds, world_size=world_size,
+                       seconds=seconds, cpu_seconds=time.process_time())
+    (out / "report.md").write_text(text, encoding="utf-8")
+    return [out / "report.md", out / "lr.png", out / "training.png", out / "results.json"]
+
+
+def report_text(runs: Sequence[Run], *, epochs: int, seeds: int, world_size: int,
+                seconds: float, cpu_seconds: float) -> str:
+    """``report.md``: the setup, what the lrs are, the table, the figures and what repeats."""
     names = ", ".join(by_schedule(runs))
-    text = f"""# cadence: schedules compared on the digits task
+    processes = f"{world_size} process{'es' if world_size > 1 else ''}"
+    return _fill(f"""# cadence: schedules compared on the digits task
 
 Seed 004's experiment on scikit-learn's 8x8 digits (1,347 training and 450 test images, a
 stratified split with a fixed seed): a LeNet-style CNN trained with SGD (lr {BASE_LR}, momentum
 {MOMENTUM}, batch {BATCH_SIZE}) for {epochs} epochs under each schedule, {seeds} seed(s) each
-({world_size} process{"es" if world_size > 1 else ""}, {seconds:.0f} s in all, torch
-{torch.__version__}, {platform.machine()}). Values are the last epoch's, mean ± standard deviation
-over seeds; time is per run.
+({processes}, torch {torch.__version__}, {platform.machine()}, {_cores()} CPU cores,
+{torch.get_num_threads()} torch thread(s)). Training took {seconds:.0f} s of wall time; this
+process had used {cpu_seconds:.0f} s of CPU time (user + system, all threads) when it wrote
+the report. Values are the last epoch's, mean ± sample standard deviation over seeds; time is
+wall time per run.
 
-Schedules: {names}.
+Schedules: {names}. {lr_note(runs)}
 
 {markdown(runs)}
 
 ![learning rates](lr.png)
 
+`lr.png`: the lr in the optimizer at every step of each schedule's first seed; the left axis is
+the absolute lr, the right axis the same lr as a factor of the base lr {BASE_LR}.
+
 ![loss and accuracy](training.png)
 
+`training.png`: {band_note(seeds)}
+
+{REPEATS}
+
 Raw numbers per epoch and seed are in `results.json`.
-"""
-    (out / "report.md").write_text(text, encoding="utf-8")
-    return [out / "report.md", out / "lr.png", out / "training.png", out / "results.json"]
+""")
+
+
+def _fill(text: str) -> str:
+    """Every prose paragraph of ``text`` wrapped at 100 columns (headings, tables and images
+    as they are)."""
+    paragraphs = text.split("\n\n")
+    kept = ("#", "|", "!")
+    return "\n\n".join(p if p.startswith(kept) else textwrap.fill(" ".join(p.split()), 100)
+                       for p in paragraphs)
+
+
+def _cores() -> int | None:
+    """The CPU cores this process may run on (what a container grants, where it says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count()
+
+
+def lr_note(runs: Sequence[Run]) -> str:
+    """What the schedules' values are: factors that multiply the base lr, except for scheduler
+    configs whose lrs do not scale with it (:func:`cadence.cli.experiment.relative`)."""
+    names = list(by_schedule(runs))
+    configs = [n for n in names if not relative(n)]
+    factors = (f"factors that multiply the base lr {BASE_LR} (SGD, momentum {MOMENTUM}, batch "
+               f"{BATCH_SIZE}): the lr at step t is {BASE_LR} × schedule(t)")
+    if not configs:
+        return f"Each schedule's values are {factors}."
+    text = (f"{', '.join(configs)}: scheduler config(s) whose lrs do not scale with the base lr "
+            "(absolute values such as a max_lr, or a floor such as eta_min).")
+    if len(configs) < len(names):
+        others = ", ".join(n for n in names if n not in configs)
+        text = f"The values of {others} are {factors}. " + text
+    return text
+
+
+def band_note(seeds: int) -> str:
+    """What the training figure's lines and bands are, in the report."""
+    if seeds < 2:
+        return "train loss, train and test accuracy per epoch of the one seed (no band)."
+    return (f"train loss, train and test accuracy per epoch: the lines are the mean over the "
+            f"{seeds} seeds, the shaded bands mean ± one sample standard deviation over the "
+            "seeds, the same statistic as the table.")
+
+
+REPEATS = """**What repeats, what does not.** A seed fixes the initial weights and the order of the
+batches, and torch runs on one thread (`torch.set_num_threads(1)`), so the same command on the
+same machine and PyTorch build gives the same numbers, every digit. Another CPU, PyTorch build
+or thread count (or several processes, whose gradients are averaged) rounds the floating-point
+reductions differently, the runs drift apart a little and the table's last digits differ. The
+times depend on the machine and its load."""

@@ -4,10 +4,16 @@ experiment, on data that ships with scikit-learn: nothing is downloaded)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from cadence.tools.find_lr import LRFinderResult
+
+BASE_LR, MOMENTUM, BATCH_SIZE = 0.02, 0.9, 64
 
 
 @dataclass
@@ -44,3 +50,20 @@ def lenet() -> nn.Module:
         nn.Linear(120, 84), nn.ReLU(),
         nn.Linear(84, 10),
     )
+
+
+def find_lr_on_task(*, start_lr: float, end_lr: float, num_iter: int, mode: str = "exp",
+                    seed: int = 0) -> LRFinderResult:
+    """The LR range test (:func:`cadence.tools.find_lr.find_lr`) on the built-in task: a fresh
+    LeNet with SGD (lr 0.02, momentum 0.9) over the digits' training images, shuffled by
+    ``seed`` into batches of 64, so the same seed gives the same curve."""
+    from cadence.tools.find_lr import find_lr
+
+    torch.manual_seed(seed)
+    data = load_digits()
+    model = lenet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=BASE_LR, momentum=MOMENTUM)
+    order = torch.randperm(len(data.train_x), generator=torch.Generator().manual_seed(seed))
+    batches = [(data.train_x[i], data.train_y[i]) for i in order.split(BATCH_SIZE)]
+    return find_lr(model, optimizer, nn.CrossEntropyLoss(), batches, start_lr=start_lr,
+                   end_lr=end_lr, num_iter=num_iter, mode=mode, seed=seed)

@@ -17,15 +17,20 @@ import dataclasses
 import inspect
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 from cadence.config.registry import lookup, suggest
-from cadence.validation import InvalidType, InvalidValue, MissingPackage
+from cadence.validation import InvalidInput, InvalidType, InvalidValue, MissingPackage
 
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
+# How deep a config may nest (dicts and lists): real ones nest a few levels; a cap keeps a
+# hostile file from exhausting Python's recursion limit in the parser or in from_config.
+MAX_NESTING = 100
 
 
 def encode(value: Any) -> Any:
@@ -89,7 +94,7 @@ def to_config(obj: Any) -> dict[str, Any]:
 
 def _decode(value: Any) -> Any:
     if isinstance(value, Mapping) and "type" in value:
-        return from_config(value)
+        return _build(value)
     if isinstance(value, list):
         return [_decode(item) for item in value]
     return value
@@ -119,8 +124,14 @@ def check_keys(type_name: str, cls: type, keys: list[str]) -> None:
 def from_config(data: Any) -> Any:
     """Build the object a config describes (nested configs first).
 
-    Unknown types and keys are refused with the nearest valid name.
+    Unknown types and keys are refused with the nearest valid name, and configs nested deeper
+    than ``MAX_NESTING`` levels are refused before anything is built.
     """
+    check_nesting(data, "the config")
+    return _build(data)
+
+
+def _build(data: Any) -> Any:
     if not isinstance(data, Mapping):
         raise InvalidType(f"a config must be a dict with a 'type' key (got {data!r})")
     if "type" not in data:
@@ -132,20 +143,208 @@ def from_config(data: Any) -> Any:
 
 
 def read_config(path: str | Path) -> Any:
-    """The raw data (dict or list) of a JSON or YAML file, chosen by the file's suffix."""
+    """The raw data (a dict, or a list of them) of a JSON or YAML file, chosen by the file's
+    suffix.
+
+    Every mistake in the file is an :class:`~cadence.validation.InvalidValue` that names it: a
+    missing or unreadable file, text that does not parse (with its line and column), a
+    duplicate key, a YAML alias or anchor (configs need none, and a few bytes of them can
+    expand to gigabytes), nesting deeper than ``MAX_NESTING``, or data that is not a config.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in JSON_SUFFIXES + YAML_SUFFIXES:
         raise InvalidValue(f"'path' must end in .json, .yaml or .yml (got {str(path)!r})")
-    text = path.read_text(encoding="utf-8")
-    if suffix in JSON_SUFFIXES:
-        return json.loads(text)
-    return _yaml().safe_load(text)
+    source = repr(str(path))
+    text = _read_text(path)
+    data = parse_json(text, source) if suffix in JSON_SUFFIXES else parse_yaml(text, source)
+    if data is None:
+        raise InvalidValue(f"{source} is empty: it must hold a config (a mapping with a 'type' "
+                           "key) or a list of them")
+    if not isinstance(data, (dict, list)):
+        raise InvalidType(f"{source} must hold a config (a mapping with a 'type' key) or a list "
+                          f"of them (got the {type(data).__name__} {_short(data)})")
+    for index, item in enumerate(data if isinstance(data, list) else []):
+        if not isinstance(item, dict):
+            raise InvalidType(f"{source} holds a list, which must be of configs (mappings with "
+                              f"a 'type' key) (got {_short(item)} at index {index})")
+    return data
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, or an InvalidValue that names the file and what is wrong with it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidValue(f"no such file: {str(path)!r}") from None
+    except IsADirectoryError:
+        raise InvalidValue(f"{str(path)!r} is a folder, not a config file") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidValue(f"{str(path)!r} is not UTF-8 text ({exc.reason} at byte "
+                           f"{exc.start})") from None
+    except OSError as exc:
+        raise InvalidValue(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_nesting(data: Any, source: str) -> None:
+    """Refuse data whose dicts and lists nest deeper than ``MAX_NESTING`` levels (walked
+    without recursion, so any depth is measured safely)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, (Mapping, list, tuple)):
+            continue
+        if depth > MAX_NESTING:
+            raise _too_deep(source)
+        items = value.values() if isinstance(value, Mapping) else value
+        stack.extend((item, depth + 1) for item in items)
+
+
+def _too_deep(source: str) -> InvalidValue:
+    return InvalidValue(f"{source} nests deeper than {MAX_NESTING} levels of lists and "
+                        "mappings, which no config needs")
+
+
+def parse_json(text: str, source: str = "inline JSON") -> Any:
+    """The data of JSON ``text``; ``source`` names it in errors (``"inline JSON"``, or a
+    file's quoted path). Duplicate keys, ``NaN``/``Infinity`` and nesting deeper than
+    ``MAX_NESTING`` are refused; a syntax error names its line and column."""
+    try:
+        data = json.loads(text, object_pairs_hook=partial(_unique_keys, source=source),
+                          parse_constant=partial(_no_constant, source=source))
+    except InvalidInput:
+        raise
+    except json.JSONDecodeError as exc:
+        raise InvalidValue(f"{source} does not parse: {exc.msg} (line {exc.lineno}, column "
+                           f"{exc.colno})") from None
+    except RecursionError:  # deeper than Python's recursion limit: the scanner gave up
+        raise _too_deep(source) from None
+    except ValueError as exc:  # e.g. an int of more digits than Python converts
+        raise InvalidValue(f"{source} does not parse: {exc}") from None
+    check_nesting(data, source)
+    return data
+
+
+def _unique_keys(pairs: list[tuple[str, Any]], source: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise InvalidValue(f"{source} has the key {key!r} twice in one mapping: a config "
+                               "names each key once")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str, source: str) -> Any:
+    raise InvalidValue(f"{source} holds {name}, which is not a finite number: configs hold "
+                       "finite numbers only")
+
+
+def parse_yaml(text: str, source: str = "inline YAML") -> Any:
+    """The data of YAML ``text`` through a safe loader that also refuses aliases and anchors,
+    duplicate keys and nesting deeper than ``MAX_NESTING``; ``source`` names it in errors,
+    which give the line and column."""
+    yaml = _yaml()
+    loader = _strict_loader()(text)
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        raise InvalidValue(_yaml_message(exc, source)) from None
+    except yaml.YAMLError as exc:
+        raise InvalidValue(f"{source} does not parse: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_message(exc: Any, source: str) -> str:
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "'\\t'" in problem:
+        problem += " (YAML indents with spaces, not tabs)"
+    mark = exc.problem_mark or exc.context_mark
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    verb = ":" if getattr(exc, "refused", False) else " does not parse:"
+    return f"{source}{verb} {problem}{where}"
+
+
+@cache
+def _strict_loader() -> type:
+    """``yaml.SafeLoader`` refusing aliases, anchors, duplicate keys and deep nesting (built
+    on first use, so that importing cadence does not import PyYAML)."""
+    _yaml()  # PyYAML is installed (or a MissingPackage says how to install it)
+    import yaml
+
+    class Refused(yaml.MarkedYAMLError):
+        refused = True
+
+    class StrictLoader(yaml.SafeLoader):
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise Refused(problem="aliases and anchors (*name, &name) are not allowed in a "
+                              "config", problem_mark=event.start_mark)
+            opens = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+            if opens and self.depth >= MAX_NESTING:
+                raise Refused(problem=f"nesting deeper than {MAX_NESTING} levels of lists and "
+                              "mappings is not allowed in a config",
+                              problem_mark=event.start_mark)
+            self.depth += opens
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= opens
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:  # an unhashable key: the base class refuses it
+                    continue
+                if first is not key_node:
+                    raise Refused(problem=f"the key {key!r} appears twice in one mapping (first "
+                                  f"at line {first.start_mark.line + 1}): a config names each "
+                                  "key once", problem_mark=key_node.start_mark)
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
 
 
 def load_config(path: str | Path) -> Any:
-    """Build the object described by a JSON or YAML config file."""
-    return from_config(read_config(path))
+    """Build the object described by a JSON or YAML config file; every mistake in it is an
+    :class:`~cadence.validation.InvalidInput` whose message starts with the file's path."""
+    data = read_config(path)
+    with naming(repr(str(path))):
+        return from_config(data)
+
+
+@contextmanager
+def naming(source: str) -> Iterator[None]:
+    """Put ``source: `` in front of an :class:`~cadence.validation.InvalidInput` raised
+    inside (unless it names ``source`` already), so that a mistake in a config built from a
+    file names the file; the exception keeps its type."""
+    try:
+        yield
+    except InvalidInput as exc:
+        message = str(exc)
+        if source in message:
+            raise
+        try:
+            renamed = type(exc)(f"{source}: {message}")
+        except TypeError:  # a user's subclass with another signature: keep it as it is
+            raise exc from None
+        raise renamed from None
 
 
 def dump_config(obj: Any, path: str | Path) -> Path:
@@ -159,7 +358,10 @@ def dump_config(obj: Any, path: str | Path) -> Path:
         text = json.dumps(cfg, indent=2) + "\n"
     else:
         text = _yaml().safe_dump(cfg, sort_keys=False)
-    path.write_text(text, encoding="utf-8")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidValue(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
     return path
 
 

@@ -33,9 +33,10 @@ STATE_FORMAT = "cadence.Scheduler/2"
 COUNTS = ("updates", "calls")
 
 
-class _UpdateCounter:
+class UpdateCounter:
     """Optimizer step post-hook: each real update moves the scheduler to the next step and
-    writes its values, without keeping the scheduler alive."""
+    writes its values, without keeping the scheduler alive. ``ref()`` is the scheduler (None
+    once collected): tools that must tell a scheduler's hook from others look for this type."""
 
     def __init__(self, scheduler: Scheduler) -> None:
         self.ref = weakref.ref(scheduler)
@@ -145,7 +146,7 @@ class Scheduler(TorchLRScheduler):
     # -- groups ------------------------------------------------------------------------------
     def _register_hook(self) -> None:
         if self._count == "updates":
-            handle = self.optimizer.register_step_post_hook(_UpdateCounter(self))
+            handle = self.optimizer.register_step_post_hook(UpdateCounter(self))
             weakref.finalize(self, handle.remove)
             self._hook = handle
 

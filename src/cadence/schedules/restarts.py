@@ -36,8 +36,9 @@ class CosineRestarts(Schedule):
 
     i.e. ``low + (high - low) * decay**i * (1 + cos(pi * u / length)) / 2``. ``decay`` shrinks
     the amplitude at every restart (the warm-restart scheduler's ``gamma``). After ``cycles``
-    cycles, if given, the value holds at ``low``. PyTorch's ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)``
-    is ``CosineRestarts(period=T_0, period_mult=T_mult, low=eta_min / base_lr)``.
+    cycles, if given, the value holds at ``low``. PyTorch's
+    ``CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)`` is
+    ``CosineRestarts(period=T_0, period_mult=T_mult, low=eta_min / base_lr)``.
 
     >>> s = CosineRestarts(period=1, period_mult=2)
     >>> s([0, 0.5, 1, 3, 7]).round(12).tolist()   # restarts at 1, 3, 7

@@ -1,27 +1,84 @@
 """Anything the tools show, turned into curves: a schedule, a scheduler, a config (dict, list,
-file, inline JSON) or a preset name, evaluated over a range of steps.
+file, inline JSON) or a preset name, evaluated over a range of steps; and how many steps to show
+it over when nobody says (:func:`horizon`).
 
 Schedulers are read through :meth:`cadence.Scheduler.value_at`, so nothing in their optimizer
 changes. Configs and presets are previewed on a stand-in optimizer whose lr, momentum and weight
-decay are 1: their curves are the factors applied to a group's own values.
+decay are 1: their curves are the factors applied to a group's own values. Torch is imported
+only for what needs an optimizer: a scheduler config (``torch.*``, ``mmengine.*``,
+``transformers.*``, ``d2l.*``, ``scheduler``, ``WarmRestartScheduler``, MMEngine's list); a
+schedule, its config, a file of one and a preset stay torch-free.
+
+>>> horizon('{"type": "cosine", "steps": 500}'), horizon("cosine"), horizon("constant")
+(500, 1000, 1000)
 """
 
 from __future__ import annotations
 
-import json
+import math
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import torch
 
-from cadence.compat.configs import build
-from cadence.config.io import from_config, read_config
-from cadence.config.registry import registered
-from cadence.schedules import Mark, Schedule
+from cadence.config.io import (
+    JSON_SUFFIXES,
+    YAML_SUFFIXES,
+    from_config,
+    naming,
+    parse_json,
+    read_config,
+)
+from cadence.schedules import (
+    WSD,
+    Clip,
+    Constant,
+    Cosine,
+    CosineRestarts,
+    CosineWave,
+    Cyclic,
+    Exponential,
+    Geometric,
+    InverseSqrt,
+    Join,
+    Lambda,
+    Linear,
+    Mark,
+    Multiplicative,
+    MultiStep,
+    Noam,
+    Offset,
+    OneCycle,
+    OneMinusSqrt,
+    Polynomial,
+    Product,
+    Quantize,
+    Repeat,
+    Reverse,
+    Scale,
+    Schedule,
+    Shift,
+    Step,
+    Stretch,
+    Sum,
+    Warmup,
+)
 from cadence.tools.presets import PRESETS, preset
 from cadence.validation import InvalidType, InvalidValue
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_STEPS = 1000  # shown for presets (sized to it) and for shapes with no length of their own
+MAX_STEPS = 10_000_000  # curves hold every step in memory: about 80 MB an array at the limit
+TAIL = 0.25  # past a last drop (or before an open-ended tail), show this share more
+# Config types that need an optimizer (hence torch) to be built: drop-ins and schedulers (the
+# types of cadence.compat.configs.build that are not schedules; a test checks them).
+BOUND_TYPES = ("scheduler", "WarmRestartScheduler", "LRScheduler")
+BOUND_FAMILIES = ("torch.", "transformers.", "mmengine.", "d2l.")
 
 
 @dataclass
@@ -38,6 +95,8 @@ class Curve:
 
 def stand_in_optimizer() -> torch.optim.Optimizer:
     """One param group whose lr, momentum and weight decay are 1 (so values are factors)."""
+    import torch
+
     return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=1.0,
                            weight_decay=1.0)
 
@@ -51,13 +110,8 @@ def parse(spec: Any) -> Any:
         return spec
     text = spec.strip()
     if text.startswith(("{", "[")):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidValue(f"inline JSON does not parse: {exc}") from None
-    if Path(text).suffix.lower() in (".json", ".yaml", ".yml"):
-        if not Path(text).exists():
-            raise InvalidValue(f"no such file: {text!r}")
+        return parse_json(text, "inline JSON")
+    if Path(text).suffix.lower() in JSON_SUFFIXES + YAML_SUFFIXES:
         return read_config(text)
     return text
 
@@ -68,31 +122,88 @@ def is_scheduler(value: object) -> bool:
     return all(hasattr(value, a) for a in ("hyperparameters", "schedules", "value_at"))
 
 
-def load(spec: Any, steps: int = 1000) -> Any:
+def needs_optimizer(config: Any) -> bool:
+    """Whether config data describes a scheduler (built on an optimizer, so with torch) rather
+    than a schedule: MMEngine's list, or a dict whose ``type`` is a drop-in or a scheduler."""
+    if isinstance(config, list):
+        return True
+    kind = config.get("type") if isinstance(config, Mapping) else None
+    return isinstance(kind, str) and (kind in BOUND_TYPES or kind.startswith(BOUND_FAMILIES))
+
+
+def _source_name(spec: Any) -> str | None:
+    """The quoted path of a spec that is a config file, to name it in errors."""
+    if isinstance(spec, Path):
+        return repr(str(spec))
+    if isinstance(spec, str) and Path(spec.strip()).suffix.lower() in JSON_SUFFIXES + \
+            YAML_SUFFIXES and not spec.strip().startswith(("{", "[")):
+        return repr(spec.strip())
+    return None
+
+
+def load(spec: Any, steps: int = DEFAULT_STEPS) -> Any:
     """A schedule or scheduler from a spec: a Schedule or Scheduler as is; a preset name (sized
-    to ``steps``); a JSON or YAML file; inline JSON; or a config dict / MMEngine list."""
-    value = parse(spec)
+    to ``steps``); a JSON or YAML file; inline JSON; or a config dict / MMEngine list. A
+    mistake in a file's config names the file."""
+    return _load(parse(spec), spec, steps)
+
+
+def _load(value: Any, spec: Any, steps: int) -> Any:
+    """:func:`load` of ``value``, what ``spec`` parsed to."""
     if isinstance(value, Schedule) or is_scheduler(value):
         return value
     if isinstance(value, str):
         return preset(value, steps)  # an unknown name is refused there, with the nearest
-    if isinstance(value, dict) and value.get("type") in registered():
-        schedule: Schedule = from_config(value)
-        return schedule
-    if isinstance(value, (dict, list)):
+    source = _source_name(spec)
+    with naming(source) if source else nullcontext():
+        return _build(value, spec)
+
+
+def _build(value: Any, spec: Any) -> Any:
+    if isinstance(value, list):
+        _check_config_list(value)
+    if isinstance(value, Mapping) and not needs_optimizer(value):
+        return from_config(value)  # a schedule: unknown types are refused with the nearest
+    if isinstance(value, (Mapping, list)):
+        from cadence.compat.configs import build
+
         return build(value, stand_in_optimizer())
     raise InvalidType(f"cannot show {spec!r}: give a schedule, a scheduler, a config, a file or "
                       "a preset name")
 
 
+def _check_config_list(value: list[Any]) -> None:
+    """A list of configs is MMEngine's ``param_scheduler``: one or more dicts."""
+    if not value:
+        raise InvalidValue("a list of configs (MMEngine's param_scheduler) must hold at least "
+                           "one config (got [])")
+    for index, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise InvalidType("a list of configs (MMEngine's param_scheduler) must hold "
+                              f"mappings with a 'type' key (got {item!r} at index {index})")
+
+
+def check_steps_shown(steps: int, what: str = "'steps'") -> int:
+    """``steps`` if at most ``MAX_STEPS`` (every one is held in memory), else an InvalidValue
+    that names ``what`` and the limit."""
+    if steps > MAX_STEPS:
+        raise InvalidValue(f"{what} must be at most {MAX_STEPS:,} steps to show (got "
+                           f"{steps:,}): pass fewer steps")
+    return steps
+
+
 def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
-    """The curves of ``spec`` (see :func:`load`) at ``steps`` (an int N means 0 .. N-1)."""
-    grid = np.arange(steps) if isinstance(steps, (int, np.integer)) else np.asarray(steps)
-    horizon = float(grid.max()) if grid.size else 0.0
-    source = load(spec, int(horizon) + 1)
+    """The curves of ``spec`` (see :func:`load`) at ``steps`` (an int N means 0 .. N-1, at most
+    ``MAX_STEPS``)."""
+    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
+        grid = np.arange(check_steps_shown(int(steps)))
+    else:
+        grid = np.asarray(steps)
+    end = float(grid.max()) if grid.size else 0.0
+    source = load(spec, int(end) + 1)
     name = label or _label(spec, source)
     if isinstance(source, Schedule):
-        return [Curve(name, "lr", None, grid, source(grid), source.marks(horizon))]
+        return [Curve(name, "lr", None, grid, source(grid), source.marks(end))]
     if not source.hyperparameters:
         raise InvalidValue(f"{type(source).__name__} has no closed form to preview (a get_lr "
                            "override runs its own code)")
@@ -106,7 +217,7 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
             if schedule is None:
                 continue
             text = name if groups == 1 else f"{name} (group {g})"
-            out.append(Curve(text, hyperparameter, g, grid, table[:, g], schedule.marks(horizon)))
+            out.append(Curve(text, hyperparameter, g, grid, table[:, g], schedule.marks(end)))
     return out
 
 
@@ -116,3 +227,151 @@ def _label(spec: Any, source: Any) -> str:
     if isinstance(spec, Path):
         return spec.stem
     return str(getattr(source, "type_name", None) or type(source).__name__)
+
+
+# -- horizons -------------------------------------------------------------------------------------
+class Extent(NamedTuple):
+    """How far a schedule's shape reaches: its last landmark ``end`` (in steps) and what comes
+    after it: ``"ends"`` (it has played out, e.g. a cosine's end), ``"holds"`` (it holds the
+    value it dropped or stepped to, e.g. after a step decay's last milestone) or
+    ``"goes on"`` (it keeps changing with no end of its own, e.g. exponential decay)."""
+
+    end: float
+    after: str
+
+
+ENDS, HOLDS, GOES_ON = "ends", "holds", "goes on"
+_OPEN = Extent(0.0, GOES_ON)
+
+
+def horizon(spec: Any) -> int:
+    """How many steps to show ``spec`` (anything :func:`load` takes) over when nobody says.
+
+    A preset: the ``DEFAULT_STEPS`` (1000) it is sized to. A schedule (or a scheduler's
+    schedules) by its :func:`extent`: to the end of a shape that ends (``Cosine(steps=500)``:
+    500; ``Warmup(Cosine(steps=900), steps=100)``: 1000; a join: its last boundary plus its last
+    piece's length; ``OneCycle``: ``total_steps``); a bit (``TAIL``) past a last drop after which
+    it holds (``MultiStep``: past the last milestone); and at least ``DEFAULT_STEPS`` for one
+    that goes on (``Exponential``, ``Constant``: 1000).
+
+    >>> from cadence.schedules import Cosine, Exponential, MultiStep, Warmup
+    >>> horizon(Warmup(Cosine(steps=900), steps=100)), horizon(MultiStep(milestones=[40, 80]))
+    (1000, 100)
+    >>> horizon(Exponential(rate=0.99))
+    1000
+    """
+    value = parse(spec)
+    if isinstance(value, str):
+        return DEFAULT_STEPS
+    source = _load(value, spec, DEFAULT_STEPS)
+    if isinstance(source, Schedule):
+        return steps_for(extent(source))
+    extents = [extent(s) for hp in source.hyperparameters for s in source.schedules(hp)
+               if s is not None]
+    return steps_for(_together(extents)) if extents else DEFAULT_STEPS
+
+
+def steps_for(reach: Extent) -> int:
+    """The steps to show for an extent (see :func:`horizon`)."""
+    if reach.after == ENDS and reach.end > 0:
+        return max(1, math.ceil(reach.end))
+    if reach.after == HOLDS and reach.end > 0:
+        return max(2, math.ceil(reach.end * (1 + TAIL)))
+    return max(DEFAULT_STEPS, math.ceil(reach.end * (1 + TAIL)))
+
+
+def extent(schedule: Schedule) -> Extent:
+    """How far ``schedule``'s shape reaches (see :class:`Extent`), from its public fields.
+
+    A schedule type cadence does not know (a user's) reaches its ``total_steps`` or ``steps``
+    field if it has a numeric one, and otherwise goes on.
+    """
+    reach = _EXTENTS.get(type(schedule))
+    if reach is not None:
+        return reach(schedule)
+    for name in ("total_steps", "steps"):
+        value = getattr(schedule, name, None)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 \
+                and math.isfinite(value):
+            return Extent(float(value), ENDS)
+    return _OPEN
+
+
+def _together(extents: list[Extent]) -> Extent:
+    """Schedules at the same time (a product, a scheduler's groups): as far as the farthest;
+    it goes on if any goes on."""
+    end = max(e.end for e in extents)
+    if any(e.after == GOES_ON for e in extents):
+        return Extent(end, GOES_ON)
+    last = [e.after for e in extents if e.end == end]
+    return Extent(end, HOLDS if HOLDS in last else last[0])
+
+
+def _after(start: float, reach: Extent) -> Extent:
+    """``reach`` of a piece that starts at ``start``."""
+    return Extent(start + reach.end, reach.after)
+
+
+def _join(s: Join) -> Extent:
+    return _after(float(s.boundaries[-1]) if s.boundaries else 0.0, extent(s.schedules[-1]))
+
+
+def _warmup(s: Warmup) -> Extent:
+    if s.mode == "overlay":
+        return _together([Extent(float(s.steps), ENDS), extent(s.schedule)])
+    return _after(float(s.steps), extent(s.schedule))
+
+
+def _restarts(s: CosineRestarts) -> Extent:
+    if s.cycles is None:
+        return Extent(float(s.period), GOES_ON)
+    if s.period_mult == 1.0:
+        return Extent(float(s.period) * s.cycles, ENDS)
+    return Extent(float(s.period) * (s.period_mult**s.cycles - 1) / (s.period_mult - 1), ENDS)
+
+
+def _offset(s: Offset) -> Extent:
+    inner = extent(s.schedule)
+    end = max(0.0, inner.end - float(s.steps))
+    return Extent(end, inner.after if end > 0 or inner.after == GOES_ON else HOLDS)
+
+
+def _quantize(s: Quantize) -> Extent:
+    inner = extent(s.schedule)
+    return Extent(inner.end, HOLDS if inner.after == ENDS else inner.after)
+
+
+def _multistep(s: MultiStep) -> Extent:
+    return Extent(float(max(s.milestones, default=0.0)), HOLDS)
+
+
+def _wsd(s: WSD) -> Extent:
+    return Extent(float(s.lengths()[3]), ENDS)
+
+
+_EXTENTS: dict[type, Callable[[Any], Extent]] = {
+    **{kind: lambda s: Extent(float(s.steps), ENDS)
+       for kind in (Linear, Cosine, Polynomial, OneMinusSqrt, Geometric)},
+    CosineWave: lambda s: Extent(float(s.steps), GOES_ON),
+    Constant: lambda s: Extent(0.0, HOLDS),
+    MultiStep: _multistep,
+    Step: lambda s: Extent(float(s.every), GOES_ON),
+    Noam: lambda s: Extent(float(s.warmup_steps), GOES_ON),
+    Cyclic: lambda s: Extent(float(s.up_steps) + float(s.down_steps or s.up_steps), GOES_ON),
+    OneCycle: lambda s: Extent(float(s.total_steps), ENDS),
+    WSD: _wsd,
+    CosineRestarts: _restarts,
+    Warmup: _warmup,
+    Join: _join,
+    Product: lambda s: _together([extent(p) for p in s.schedules]),
+    Sum: lambda s: _together([extent(p) for p in s.schedules]),
+    Scale: lambda s: extent(s.schedule),
+    Shift: lambda s: extent(s.schedule),
+    Clip: lambda s: extent(s.schedule),
+    Quantize: _quantize,
+    Stretch: lambda s: Extent(extent(s.schedule).end * s.factor, extent(s.schedule).after),
+    Reverse: lambda s: Extent(float(s.steps), ENDS),
+    Offset: _offset,
+    Repeat: lambda s: Extent(float(s.period), GOES_ON),
+    **{kind: lambda s: _OPEN for kind in (Exponential, InverseSqrt, Lambda, Multiplicative)},
+}

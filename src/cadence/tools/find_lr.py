@@ -6,8 +6,8 @@ goes from ``start_lr`` to ``end_lr``, the loss of every update is recorded and s
 run stops once the smoothed loss explodes. The sweep is a schedule like any other,
 ``Geometric(start=start_lr, end=end_lr, steps=num_iter - 1)`` (``lr_i = start * (end /
 start) ** (i / (num_iter - 1))``) or ``Linear(...)``, bound to the lr by a
-:class:`~cadence.scheduler.Scheduler`. Afterwards the model, the optimizer, the scheduler given
-and the random number generators are put back exactly as they were.
+:class:`~cadence.scheduler.Scheduler`. Afterwards the model, the optimizer, every scheduler on
+the optimizer (given or not) and the random number generators are put back exactly as they were.
 
 >>> import torch
 >>> g = torch.Generator().manual_seed(0)
@@ -39,8 +39,8 @@ import torch
 
 from cadence.scheduler import Scheduler
 from cadence.scheduler.slots import as_float
-from cadence.schedules import Geometric, Linear
-from cadence.tools.snapshot import TrainingSnapshot, seed_everything
+from cadence.schedules import Geometric, Linear, Schedule
+from cadence.tools.snapshot import TrainingSnapshot, scheduler_hooks_paused, seed_everything
 from cadence.validation import (
     InvalidType,
     InvalidValue,
@@ -63,9 +63,12 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 @dataclass(frozen=True)
 class Suggestion:
-    """The lr a rule suggests: point ``index`` of the sweep, whose smoothed loss is ``loss``.
+    """The lr a rule suggests, ``lr``, and the smoothed loss there, ``loss``.
 
-    ``lr`` is ``lrs[index]``, except for the ``"minimum"`` rule, where it is a tenth of it.
+    ``index`` is the point of the sweep the rule picked. ``lr`` is ``lrs[index]`` and ``loss``
+    is ``smoothed[index]``, except for the ``"minimum"`` rule: there ``lr`` is a tenth of
+    ``lrs[index]`` and ``loss`` the smoothed curve at that lr (:func:`smoothed_at`), which is
+    where the plot puts its dot.
 
     >>> bool(Suggestion("valley", 1e-3, 0.5, 42))
     True
@@ -139,8 +142,9 @@ class LRFinderResult:
 
     def plot(self, path: str | os.PathLike[str] | None = None) -> Figure | Path:
         """The loss (raw, light) and smoothed loss against the lr on a log axis, with a marker
-        on the smoothed curve at each suggested lr. Returns the matplotlib figure or, with
-        ``path`` (``.png``, ``.svg`` or ``.pdf``), writes it there and returns the path.
+        at each suggestion's ``(lr, loss)``, on the smoothed curve. Returns the matplotlib
+        figure or, with ``path`` (``.png``, ``.svg`` or ``.pdf``), writes it there and returns
+        the path.
 
         >>> r = LRFinderResult([1e-3, 1e-2, 1e-1], [1.0, 0.8, 2.0], [1.0, 0.9, 1.3], True,
         ...                    "exploded", {})
@@ -160,11 +164,9 @@ class LRFinderResult:
         ax = fig.add_subplot()
         ax.plot(lrs, raw, color="C0", alpha=0.3, linewidth=1, label="loss")
         ax.plot(lrs, smooth, color="C0", linewidth=2, label="smoothed loss")
-        known = np.isfinite(smooth)
         for k, (rule, s) in enumerate(self.suggestions.items()):
-            if isinstance(s, Suggestion) and known.any():
-                y = np.interp(np.log10(s.lr), np.log10(lrs[known]), smooth[known])
-                ax.plot([s.lr], [y], "o", color=f"C{k + 1}", markersize=8,
+            if isinstance(s, Suggestion):
+                ax.plot([s.lr], [s.loss], "o", color=f"C{k + 1}", markersize=8,
                         label=f"{rule}: {s.lr:.2e}")
         ax.set_xscale("log")
         ax.set(xlabel="learning rate", ylabel="loss", title="LR range test")
@@ -209,11 +211,20 @@ def find_lr(
     ``(diverge - 1) * |best|`` above it).
 
     Then the model's parameters, gradients, buffers and training flags, the optimizer's param
-    groups and state, ``scheduler``'s state (a cadence ``Scheduler`` or a torch ``LRScheduler``
-    on ``optimizer``) and the ``random``, numpy, torch and (initialized) CUDA generators are
-    restored in place, also when an exception stops the sweep. ``seed`` seeds them all first,
-    for a repeatable sweep. The optimizer's own step hooks do run during the sweep, and a
-    scheduler not passed as ``scheduler`` is not restored. See :func:`suggest` for the rules.
+    groups and state, the state of every scheduler on ``optimizer`` and the ``random``, numpy,
+    torch and (initialized) CUDA generators are restored in place, also when an exception stops
+    the sweep. ``seed`` seeds them all first, for a repeatable sweep. See :func:`suggest` for
+    the rules.
+
+    Every scheduler on ``optimizer`` comes back as it was, passed or not: the step hooks that
+    belong to schedulers (a ``cadence.Scheduler`` counting updates, ``PlateauScheduler``
+    included; a PyTorch scheduler's method) are paused during the sweep, so those schedulers
+    neither count its updates nor write their values, and their states are saved and loaded
+    back (:mod:`cadence.tools.snapshot`). Schedulers that move only when their ``step()`` is
+    called (PyTorch's, the ``cadence.compat`` drop-ins, the ``WarmRestartScheduler``,
+    ``count="calls"``) are not moved by the sweep, and the lrs it writes are restored. Pass
+    ``scheduler`` for one that your own hooks or ``loss_fn`` step: its state is loaded back
+    too. Other step hooks run as usual.
 
     >>> import torch
     >>> model = torch.nn.Linear(2, 1)
@@ -246,19 +257,9 @@ def find_lr(
     snapshot = TrainingSnapshot(model, optimizer, scheduler)
     batches = _batches(data)
     try:
-        if seed is not None:
-            seed_everything(seed)
-        model.train()
-        optimizer.zero_grad()
-        sweep = Scheduler(optimizer, lr=shape(start=start_lr, end=end_lr, steps=num_iter - 1),
-                          absolute=True, count="calls")
-        for i in range(num_iter):
-            lr = as_float(optimizer.param_groups[0]["lr"])
-            if run.record(i, lr, _update(model, optimizer, loss_fn, batches, run)):
-                break
-            if i < num_iter - 1:
-                sweep.step()
-        del sweep
+        with scheduler_hooks_paused(optimizer):
+            _sweep(model, optimizer, loss_fn, batches, run,
+                   shape(start=start_lr, end=end_lr, steps=num_iter - 1), seed)
     finally:
         batches.close()
         snapshot.restore()
@@ -281,7 +282,8 @@ def suggest(lrs: list[float], smoothed: list[float]) -> dict[str, Suggestion | N
       about halfway from ``s`` to ``e`` (not the two thirds it is often described as). Where
       that is ``-1`` (a valley of two points at the very start) fastai takes the last point;
       here it is clamped to the first.
-    - ``"minimum"``: a tenth of the lr at the lowest smoothed loss.
+    - ``"minimum"``: a tenth of the lr at the lowest smoothed loss; its ``loss`` is the
+      smoothed loss at that tenth (:func:`smoothed_at`), not at the minimum.
 
     A rule whose curve never decreases has no suggestion.
 
@@ -325,8 +327,22 @@ def suggest(lrs: list[float], smoothed: list[float]) -> dict[str, Suggestion | N
                      if length >= 2 else NoSuggestion("valley", flat))
 
     k = int(np.argmin(w))
-    out["minimum"] = Suggestion("minimum", float(x[k]) / 10, float(w[k]), lo + k)
+    lr = float(x[k]) / 10
+    out["minimum"] = Suggestion("minimum", lr, smoothed_at(lr, lrs[:m], smoothed[:m]), lo + k)
     return out
+
+
+def smoothed_at(lr: float, lrs: list[float], smoothed: list[float]) -> float:
+    """The smoothed loss at ``lr``: linear in ``log10(lr)`` between the two recorded points
+    around it (a straight segment on the plot's log axis), the recorded value at a recorded
+    lr, and the first (last) point's value below (above) the sweep. ``lrs`` must increase and
+    ``smoothed`` be finite.
+
+    >>> smoothed_at(1e-3, [1e-4, 1e-2], [2.0, 1.0])
+    1.5
+    """
+    xp = np.log10(np.asarray(lrs, dtype=np.float64))
+    return float(np.interp(math.log10(lr), xp, np.asarray(smoothed, dtype=np.float64)))
 
 
 # -- the sweep -------------------------------------------------------------------------------
@@ -370,6 +386,24 @@ class _Run:
                            f"best {best:.4g} {where}")
         self.stopped_early = True
         return True
+
+
+def _sweep(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+           loss_fn: Callable[[Any, Any], torch.Tensor], batches: Iterator[Any], run: _Run,
+           lrs: Schedule, seed: int | None) -> None:
+    """The sweep itself: ``lrs`` (absolute) written by a scheduler stepped once per update,
+    until the run stops or ``num_iter`` updates are done."""
+    if seed is not None:
+        seed_everything(seed)
+    model.train()
+    optimizer.zero_grad()
+    sweep = Scheduler(optimizer, lr=lrs, absolute=True, count="calls")
+    for i in range(run.num_iter):
+        lr = as_float(optimizer.param_groups[0]["lr"])
+        if run.record(i, lr, _update(model, optimizer, loss_fn, batches, run)):
+            break
+        if i < run.num_iter - 1:
+            sweep.step()
 
 
 def _update(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
@@ -455,7 +489,7 @@ def _check_above_one(name: str, value: object) -> float:
 def _check_autocast_dtype(value: object) -> torch.dtype | None:
     if value is None or value in AUTOCAST_DTYPES:
         return value
-    exc = ValueError if isinstance(value, torch.dtype) else TypeError
+    exc = InvalidValue if isinstance(value, torch.dtype) else InvalidType
     raise exc(f"'autocast_dtype' must be None, torch.bfloat16 or torch.float16 (got {value!r})")
 
 

@@ -3,12 +3,13 @@
 ``plot`` draws one panel per hyperparameter and param group (lr, momentum, weight decay...),
 overlays several schedules with a legend, marks restarts, milestones and phase ends with dotted
 lines, and can use a log scale or epochs on the x axis. Schedulers are read through their closed
-form, so no optimizer changes.
+form, so no optimizer changes. Each y axis says what its values are (:func:`value_kind`):
+factors of a group's base value (a schedule, a preset) or absolute values (a scheduler's).
 
 >>> from cadence.schedules import Cosine, Warmup
 >>> fig = plot([Warmup(Cosine(steps=90), steps=10), "one-cycle"], steps=100)
->>> [ax.get_title() for ax in fig.axes], len(fig.axes[0].get_lines()) >= 2
-(['lr'], True)
+>>> [ax.get_title() for ax in fig.axes], fig.axes[0].get_ylabel()
+(['lr'], 'lr (factor of the base lr)')
 """
 
 from __future__ import annotations
@@ -17,24 +18,93 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from matplotlib.figure import Figure
 
-from cadence.compat.mmengine_shapes import TYPES
-from cadence.tools.curves import Curve, curves
+from cadence.config.registry import registered
+from cadence.schedules import Schedule
+from cadence.tools.curves import Curve, curves, is_scheduler, parse, stand_in_optimizer
 from cadence.validation import InvalidValue, check_positive, check_positive_int
 
 FORMATS = (".png", ".svg", ".pdf")
 MARK_STYLE = {"restart": ("tab:red", ":"), "milestone": ("tab:purple", "--"),
               "phase": ("tab:gray", ":")}
+FACTOR, ABSOLUTE, ON_BASE_ONE = "factor", "absolute", "on a base of 1"
+
+
+def value_kind(spec: Any, hyperparameter: str, steps: int) -> str:
+    """What ``spec``'s values for ``hyperparameter`` are: :data:`FACTOR`, factors of each
+    group's base value (a schedule, a preset or a schedule config, which a scheduler binds
+    relative to the base by default); :data:`ABSOLUTE`, the values a group gets (a scheduler
+    on its optimizer, or a scheduler config whose values do not depend on the base, such as
+    ``torch.OneCycleLR``'s ``max_lr``); or :data:`ON_BASE_ONE`, a scheduler config's values
+    for a base of 1 that are neither (a floor such as ``eta_min``). A scheduler config is
+    previewed on a stand-in whose values are 1; built again on one whose values are 2, its
+    values double (factors), stay (absolute) or neither. Only that needs torch.
+
+    >>> value_kind({"type": "torch.StepLR", "step_size": 3}, "lr", 10)
+    'factor'
+    >>> value_kind({"type": "torch.OneCycleLR", "max_lr": 0.1, "total_steps": 10}, "lr", 10)
+    'absolute'
+    """
+    value = parse(spec)
+    if isinstance(value, (Schedule, str)):
+        return FACTOR
+    if is_scheduler(value):
+        return ABSOLUTE
+    if isinstance(value, dict) and value.get("type") in registered():
+        return FACTOR
+    from cadence.compat.configs import build
+
+    grid = np.arange(steps)
+    try:
+        ones = build(value, stand_in_optimizer()).value_at(grid)[hyperparameter]
+        twos = build(value, _stand_in(2.0)).value_at(grid)[hyperparameter]
+    except (KeyError, TypeError, ValueError):
+        return ON_BASE_ONE
+    if np.allclose(twos, 2 * ones, rtol=1e-9, atol=0, equal_nan=True):
+        return FACTOR
+    if np.allclose(twos, ones, rtol=1e-9, atol=0, equal_nan=True):
+        return ABSOLUTE
+    return ON_BASE_ONE
+
+
+def _stand_in(value: float) -> Any:
+    """A stand-in optimizer whose lr, momentum and weight decay are ``value``."""
+    import torch
+
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=value, momentum=value,
+                           weight_decay=value)
+
+
+def axis_label(name: str, kind: str) -> str:
+    """The y label of a panel of ``name`` whose values are of ``kind``.
+
+    >>> axis_label("lr", FACTOR), axis_label("momentum", ABSOLUTE)
+    ('lr (factor of the base lr)', 'momentum (absolute)')
+    """
+    if kind == FACTOR:
+        return f"{name} (factor of the base {name})"
+    if kind == ON_BASE_ONE:
+        return f"{name} (on a base {name} of 1)"
+    return f"{name} (absolute)"
 
 
 def _specs(spec: Any) -> list[Any]:
     """Several things to draw, or one (a list of MMEngine configs is one scheduler)."""
-    mmengine_list = isinstance(spec, list) and bool(spec) and all(
-        isinstance(c, dict) and c.get("type") in TYPES for c in spec)
-    if isinstance(spec, (list, tuple)) and not mmengine_list:
+    if isinstance(spec, (list, tuple)) and not _mmengine_list(spec):
         return list(spec)
     return [spec]
+
+
+def _mmengine_list(spec: Any) -> bool:
+    """A non-empty list of MMEngine scheduler configs (their names are looked up only then:
+    they come with torch)."""
+    if not (isinstance(spec, list) and spec and all(isinstance(c, dict) for c in spec)):
+        return False
+    from cadence.compat.mmengine_shapes import TYPES
+
+    return all(c.get("type") in TYPES for c in spec)
 
 
 def panels(all_curves: Sequence[Curve]) -> dict[tuple[str, int | None], list[Curve]]:
@@ -64,25 +134,35 @@ def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
         raise InvalidValue(f"'labels' must have one entry per schedule ({len(specs)}) "
                            f"(got {len(labels)})")
     all_curves: list[Curve] = []
+    kinds: dict[int, str] = {}  # id(curve) -> what its values are
     for i, item in enumerate(specs):
-        all_curves += curves(item, n, label=None if labels is None else labels[i])
+        found = curves(item, n, label=None if labels is None else labels[i])
+        for name in {c.hyperparameter for c in found}:
+            kind = value_kind(item, name, n)
+            kinds.update((id(c), kind) for c in found if c.hyperparameter == name)
+        all_curves += found
     grouped = panels(all_curves)
     fig = Figure(figsize=(9, 2.6 + 2.4 * len(grouped)), layout="constrained")
     axes = fig.subplots(len(grouped), 1, sharex=True, squeeze=False)[:, 0]
     colours = [f"C{i}" for i in range(10)]
     labels_seen: dict[str, str] = {}
     for ax, ((name, group), members) in zip(axes, grouped.items()):
+        panel_kinds = {kinds[id(c)] for c in members}
         for curve in members:
             colour = labels_seen.setdefault(curve.label, colours[len(labels_seen) % 10])
             x = curve.steps / per_epoch if per_epoch else curve.steps
-            ax.plot(x, curve.values, color=colour, label=curve.label, linewidth=1.6)
+            label = curve.label if len(panel_kinds) == 1 else f"{curve.label} [{kinds[id(curve)]}]"
+            ax.plot(x, curve.values, color=colour, label=label, linewidth=1.6)
             if marks:
                 for mark in curve.marks:
                     style, dash = MARK_STYLE[mark.kind]
                     at = mark.step / per_epoch if per_epoch else mark.step
                     ax.axvline(at, color=style, linestyle=dash, linewidth=0.8, alpha=0.6)
         ax.set_title(name if group is None else f"{name} (group {group})")
-        ax.set_ylabel(name)
+        if len(panel_kinds) == 1:
+            ax.set_ylabel(axis_label(name, next(iter(panel_kinds))))
+        else:  # each legend entry says what its values are
+            ax.set_ylabel(f"{name} ({' or '.join(sorted(panel_kinds))}: see the legend)")
         if log:
             ax.set_yscale("log", nonpositive="mask")
         ax.grid(True, alpha=0.3)

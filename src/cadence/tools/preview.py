@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from cadence.validation import InvalidValue, check_positive_int
+from cadence.validation import InvalidValue, check_optional, check_positive, check_positive_int
 
+MAX_WIDTH = 1000  # characters; a preview holds width x height cells
+MAX_HEIGHT = 500
 BLOCKS = "▁▂▃▄▅▆▇█"
 # Bit of each braille dot, by [column][row] inside a 2 x 4 cell.
 _DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
@@ -42,11 +44,19 @@ def _scale(values: np.ndarray, log: bool) -> tuple[np.ndarray, float, float]:
     return unit, (10**low if log else low), (10**high if log else high)
 
 
+def check_size(name: str, value: object, limit: int) -> int:
+    """A positive int up to ``limit`` (a preview's width or height, in characters)."""
+    number = check_positive_int(name, value)
+    if number > limit:
+        raise InvalidValue(f"{name!r} must be a positive int up to {limit} (got {value!r})")
+    return number
+
+
 def sparkline(schedule: Callable[[Any], Any], steps: int, width: int = 60) -> str:
     """One line of block characters: the schedule sampled at ``width`` steps over
     ``[0, steps - 1]``."""
     check_positive_int("steps", steps)
-    check_positive_int("width", width)
+    check_size("width", width, MAX_WIDTH)
     grid = np.linspace(0, steps - 1, min(width, steps))
     unit, _, _ = _scale(_values(schedule, grid), log=False)
     return "".join(BLOCKS[round(float(u) * (len(BLOCKS) - 1))] for u in unit)
@@ -60,13 +70,16 @@ def preview(
     height: int = 12,
     log: bool = False,
     title: str | None = None,
+    steps_per_epoch: float | None = None,
 ) -> str:
     """A braille line plot of the schedule over steps ``0 .. steps - 1``, with its range on
-    the y axis and the step range on the x axis. ``width`` and ``height`` are in characters;
-    each holds 2 x 4 dots."""
+    the y axis and the step range on the x axis (in epochs with ``steps_per_epoch``: step
+    ``t`` is at epoch ``t / steps_per_epoch``). ``width`` (at most ``MAX_WIDTH``) and
+    ``height`` (at most ``MAX_HEIGHT``) are in characters; each holds 2 x 4 dots."""
     check_positive_int("steps", steps)
-    check_positive_int("width", width)
-    check_positive_int("height", height)
+    check_size("width", width, MAX_WIDTH)
+    check_size("height", height, MAX_HEIGHT)
+    per_epoch = check_optional(check_positive, "steps_per_epoch", steps_per_epoch)
     columns, rows = 2 * width, 4 * height
     grid = np.linspace(0, steps - 1, columns)
     unit, low, high = _scale(_values(schedule, grid), log)
@@ -86,7 +99,14 @@ def preview(
         label = labels[0] if r == 0 else labels[1] if r == height - 1 else ""
         row = "".join(chr(_BRAILLE + int(c)) for c in cells[r])
         lines.append(f"{label:>{pad}} ┤{row}")
-    axis = f"0{'step':^{max(0, width - len(str(steps - 1)) - 1)}}{steps - 1}"
     lines.append(" " * pad + " └" + "─" * width)
-    lines.append(" " * (pad + 2) + axis + (" (log scale)" if log else ""))
+    lines.append(" " * (pad + 2) + _x_axis(steps, width, per_epoch) + (" (log scale)" if log
+                                                                       else ""))
     return "\n".join(lines)
+
+
+def _x_axis(steps: int, width: int, per_epoch: float | None) -> str:
+    """``0``, the unit (``step`` or ``epoch``) in the middle, and the last step (or epoch)."""
+    last = f"{steps - 1}" if per_epoch is None else f"{(steps - 1) / per_epoch:.4g}"
+    unit = "step" if per_epoch is None else "epoch"
+    return f"0{unit:^{max(0, width - len(last) - 1)}}{last}"

@@ -1,9 +1,12 @@
 """The state of a training run, saved and put back exactly.
 
 :class:`TrainingSnapshot` copies the model's parameters, buffers, gradients and modes, the
-optimizer's param groups and state, a scheduler's state and the random generators (python,
-numpy, torch, CUDA); :meth:`TrainingSnapshot.restore` writes them back into the same objects, so
-every tensor, param group and state dict keeps its identity. The LR range test runs inside one.
+optimizer's param groups and state, the state of every scheduler on the optimizer (the one
+given, and those its step hooks drive: :func:`hooked_schedulers`) and the random generators
+(python, numpy, torch, CUDA); :meth:`TrainingSnapshot.restore` writes them back into the same
+objects, so every tensor, param group and state dict keeps its identity.
+:func:`scheduler_hooks_paused` keeps the schedulers' step hooks from running meanwhile. The LR
+range test runs inside both.
 
 >>> import torch
 >>> model = torch.nn.Linear(2, 1)
@@ -18,12 +21,19 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
+from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
+
+from cadence.scheduler.scheduler import UpdateCounter
 
 _MISSING = object()
+# where torch keeps an optimizer's own step hooks (it has no public API to list them)
+HOOK_TABLES = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks")
 
 
 class TrainingSnapshot:
@@ -32,7 +42,10 @@ class TrainingSnapshot:
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                  scheduler: Any) -> None:
-        self.optimizer, self.scheduler = optimizer, scheduler
+        self.optimizer = optimizer
+        schedulers = [] if scheduler is None else [scheduler]
+        schedulers += [s for s in hooked_schedulers(optimizer) if s is not scheduler]
+        self.schedulers = [(s, copy.deepcopy(s.state_dict())) for s in schedulers]
         grouped = [p for group in optimizer.param_groups for p in group["params"]]
         tensors = {id(t): t for t in [*model.parameters(), *grouped, *model.buffers()]}
         self.tensors = [(t, t.detach().clone()) for t in tensors.values()]
@@ -44,7 +57,6 @@ class TrainingSnapshot:
         self.state = [(p, entry, {k: (v, _copy(v)) for k, v in entry.items()})
                       for p, entry in optimizer.state.items()]
         self.opt_called = vars(optimizer).get("_opt_called", _MISSING)
-        self.scheduler_state = None if scheduler is None else copy.deepcopy(scheduler.state_dict())
         self.rng = _rng_state()
 
     def restore(self) -> None:
@@ -55,8 +67,8 @@ class TrainingSnapshot:
             tensor.grad = _put_back(grad, saved_grad)
         for module, training in self.training:
             module.training = training
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(self.scheduler_state)
+        for scheduler, saved in self.schedulers:
+            scheduler.load_state_dict(copy.deepcopy(saved))
         for group, saved in self.groups:
             _put_back_dict(group, saved, keep=("params",))
         state = self.optimizer.state
@@ -74,6 +86,95 @@ class TrainingSnapshot:
         _set_rng_state(self.rng)
 
 
+# -- the schedulers on an optimizer ------------------------------------------------------------
+def _hook_owner(hook: Any) -> tuple[bool, Any]:
+    """Whether ``hook`` belongs to a scheduler, and the scheduler (None once collected): a
+    :class:`cadence.Scheduler`'s update counter, or a method of a PyTorch scheduler."""
+    if isinstance(hook, UpdateCounter):
+        return True, hook.ref()
+    owner = getattr(hook, "__self__", None)
+    if isinstance(owner, TorchLRScheduler):  # ReduceLROnPlateau is one too
+        return True, owner
+    return False, None
+
+
+def _hook_tables(optimizer: torch.optim.Optimizer) -> list[dict[int, Any]]:
+    tables = (getattr(optimizer, name, None) for name in HOOK_TABLES)
+    return [t for t in tables if isinstance(t, dict)]
+
+
+def hooked_schedulers(optimizer: torch.optim.Optimizer) -> list[Any]:
+    """The schedulers that ``optimizer``'s step hooks drive, in the hooks' order: every
+    :class:`cadence.Scheduler` counting updates (``count="updates"``, the default) and any
+    PyTorch scheduler that registered one of its methods as a hook. Schedulers that only move
+    when their ``step()`` is called need no hook and are not listed.
+
+    >>> import cadence
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = cadence.Scheduler(opt, lr=0.5)
+    >>> hooked_schedulers(opt) == [sched]
+    True
+    """
+    found: list[Any] = []
+    for table in _hook_tables(optimizer):
+        for hook in table.values():
+            owned, scheduler = _hook_owner(hook)
+            if owned and scheduler is not None and all(scheduler is not f for f in found):
+                found.append(scheduler)
+    return found
+
+
+@contextmanager
+def scheduler_hooks_paused(optimizer: torch.optim.Optimizer) -> Iterator[None]:
+    """Inside, ``optimizer.step()`` runs none of the step hooks (pre or post) that belong to a
+    scheduler (see :func:`hooked_schedulers`); every other hook still runs. On the way out
+    they are put back in their places, so they run in the same order as before.
+
+    Why pause rather than restore afterwards: a :class:`cadence.Scheduler` counts the real
+    updates through its hook and writes every hyperparameter it schedules (momentum, weight
+    decay) after each one, so a run inside would both move its clock and change the
+    optimizer's settings under the run. Paused, it neither moves nor writes. PyTorch has no
+    public API to list an optimizer's hooks, hence the tables in :data:`HOOK_TABLES`; an
+    optimizer without them (another PyTorch) has nothing paused.
+
+    >>> import cadence
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = cadence.Scheduler(opt, lr=cadence.schedules.Linear(start=1, end=0, steps=10))
+    >>> with scheduler_hooks_paused(opt):
+    ...     opt.step()
+    >>> sched.current_step, opt.step(), sched.current_step
+    (0, None, 1)
+    """
+    paused = []
+    for table in _hook_tables(optimizer):
+        before = list(table.items())
+        mine = {key for key, hook in before if _hook_owner(hook)[0]}
+        for key in mine:
+            del table[key]
+        paused.append((table, before, mine))
+    try:
+        yield
+    finally:
+        for table, before, mine in paused:
+            _put_hooks_back(table, before, mine)
+
+
+def _put_hooks_back(table: dict[int, Any], before: list[tuple[int, Any]],
+                    paused: set[int]) -> None:
+    """The paused hooks in their old places; hooks removed meanwhile stay removed, hooks added
+    meanwhile come last. A paused counter whose scheduler was collected is dropped."""
+    now = dict(table)
+    table.clear()
+    for key, hook in before:
+        if key in paused:
+            if not (isinstance(hook, UpdateCounter) and hook.ref() is None):
+                table[key] = hook
+        elif key in now:
+            table[key] = now.pop(key)
+    table.update(now)
+
+
+# -- copies --------------------------------------------------------------------------------------
 def _copy(value: Any) -> Any:
     return value.detach().clone() if isinstance(value, torch.Tensor) else copy.deepcopy(value)
 
