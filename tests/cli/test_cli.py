@@ -57,7 +57,7 @@ def test_describe_and_presets():
     assert out.returncode == 0, out.stderr
     assert "cosine-restarts" in out.stdout
     out = cadence("presets", "--steps", "500")
-    assert out.returncode == 0 and "seed000" in out.stdout and "one-cycle" in out.stdout
+    assert out.returncode == 0 and "warm-restarts" in out.stdout and "one-cycle" in out.stdout
 
 
 @pytest.mark.parametrize(
@@ -95,10 +95,10 @@ def test_demo_writes_the_report(tmp_path):
     out = cadence("demo", "--epochs", "2", "--seeds", "2", "--out", str(tmp_path / "report"))
     assert out.returncode == 0, out.stderr
     for name in ("constant", "square-root", "factor", "multistep", "cosine", "warmup-cosine",
-                 "one-cycle", "seed000"):
+                 "one-cycle", "warm-restarts"):
         assert name in out.stdout
     report = (tmp_path / "report" / "report.md").read_text()
-    assert "![learning rates](lr.png)" in report and "| seed000 |" in report
+    assert "![learning rates](lr.png)" in report and "| warm-restarts |" in report
     for image in ("lr.png", "training.png"):
         assert (tmp_path / "report" / image).read_bytes()[:4] == b"\x89PNG"
     results = json.loads((tmp_path / "report" / "results.json").read_text())

@@ -174,6 +174,17 @@ BAD = [
     (["find-lr", "--plot", "f.gif"], "--plot must end in .png, .svg or .pdf (got 'f.gif')"),
     (["compare", "cosine", "--out", "afile.txt"], "--out 'afile.txt' is a file, not a folder"),
     (["demo", "--out", "afile.txt/report"], "'afile.txt' is a file, not a folder"),
+    # scheduler configs missing what they need
+    (["describe", '{"type": "torch.StepLR"}'],
+     "config type 'torch.StepLR' needs the key 'step_size'"),
+    (["describe", '{"type": "torch.ChainedScheduler"}'],
+     "config type 'torch.ChainedScheduler' needs the key 'schedulers'"),
+    (["describe", '{"type": "torch.SequentialLR", "schedulers": 5, "milestones": [1]}'],
+     "torch.SequentialLR's 'schedulers' must be a list of scheduler configs (got 5)"),
+    (["describe", '[{"type": "StepLR"}]'], "MMEngine's Step scheduler needs 'step_size'"),
+    (["describe", '{"type": "mmengine.StepLR"}'], "MMEngine's Step scheduler needs 'step_size'"),
+    (["describe", '{"type": "torch.EPOCH_DEPRECATION_WARNING"}'],
+     "unknown config type 'torch.EPOCH_DEPRECATION_WARNING'"),
     # options
     (["preview", "cosine", "--bogus"], "unrecognized arguments: --bogus"),
     (["preview"], "the following arguments are required: SPEC"),

@@ -31,8 +31,8 @@ def test_the_task():
 
 
 def test_same_numbers_for_the_same_seed_and_the_schedules_own_lrs():
-    first = compare(["cosine", "seed000"], Ranks(), epochs=2, seeds=1)
-    second = compare(["cosine", "seed000"], Ranks(), epochs=2, seeds=1)
+    first = compare(["cosine", "warm-restarts"], Ranks(), epochs=2, seeds=1)
+    second = compare(["cosine", "warm-restarts"], Ranks(), epochs=2, seeds=1)
     for a, b in zip(first, second):
         assert a.epochs == b.epochs and a.lrs == b.lrs
     cosine = first[0]
@@ -103,13 +103,13 @@ def test_two_processes_keep_the_same_lr_and_rank_0_reports(tmp_path):
     env = {**os.environ, "MASTER_PORT": str(free_port())}
     run = subprocess.run(
         [str(torchrun), "--nproc_per_node=2", "--master_port", env["MASTER_PORT"], "-m",
-         "cadence", "compare", "cosine", "seed000", "--epochs", "2", "--seeds", "1",
+         "cadence", "compare", "cosine", "warm-restarts", "--epochs", "2", "--seeds", "1",
          "--out", str(out)], capture_output=True, text=True, timeout=300, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.count("2 process(es)") == 1  # only rank 0 printed the table
     results = json.loads((out / "results.json").read_text())
     assert results["setup"]["processes"] == 2
-    single = {r.schedule: r for r in compare(["cosine", "seed000"], Ranks(), epochs=2, seeds=1)}
+    single = {r.schedule: r for r in compare(["cosine", "warm-restarts"], Ranks(), epochs=2, seeds=1)}
     for entry in results["runs"]:
         assert entry["lrs"] == single[entry["schedule"]].lrs
         for got, want in zip(entry["epochs"], single[entry["schedule"]].epochs):

@@ -76,7 +76,7 @@ def test_a_schedule_with_no_end_is_shown_over_1000_steps(schedule):
     assert horizon(schedule) == DEFAULT_STEPS == 1000
 
 
-@pytest.mark.parametrize("name", ["cosine", "one-cycle", "multistep", "constant", "seed000"])
+@pytest.mark.parametrize("name", ["cosine", "one-cycle", "multistep", "constant", "warm-restarts"])
 def test_a_preset_is_shown_over_the_size_it_is_built_for(name):
     assert horizon(name) == 1000
 

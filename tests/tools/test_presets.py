@@ -9,7 +9,7 @@ from cadence.compat.all_in_one_shapes import lr_scale
 from cadence.tools.presets import PRESETS, preset
 
 REQUIRED = {"constant", "step", "multistep", "cosine", "warmup-cosine", "cosine-restarts",
-            "one-cycle", "wsd", "noam", "seed000"}
+            "one-cycle", "wsd", "noam", "warm-restarts"}
 
 
 def test_the_required_presets_exist():
@@ -29,7 +29,7 @@ def test_sizes_and_shapes():
     assert preset("one-cycle", 1000)(299) == pytest.approx(1.0)
     # warm-up 104, then cycles of 128, 256 and 512 steps: 104 + 7 * 128 = 1000
     sized = lr_scale(warmup_steps=104, T_0=128, T_mult=2)
-    assert preset("seed000", 1000)(150) == pytest.approx(0.2 + 1.8 * sized(150))
+    assert preset("warm-restarts", 1000)(150) == pytest.approx(0.2 + 1.8 * sized(150))
     with pytest.raises(ValueError, match="'steps' must be at least 20"):
         preset("cosine", 5)
 
@@ -52,6 +52,6 @@ def test_sized_cycles_end_with_the_training(steps):
     assert values[-1] == values[-100:].min() and values[-1] < 0.01
     step = preset("step", steps)(t)
     assert sorted(set(np.round(step, 12))) == [0.01, 0.1, 1.0]  # two drops, not a third
-    warm = preset("seed000", steps)(t)
+    warm = preset("warm-restarts", steps)(t)
     assert np.count_nonzero(np.diff(warm) > 1e-9 * warm.max()) > 0  # it warms up and restarts
     assert warm[-1] == pytest.approx(warm[-50:].min())

@@ -353,7 +353,7 @@ def _training(sub: Any) -> None:
         ("compare", f"train the built-in task ({TASK}) under each SPEC and compare",
          "cadence compare cosine one-cycle my.yaml --epochs 20 --seeds 2 --out report\n"
          "  torchrun --nproc_per_node=2 -m cadence compare cosine constant"),
-        ("demo", "the main job: seed 004's comparison of eight schedules on the built-in task "
+        ("demo", "the main job: a comparison of eight schedules on the built-in task "
          f"({TASK}), with a report", "cadence demo --out report"),
     ):
         p = _subcommand(sub, name, cmd_compare, summary, example,
@@ -376,7 +376,7 @@ def parser() -> argparse.ArgumentParser:
         description="Schedules for the learning rate and every other optimizer "
                     "hyperparameter: see them before you train, compare them on a built-in task.",
         epilog="examples:\n  cadence preview warmup-cosine --steps 2000\n"
-               "  cadence plot cosine one-cycle seed000 -o schedules.png\n  cadence demo",
+               "  cadence plot cosine one-cycle warm-restarts -o schedules.png\n  cadence demo",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _views(sub)

@@ -1,12 +1,13 @@
 """The built-in experiment: train the digits LeNet under several schedules and seeds.
 
-Seed 004's comparison, made real: for every schedule and seed a fresh model trains with SGD
-(lr 0.02, momentum 0.9, batch 64); each epoch records the train loss and accuracy and the test
-accuracy, and every step the lr actually in the optimizer. A schedule's values are factors of
-that base lr (:func:`relative` says which specs are). A seed fixes the initial weights and the
-order of the batches, and torch runs on one thread, so a run gives the same numbers again on
-the same machine and PyTorch build; another CPU or build rounds its floating-point reductions
-differently, and the numbers differ a little.
+The comparison of Dive into Deep Learning's learning-rate chapter, made real: for every
+schedule and seed a fresh model trains with SGD (lr 0.02, momentum 0.9, batch 64); each epoch
+records the train loss and accuracy and the test accuracy, and every step the lr actually in
+the optimizer. A schedule's values are factors of that base lr (:func:`relative` says which
+specs are). A seed fixes the initial weights and the order of the batches, and torch runs on
+one thread, so a run gives the same numbers again on the same machine and PyTorch build;
+another CPU or build rounds its floating-point reductions differently, and the numbers differ
+a little.
 
 Under ``torchrun`` (``WORLD_SIZE`` > 1) the model trains with DistributedDataParallel on the gloo
 backend, each rank on its own shard of every epoch's batches; after every epoch the ranks check
@@ -28,7 +29,7 @@ import torch.distributed as dist
 from torch import nn
 
 import cadence
-from cadence.cli.task import Digits, lenet, load_digits
+from cadence.cli.task import BASE_LR, BATCH_SIZE, MOMENTUM, Digits, lenet, load_digits
 from cadence.compat.configs import build
 from cadence.schedules import (
     Constant,
@@ -44,8 +45,6 @@ from cadence.schedules import (
 from cadence.tools.curves import load, parse
 from cadence.tools.presets import preset
 
-BASE_LR, MOMENTUM, BATCH_SIZE = 0.02, 0.9, 64
-
 Factory = Callable[[torch.optim.Optimizer, int, int], Any]
 
 
@@ -53,12 +52,16 @@ def _scheduler(schedule: Any) -> Factory:
     return lambda opt, total, per_epoch: cadence.Scheduler(opt, lr=schedule(total, per_epoch))
 
 
-def _seed000(opt: torch.optim.Optimizer, total: int, per_epoch: int) -> Any:
-    return cadence.LRScheduler(opt, warmup_steps=total // 10, T_0=max(1, total // 7), T_mult=2,
-                               base_batch_size=BATCH_SIZE)
+def _warm_restarts(opt: torch.optim.Optimizer, total: int, per_epoch: int) -> Any:
+    """The all-in-one warm-restart scheduler sized as the preset is: a warm-up of about a
+    tenth, then cycles of T_0, 2 T_0 and 4 T_0 steps that end with the training."""
+    t_0 = max(1, (total - total // 10) // 7)
+    return cadence.WarmRestartScheduler(opt, warmup_steps=total - 7 * t_0, T_0=t_0, T_mult=2,
+                                        base_batch_size=BATCH_SIZE)
 
 
-# Seed 004's schedules (d2l's per-epoch rules run per step through Quantize), and seed 000's.
+# d2l's schedules (its per-epoch rules run per step through Quantize), common shapes, and the
+# all-in-one warm-restart scheduler.
 DEMO: dict[str, Factory] = {
     "constant": _scheduler(lambda n, e: Constant(1.0)),
     "square-root": _scheduler(lambda n, e: Quantize(InverseSqrt(timescale=1.0), every=e)),
@@ -69,7 +72,7 @@ DEMO: dict[str, Factory] = {
     "warmup-cosine": _scheduler(lambda n, e: Warmup(Cosine(start=1.0, end=0.01,
                                                            steps=n - n // 10), steps=n // 10)),
     "one-cycle": _scheduler(lambda n, e: OneCycle(total_steps=n)),
-    "seed000": _seed000,
+    "warm-restarts": _warm_restarts,
 }
 
 
@@ -94,7 +97,7 @@ def factory(spec: str) -> Factory:
     if isinstance(value, str):
         preset(value, 1000)  # refuses an unknown name, with the nearest
         return lambda opt, total, per_epoch: cadence.Scheduler(opt, lr=preset(value, total))
-    source = load(value)  # a schedule, or a scheduler built on a stand-in: refuses a bad config
+    source = load(spec)  # a schedule, or a scheduler on a stand-in: refuses a bad config, named
     if isinstance(source, Schedule):
         return lambda opt, total, per_epoch: cadence.Scheduler(opt, lr=source)
     return lambda opt, total, per_epoch: build(value, opt)

@@ -173,14 +173,14 @@ def report_text(runs: Sequence[Run], *, epochs: int, seeds: int, world_size: int
     processes = f"{world_size} process{'es' if world_size > 1 else ''}"
     return _fill(f"""# cadence: schedules compared on the digits task
 
-Seed 004's experiment on scikit-learn's 8x8 digits (1,347 training and 450 test images, a
-stratified split with a fixed seed): a LeNet-style CNN trained with SGD (lr {BASE_LR}, momentum
-{MOMENTUM}, batch {BATCH_SIZE}) for {epochs} epochs under each schedule, {seeds} seed(s) each
-({processes}, torch {torch.__version__}, {platform.machine()}, {_cores()} CPU cores,
-{torch.get_num_threads()} torch thread(s)). Training took {seconds:.0f} s of wall time; this
-process had used {cpu_seconds:.0f} s of CPU time (user + system, all threads) when it wrote
-the report. Values are the last epoch's, mean ± sample standard deviation over seeds; time is
-wall time per run.
+The learning-rate comparison of Dive into Deep Learning, on scikit-learn's 8x8 digits (1,347
+training and 450 test images, a stratified split with a fixed seed): a LeNet-style CNN
+trained with SGD (lr {BASE_LR}, momentum {MOMENTUM}, batch {BATCH_SIZE}) for {epochs} epochs
+under each schedule, {seeds} seed(s) each ({processes}, torch {torch.__version__},
+{platform.machine()}, {_cores()} CPU cores, {torch.get_num_threads()} torch thread(s)).
+Training took {seconds:.0f} s of wall time; this process had used {cpu_seconds:.0f} s of CPU
+time (user + system, all threads) when it wrote the report. Values are the last epoch's, mean
+± sample standard deviation over seeds; time is wall time per run.
 
 Schedules: {names}. {lr_note(runs)}
 

@@ -1,5 +1,6 @@
-"""The built-in task: scikit-learn's 8x8 digits and a small LeNet-style CNN (seed 004's
-experiment, on data that ships with scikit-learn: nothing is downloaded)."""
+"""The built-in task: scikit-learn's 8x8 digits and a small LeNet-style CNN (the experiment of
+Dive into Deep Learning's learning-rate chapter, on data that ships with scikit-learn: nothing
+is downloaded)."""
 
 from __future__ import annotations
 

@@ -40,7 +40,8 @@ from cadence.scheduler import ReduceOnPlateau, Scheduler
 from cadence.schedules import Schedule
 from cadence.validation import InvalidType, InvalidValue
 
-_TORCH = [n for n in lr_scheduler.__all__ if n not in ("LRScheduler", "_LRScheduler")]
+_TORCH = [n for n in lr_scheduler.__all__ if isinstance(getattr(lr_scheduler, n), type)
+          and n not in ("LRScheduler", "_LRScheduler")]
 _MMENGINE = sorted(mmengine_shapes.TYPES)
 _D2L = list(d2l.__all__)
 
@@ -54,14 +55,21 @@ def known_types() -> list[str]:
 
 
 def _check(kind: str, target: Callable[..., Any], keys: list[str], skip: tuple[str, ...]) -> None:
+    """``keys`` are keys ``target`` takes, and every key it needs is there."""
     params = inspect.signature(target).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    valid = [n for n in params if n not in skip]
-    for key in keys:
-        if key not in valid:
-            raise InvalidValue(f"unknown key {key!r} for config type {kind!r}"
-                               f"{suggest(key, valid)} (valid keys: {', '.join(valid)})")
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        valid = [n for n in params if n not in skip]
+        for key in keys:
+            if key not in valid:
+                raise InvalidValue(f"unknown key {key!r} for config type {kind!r}"
+                                   f"{suggest(key, valid)} (valid keys: {', '.join(valid)})")
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    needed = [n for n, p in params.items() if n not in skip and p.kind in named
+              and p.default is inspect.Parameter.empty]
+    missing = [n for n in needed if n not in keys]
+    if missing:
+        raise InvalidValue(f"config type {kind!r} needs the key {missing[0]!r} "
+                           f"(needed: {', '.join(needed)})")
 
 
 def _schedule(value: Any) -> Any:
@@ -129,6 +137,9 @@ def _torch(kind: str, name: str, args: dict[str, Any], optimizer: torch.optim.Op
     cls = getattr(lr_scheduler, name)
     _check(kind, cls, list(args), ("optimizer",))
     if "schedulers" in args:
+        if not isinstance(args["schedulers"], list):
+            raise InvalidType(f"{kind}'s 'schedulers' must be a list of scheduler configs "
+                              f"(got {args['schedulers']!r})")
         args["schedulers"] = [build(c, optimizer) for c in args["schedulers"]]
     if "lr_lambda" in args:
         value = args["lr_lambda"]

@@ -186,6 +186,10 @@ def describe(family: str, bases: Bases, settings: Mapping[str, Any], name: str) 
     """A family's track in local time, named ``name``, from its arguments."""
     function = FAMILIES[family]
     accepted = inspect.signature(function).parameters
+    missing = [n for n, p in list(accepted.items())[1:]
+               if p.default is inspect.Parameter.empty and n not in settings]
+    if missing:
+        raise InvalidValue(f"MMEngine's {family} scheduler needs {missing[0]!r}")
     track = function(bases, **{k: v for k, v in settings.items() if k in accepted})
     return Track(name, track.schedules, track.bases, track.span)
 

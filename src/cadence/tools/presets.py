@@ -63,7 +63,7 @@ PRESETS: dict[str, Callable[[int], Schedule]] = {
     "one-cycle": lambda n: OneCycle(total_steps=n),
     "wsd": lambda n: WSD(warmup_steps=n // 20, decay_steps=n // 5, total_steps=n),
     "noam": _noam,
-    "seed000": _warm_restarts,
+    "warm-restarts": _warm_restarts,
 }
 
 
