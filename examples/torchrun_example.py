@@ -3,8 +3,11 @@
 Build the Scheduler on every rank, as the optimizer is built. It counts the optimizer's updates
 (one per update, whatever the number of processes), so every rank holds the same lr; a plateau
 controller averages the metric each rank reports over the ranks before it decides, so the
-ranks reduce together even when each validates on its own shard. Save the scheduler's
-``state_dict()`` with the optimizer's and load it on every rank to resume.
+ranks reduce together even when each validates on its own shard: ``scheduler.step(loss)`` is a
+collective, every rank calls it (a rank that does not is named on the others within the
+controller's ``timeout``, and ranks at different steps are refused, naming their steps). Save
+the scheduler's ``state_dict()`` with the optimizer's and load it on every rank to resume;
+``scheduler.check_ranks()`` (a collective too) checks that every rank is at the same step.
 
 Run: ``torchrun --nproc_per_node=2 examples/torchrun_example.py`` (``--help`` for the options;
 the test suite runs it with two processes, tests/integrations/test_torchrun.py).
@@ -63,6 +66,7 @@ def fit(stop_at: int | None = None, save: str | None = None,
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start = state["epoch"]
+    scheduler.check_ranks()  # every rank at the same step (RankMismatch names them if not)
     lrs, val_losses = [], []
     for epoch in range(start, EPOCHS):
         sampler.set_epoch(epoch)
@@ -74,7 +78,7 @@ def fit(stop_at: int | None = None, save: str | None = None,
         with torch.no_grad():
             loss = sum(F.mse_loss(model(x), y).item() for x, y in validation)
         val_losses.append(loss)
-        scheduler.step(loss)  # this rank's loss; the plateau decides on the mean over ranks
+        scheduler.step(loss)  # on every rank: the plateau decides on the mean over ranks
         if stop_at is not None and epoch + 1 == stop_at:
             if rank == 0 and save:
                 torch.save({"model": model.module.state_dict(), "epoch": epoch + 1,

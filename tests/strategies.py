@@ -72,3 +72,7 @@ def combine(children):
 
 
 schedules = st.recursive(leaves, combine, max_leaves=6)
+
+# What a learning rate or a momentum may follow: the same schedules, never below 0 (the
+# scheduler refuses a negative value for them).
+non_negative_schedules = schedules.map(lambda s: S.Clip(s, low=0.0))

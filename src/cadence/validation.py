@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 
@@ -34,13 +34,46 @@ class InvalidType(InvalidInput, TypeError):
     """A value of the wrong type."""
 
 
+class MissingKey(InvalidValue, KeyError):
+    """A key that must be present and is not (a param group's ``initial_lr`` when resuming, a
+    state's entry): an :class:`InvalidValue`, and a ``KeyError`` too for code written against
+    the upstream library it replaces, which raises one."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class UpstreamAssertion(InvalidValue, AssertionError):
+    """A bad value that the library a drop-in replaces refuses with a bare ``assert``
+    (MMEngine's constructors): an :class:`InvalidValue` that names the argument, and an
+    ``AssertionError`` too, so code and tests written against upstream catch it as before."""
+
+
 class MissingPackage(InvalidInput, ImportError):
     """An optional package a feature needs is not installed (the message says what to install)."""
 
 
+def shown(value: object) -> str:
+    """``repr(value)``, with an int of more than 40 digits shortened to its first digits and its
+    length (``10**400`` would print 401 of them)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        digits = str(abs(value))
+        return f"{'-' if value < 0 else ''}{digits[:12]}... (an int of {len(digits)} digits)"
+    return repr(value)
+
+
 def _fail(name: str, rule: str, value: object, exc: type[Exception] | None = None) -> None:
     exc = exc or InvalidValue
-    raise exc(f"{name!r} must be {rule} (got {value!r})")
+    raise exc(f"{name!r} must be {rule} (got {shown(value)})")
+
+
+def float_or_none(value: numbers.Real) -> float | None:
+    """``float(value)``, or None for a number too large for a float (an int of more than 308
+    digits, or a ``Fraction`` of one), where ``float()`` raises ``OverflowError``."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None
 
 
 def is_real(value: object) -> bool:
@@ -52,10 +85,10 @@ def check_number(name: str, value: object, rule: str = "a finite number") -> flo
     """Return ``value`` as a float if it is a finite real number."""
     if not is_real(value):
         _fail(name, rule, value, InvalidType)
-    number = float(value)  # type: ignore[arg-type]
-    if not math.isfinite(number):
+    number = float_or_none(value)  # type: ignore[arg-type]
+    if number is None or not math.isfinite(number):
         _fail(name, rule, value)
-    return number
+    return number  # type: ignore[return-value]
 
 
 def check_positive(name: str, value: object) -> float:
@@ -89,7 +122,8 @@ def check_range(
 
 
 def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    """An int >= ``low`` (and < ``high``)."""
+    """An int >= ``low`` (and < ``high``). An int too large for a float (``10**400``) is
+    refused too: every count in cadence becomes a float step somewhere."""
     rule = "a positive int" if low == 1 else f"an int >= {low}"
     if high is not None:
         rule += " and < 2**32" if high == 2**32 else f" and < {high}"
@@ -98,6 +132,8 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> in
     number = int(value)  # type: ignore[call-overload]
     if number < low or (high is not None and number >= high):
         _fail(name, rule, value)
+    if float_or_none(number) is None:
+        _fail(name, f"{rule} that a float can hold", value)
     return number
 
 
@@ -129,9 +165,7 @@ def check_sorted_numbers(
     open_minimum: bool = False,
 ) -> tuple[float, ...]:
     """A sequence of finite numbers >= ``minimum`` (> with ``open_minimum``), (strictly) rising."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        _fail(name, "a sequence of numbers", values, InvalidType)
-    items = tuple(values)
+    items = check_sequence(name, values, "a sequence of numbers")
     bound = f"> {minimum:g}" if open_minimum else f">= {minimum:g}"
     order = "strictly increasing" if strict else "non-decreasing"
     rule = f"a {order} sequence of numbers {bound}"
@@ -145,6 +179,20 @@ def check_sorted_numbers(
         if b < a or (strict and b == a):
             _fail(name, rule, items)
     return tuple(out)
+
+
+def check_sequence(name: str, values: object, rule: str, *,
+                   mapping: bool = False) -> tuple[Any, ...]:
+    """The items of a list, tuple or other iterable that is not a string, nor a mapping unless
+    ``mapping`` (then its keys); a 0-d tensor or array, iterable in type only, is refused."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) or (
+            isinstance(values, Mapping) and not mapping):
+        _fail(name, rule, values, InvalidType)
+    try:
+        return tuple(values)  # type: ignore[arg-type]
+    except TypeError:  # iteration over a 0-d tensor or array
+        _fail(name, rule, values, InvalidType)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def check_steps(name: str, value: object) -> int | float:

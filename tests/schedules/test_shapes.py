@@ -331,5 +331,5 @@ def test_lambda_receives_ints_for_whole_steps():
 
     Lambda(record)([0, 1.5, 2])
     assert seen == [0, 1.5, 2] and [type(s) for s in seen] == [int, float, int]
-    with pytest.raises(TypeError, match="must return a number"):
+    with pytest.raises(TypeError, match="must return a finite number"):
         Lambda(lambda step: "x")(0)

@@ -14,23 +14,26 @@ from typing import Any
 import torch
 from torch.optim import lr_scheduler as T
 
-from cadence.compat.torch_base import LRScheduler, check_optimizer, write_lrs
+from cadence.compat.torch_base import LRScheduler, check_last_epoch, check_optimizer, write_lrs
 from cadence.compat.torch_shapes import absolute_values
 from cadence.scheduler.plan import group_values
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Track
 from cadence.schedules import Constant, Scale, Schedule, join, product
-from cadence.validation import InvalidType, InvalidValue, check_non_negative
+from cadence.validation import InvalidType, InvalidValue, check_non_negative, check_sequence
 
 
 def _check_children(kind: str, schedulers: Sequence[Any],
                     optimizer: torch.optim.Optimizer) -> list[Any]:
-    """PyTorch's checks on the children (a plateau child is allowed here)."""
-    items = list(schedulers)
+    """PyTorch's checks on the children (a plateau child is allowed here), in its words, with
+    the argument named."""
+    items = list(check_sequence("schedulers", schedulers, "a list of schedulers"))
     if not items:
-        raise InvalidValue(f"{kind} expects at least one scheduler, but got no scheduler.")
+        raise InvalidValue(f"{kind} expects at least one scheduler, but got no scheduler "
+                           f"('schedulers' is {schedulers!r}).")
     for i, s in enumerate(items):
         if not hasattr(s, "optimizer"):
-            raise InvalidType(f"{kind} at index {i} should have `optimizer` as its attribute.")
+            raise InvalidType(f"{kind} at index {i} should have `optimizer` as its attribute "
+                              f"('schedulers'[{i}] is {s!r}).")
         if s.optimizer is not optimizer:
             raise InvalidValue(
                 f"{kind} expects all schedulers to belong to the same optimizer, but got "
@@ -48,6 +51,34 @@ def _lr_track(scheduler: Any) -> Track | None:
     return next((t for t in tracks if t.name == "lr"), None)
 
 
+def _check_children_state(scheduler: Any, state: object) -> None:
+    """A container's state holds one state (a dict) per child, under ``_schedulers``, which
+    PyTorch's ``load_state_dict`` hands to each child (which checks its own)."""
+    if not isinstance(state, dict):
+        raise InvalidType(f"'state_dict' must be a dict (got {type(state).__name__})")
+    children = state.get("_schedulers", [])
+    if not isinstance(children, list) or len(children) != len(scheduler._schedulers) or not all(
+            isinstance(c, dict) for c in children):
+        count = len(scheduler._schedulers)
+        raise InvalidType(f"state_dict['_schedulers'] must be a list of {count} scheduler "
+                          f"states (dicts), one per child (got {children!r})")
+    if "_milestones" in state:  # SequentialLR's
+        marks = state["_milestones"]
+        wanted = len(scheduler._schedulers) - 1
+        if not isinstance(marks, list) or len(marks) != wanted:
+            raise InvalidType(f"state_dict['_milestones'] must be a list of {wanted} epochs, one "
+                              f"fewer than the schedulers (got {marks!r})")
+        numbers = [check_non_negative("_milestones", m) for m in marks]
+        if numbers != sorted(numbers):
+            raise InvalidValue(f"state_dict['_milestones'] must be non-decreasing (got {marks!r})")
+
+
+def _children_values(self: Any) -> list[Any]:
+    """A container's loaded state: each child checks its own (PyTorch's load_state_dict hands
+    each its part), and the container's read API must work."""
+    return list(self.value_at(max(float(self.current_step), 0.0)).get("lr", []))
+
+
 class SequentialLR(LRScheduler, T.SequentialLR):
     """The schedulers one after another, switching at ``milestones``; each starts from its own
     step 0 (its closed form there)."""
@@ -56,13 +87,15 @@ class SequentialLR(LRScheduler, T.SequentialLR):
                  milestones: list[int], last_epoch: int = -1,
                  verbose: bool | str = "deprecated") -> None:
         check_optimizer(optimizer)
+        check_last_epoch(last_epoch)
         self._schedulers = _check_children("SequentialLR", schedulers, optimizer)
-        if len(milestones) != len(schedulers) - 1:
+        milestones = list(check_sequence("milestones", milestones, "a list of epochs"))
+        if len(milestones) != len(self._schedulers) - 1:
             raise InvalidValue(
                 "Sequential Schedulers expects number of schedulers provided to be one more "
                 f"than the number of milestone points, but got number of schedulers "
-                f"{len(schedulers)} and the number of milestones to be equal to "
-                f"{len(milestones)}")
+                f"{len(self._schedulers)} and the number of milestones to be equal to "
+                f"{len(milestones)} ('milestones' is {milestones!r})")
         marks = [check_non_negative("milestones", m) for m in milestones]
         if marks != sorted(marks):
             raise InvalidValue(f"'milestones' must be non-decreasing (got {list(milestones)})")
@@ -75,6 +108,13 @@ class SequentialLR(LRScheduler, T.SequentialLR):
         first = self._schedulers[bisect_right(self._milestones, 0)]
         first._initial_step()
         self._last_lr = first.get_last_lr()
+
+    _loaded_values = _children_values
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """PyTorch's rule: the container's own entries, then each child's state in turn."""
+        _check_children_state(self, state_dict)
+        super().load_state_dict(state_dict)
 
     def step(self, metrics: Any = None) -> None:
         """Advance one step; ``metrics`` feeds a ReduceLROnPlateau child."""
@@ -112,14 +152,22 @@ class ChainedScheduler(LRScheduler, T.ChainedScheduler):
 
     def __init__(self, schedulers: Sequence[Any],
                  optimizer: torch.optim.Optimizer | None = None) -> None:
-        if len(schedulers) < 1:
+        items = check_sequence("schedulers", schedulers, "a list of schedulers")
+        if len(items) < 1:
             raise InvalidValue("ChainedScheduler expects at least one scheduler to be chained, "
-                               "but got no scheduler.")
-        target = optimizer if optimizer is not None else schedulers[0].optimizer
+                               f"but got no scheduler ('schedulers' is {schedulers!r}).")
+        target: Any = optimizer if optimizer is not None else getattr(items[0], "optimizer", None)
         check_optimizer(target)
-        self._schedulers = _check_children("ChainedScheduler", schedulers, target)
+        self._schedulers = _check_children("ChainedScheduler", items, target)
         self.optimizer = target
         self._last_lr = group_values(self._schedulers[-1].optimizer.param_groups, "lr")
+
+    _loaded_values = _children_values
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """PyTorch's rule: the container's own entries, then each child's state in turn."""
+        _check_children_state(self, state_dict)
+        super().load_state_dict(state_dict)
 
     def step(self, metrics: Any = None) -> None:
         """Step every child; ``metrics`` feeds a ReduceLROnPlateau child."""

@@ -34,7 +34,7 @@ import torch
 
 from cadence.compat import d2l, lr_scheduler, mmengine_shapes, transformers
 from cadence.compat.all_in_one import WarmRestartScheduler
-from cadence.config.io import from_config, read_config
+from cadence.config.io import config_path, from_config, read_config
 from cadence.config.registry import registered, suggest
 from cadence.scheduler import ReduceOnPlateau, Scheduler
 from cadence.schedules import Schedule
@@ -81,7 +81,7 @@ def build(config: Any, optimizer: torch.optim.Optimizer, *,
     """The scheduler a config describes, on ``optimizer`` (see the module's documentation).
     ``epoch_length`` is MMEngine's iterations per epoch, for by-epoch configs."""
     if isinstance(config, (str, Path)):
-        config = read_config(config)
+        config = read_config(config_path(config, "config"))
     if isinstance(config, list):
         return mmengine_shapes.build_schedulers(config, optimizer, epoch_length=epoch_length)
     if not isinstance(config, Mapping) or "type" not in config:
@@ -127,6 +127,10 @@ def _scheduler(args: dict[str, Any], optimizer: torch.optim.Optimizer) -> Schedu
             kwargs[key] = {selector: _schedule(v) for selector, v in value.items()}
         else:
             kwargs[key] = _schedule(value)
+    if not any(key not in options for key in kwargs):
+        raise InvalidValue("config type 'scheduler' needs at least one hyperparameter to "
+                           "schedule, e.g. 'lr': {'type': 'cosine', 'steps': 1000} (got keys "
+                           f"{list(args)})")
     if isinstance(kwargs.get("plateau"), Mapping):
         _check("scheduler.plateau", ReduceOnPlateau, list(kwargs["plateau"]), ())
         kwargs["plateau"] = ReduceOnPlateau(**kwargs["plateau"])

@@ -23,6 +23,7 @@ from cadence.validation import (
     check_number,
     check_positive,
     check_positive_int,
+    check_sequence,
 )
 
 __all__ = ["CosineScheduler", "FactorScheduler", "MultiFactorScheduler", "SquareRootScheduler"]
@@ -65,7 +66,8 @@ class MultiFactorScheduler(_BookScheduler):
     ``step`` (``eta_{t+1} = eta_t * factor`` for ``t`` in ``step``)."""
 
     def __init__(self, step: list[int], factor: float = 1, base_lr: float = 0.01) -> None:
-        self.step = [check_non_negative_int("step", s) for s in step]
+        self.step = [check_non_negative_int("step", s)
+                     for s in check_sequence("step", step, "a list of update counts")]
         self.factor = check_positive("factor", factor)
         self.base_lr = check_number("base_lr", base_lr)
         self.schedule = MultiStep(milestones=[s + 1 for s in sorted(self.step)],

@@ -37,12 +37,14 @@ from cadence.schedules.ops import SCALAR
 from cadence.validation import (
     InvalidType,
     InvalidValue,
+    MissingKey,
     check_choice,
     check_non_negative,
     check_number,
     check_positive,
     check_positive_int,
     check_range,
+    check_sequence,
 )
 
 _LRScheduler = LRScheduler  # PyTorch's old name, still used by seed code
@@ -95,7 +97,12 @@ class _UserFunctionLR(LRScheduler):
         from cadence.config.io import from_config
         from cadence.config.registry import registered
 
-        saved = state_dict.get("lr_lambdas", [])
+        saved = state_dict.get("lr_lambdas", []) if isinstance(state_dict, dict) else []
+        if not isinstance(saved, list) or len(saved) > len(self.lr_lambdas) or not all(
+                c is None or isinstance(c, dict) for c in saved):
+            raise InvalidType(f"state_dict['lr_lambdas'] must be a list of None or dicts (a "
+                              f"function's attributes, a schedule's config), at most one per "
+                              f"param group ({len(self.lr_lambdas)}) (got {saved!r})")
         rebuilt = {i: from_config(c) for i, c in enumerate(saved)
                    if isinstance(c, dict) and c.get("type") in registered()
                    and i < len(self.lr_lambdas) and isinstance(self.lr_lambdas[i], Schedule)}
@@ -156,7 +163,7 @@ class MultiStepLR(LRScheduler, T.MultiStepLR):
                  gamma: float = 0.1, last_epoch: int = -1,
                  verbose: bool | str = "deprecated") -> None:
         self._start(optimizer, last_epoch, verbose)
-        milestones = list(milestones)
+        milestones = list(check_sequence("milestones", milestones, "a list of epochs"))
         for m in milestones:
             check_non_negative("milestones", real(m))
         check_positive("gamma", real(gamma))
@@ -257,6 +264,9 @@ class CosineAnnealingWarmRestarts(LRScheduler, T.CosineAnnealingWarmRestarts):
     def _position(self) -> float:
         """The step of the restarts schedule that ``T_cur`` and ``T_i`` stand for."""
         start, length = 0.0, float(self.T_0)
+        if not self.T_mult > 1 and self.T_i > length:  # cycles that never grow reach no T_i
+            raise InvalidValue(f"'T_i' must be a cycle length, T_0 * T_mult ** k ({self.T_0} "
+                               f"with T_mult={self.T_mult}) (got {self.T_i!r})")
         while length < self.T_i:
             start += length
             length *= self.T_mult
@@ -281,6 +291,15 @@ class CosineAnnealingWarmRestarts(LRScheduler, T.CosineAnnealingWarmRestarts):
         runtime = self._now()
         runtime.binder.write(runtime.values(self._position()))
         self._last_lr = group_values(self.optimizer.param_groups, "lr")
+
+    def _loaded_values(self) -> list[Any]:
+        """PyTorch's counters after a load: ``T_i`` a cycle length, ``0 <= T_cur <= T_i``."""
+        check_positive_int("T_0", self.T_0)
+        check_positive_int("T_mult", self.T_mult)
+        cycle = check_positive("T_i", real(self.T_i))
+        if not 0 <= check_number("T_cur", real(self.T_cur)) <= cycle:
+            raise InvalidValue(f"'T_cur' must be in [0, T_i] ({cycle}) (got {self.T_cur!r})")
+        return super()._loaded_values()
 
     def _restarts(self) -> Any:
         [track] = self._now().binder.tracks.values()
@@ -313,9 +332,12 @@ class CyclicLR(LRScheduler, T.CyclicLR):
                 check_number(name, real(v))
         for v in lows:
             check_number("base_lr", real(v))
-        check_positive("step_size_up", real(step_size_up))
-        if step_size_down is not None:
-            check_positive("step_size_down", real(step_size_down))
+        up = check_positive("step_size_up", real(step_size_up))
+        down = up if step_size_down is None else check_positive("step_size_down",
+                                                                 real(step_size_down))
+        if not math.isfinite(up + down):
+            raise InvalidValue(f"'step_size_up' + 'step_size_down' (a cycle) must be a finite "
+                               f"number of steps (got {up!r} + {down!r})")
         if scale_fn is None:
             check_choice("mode", mode, ("triangular", "triangular2", "exp_range"))
         elif not callable(scale_fn):
@@ -331,6 +353,20 @@ class CyclicLR(LRScheduler, T.CyclicLR):
 
     def _setting_values(self) -> dict[str, Any]:
         return {name: getattr(self, name, ()) for name in self._settings}  # momenta may be off
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """PyTorch's rule; its ``_scale_fn_custom`` entry (None, or a custom ``scale_fn``'s
+        ``__dict__``) is checked first, as PyTorch would fail on it inside."""
+        if isinstance(state_dict, dict):
+            if "_scale_fn_custom" not in state_dict:
+                raise MissingKey("state_dict['_scale_fn_custom'] is missing (a CyclicLR state "
+                                 "has it: None, or the custom scale_fn's attributes)")
+            custom = state_dict["_scale_fn_custom"]
+            if custom is not None and (not isinstance(custom, dict)
+                                       or getattr(self, "_scale_fn_custom", None) is None):
+                raise InvalidType(f"state_dict['_scale_fn_custom'] must be None, or a dict for a "
+                                  f"CyclicLR with a custom scale_fn (got {custom!r})")
+        super().load_state_dict(state_dict)
 
 
 class OneCycleLR(LRScheduler, T.OneCycleLR):
@@ -353,10 +389,20 @@ class OneCycleLR(LRScheduler, T.OneCycleLR):
         if total_steps is None and (epochs is None or steps_per_epoch is None):
             raise InvalidValue("OneCycleLR needs 'total_steps', or 'epochs' and 'steps_per_epoch' "
                                f"(got {total_steps}, {epochs}, {steps_per_epoch})")
+        for name, count in (("total_steps", total_steps), ("epochs", epochs),
+                            ("steps_per_epoch", steps_per_epoch)):
+            if count is not None:
+                check_positive_int(name, count)
         for v in per_group("max_lr", max_lr, optimizer):
             check_positive("max_lr", real(v))
         check_positive("div_factor", real(div_factor))
         check_positive("final_div_factor", real(final_div_factor))
+        check_range("pct_start", real(pct_start), 0.0, 1.0)
+        if cycle_momentum:
+            for name, values in (("base_momentum", base_momentum),
+                                 ("max_momentum", max_momentum)):
+                for v in per_group(name, values, optimizer):
+                    check_number(name, real(v))
         T.OneCycleLR.__init__(self, optimizer, max_lr, total_steps, epochs, steps_per_epoch,
                               pct_start, anneal_strategy,  # type: ignore[arg-type]
                               cycle_momentum, base_momentum, max_momentum, div_factor,

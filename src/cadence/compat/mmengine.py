@@ -31,6 +31,7 @@ from cadence.compat.mmengine_base import (
     StepParamScheduler,
     build_schedulers,
     mm,
+    start,
 )
 
 __all__ = [
@@ -54,7 +55,7 @@ class StepLR(StepParamScheduler, mm.StepLR):
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.StepLR.__init__(self, optimizer, step_size, gamma, begin, end, last_step, by_epoch,
+        start(self, mm.StepLR, optimizer, step_size, gamma, begin, end, last_step, by_epoch,
                            verbose)
 
 
@@ -64,7 +65,7 @@ class StepMomentum(StepParamScheduler, mm.StepMomentum):
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.StepMomentum.__init__(self, optimizer, step_size, gamma, begin, end, last_step,
+        start(self, mm.StepMomentum, optimizer, step_size, gamma, begin, end, last_step,
                                  by_epoch, verbose)
 
 
@@ -74,7 +75,7 @@ class MultiStepLR(MultiStepParamScheduler, mm.MultiStepLR):
     def __init__(self, optimizer: Any, milestones: Sequence[int], gamma: float = 0.1,
                  last_step: int = -1, begin: int = 0, end: int = INF, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.MultiStepLR.__init__(self, optimizer, milestones, gamma, last_step, begin, end,
+        start(self, mm.MultiStepLR, optimizer, milestones, gamma, last_step, begin, end,
                                 by_epoch, verbose)
 
 
@@ -84,7 +85,7 @@ class MultiStepMomentum(MultiStepParamScheduler, mm.MultiStepMomentum):
     def __init__(self, optimizer: Any, milestones: Sequence[int], gamma: float = 0.1,
                  last_step: int = -1, begin: int = 0, end: int = INF, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.MultiStepMomentum.__init__(self, optimizer, milestones, gamma, last_step, begin, end,
+        start(self, mm.MultiStepMomentum, optimizer, milestones, gamma, last_step, begin, end,
                                       by_epoch, verbose)
 
 
@@ -93,7 +94,7 @@ class ConstantLR(ConstantParamScheduler, mm.ConstantLR):
 
     def __init__(self, optimizer: Any, factor: float = 1.0 / 3, begin: int = 0, end: int = INF,
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
-        mm.ConstantLR.__init__(self, optimizer, factor, begin, end, last_step, by_epoch, verbose)
+        start(self, mm.ConstantLR, optimizer, factor, begin, end, last_step, by_epoch, verbose)
 
 
 class ConstantMomentum(ConstantParamScheduler, mm.ConstantMomentum):
@@ -101,7 +102,7 @@ class ConstantMomentum(ConstantParamScheduler, mm.ConstantMomentum):
 
     def __init__(self, optimizer: Any, factor: float = 1.0 / 3, begin: int = 0, end: int = INF,
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
-        mm.ConstantMomentum.__init__(self, optimizer, factor, begin, end, last_step, by_epoch,
+        start(self, mm.ConstantMomentum, optimizer, factor, begin, end, last_step, by_epoch,
                                      verbose)
 
 
@@ -110,7 +111,7 @@ class ExponentialLR(ExponentialParamScheduler, mm.ExponentialLR):
 
     def __init__(self, optimizer: Any, gamma: float, begin: int = 0, end: int = INF,
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
-        mm.ExponentialLR.__init__(self, optimizer, gamma, begin, end, last_step, by_epoch, verbose)
+        start(self, mm.ExponentialLR, optimizer, gamma, begin, end, last_step, by_epoch, verbose)
 
 
 class ExponentialMomentum(ExponentialParamScheduler, mm.ExponentialMomentum):
@@ -118,7 +119,7 @@ class ExponentialMomentum(ExponentialParamScheduler, mm.ExponentialMomentum):
 
     def __init__(self, optimizer: Any, gamma: float, begin: int = 0, end: int = INF,
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
-        mm.ExponentialMomentum.__init__(self, optimizer, gamma, begin, end, last_step, by_epoch,
+        start(self, mm.ExponentialMomentum, optimizer, gamma, begin, end, last_step, by_epoch,
                                         verbose)
 
 
@@ -128,7 +129,7 @@ class CosineAnnealingLR(CosineAnnealingParamScheduler, mm.CosineAnnealingLR):
     def __init__(self, optimizer: Any, T_max: int | None = None, eta_min: float | None = None,
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False, eta_min_ratio: float | None = None) -> None:
-        mm.CosineAnnealingLR.__init__(self, optimizer, T_max, eta_min, begin, end, last_step,
+        start(self, mm.CosineAnnealingLR, optimizer, T_max, eta_min, begin, end, last_step,
                                       by_epoch, verbose, eta_min_ratio)
 
 
@@ -138,7 +139,7 @@ class CosineAnnealingMomentum(CosineAnnealingParamScheduler, mm.CosineAnnealingM
     def __init__(self, optimizer: Any, T_max: int | None = None, eta_min: float | None = None,
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False, eta_min_ratio: float | None = None) -> None:
-        mm.CosineAnnealingMomentum.__init__(self, optimizer, T_max, eta_min, begin, end, last_step,
+        start(self, mm.CosineAnnealingMomentum, optimizer, T_max, eta_min, begin, end, last_step,
                                             by_epoch, verbose, eta_min_ratio)
 
 
@@ -148,7 +149,7 @@ class LinearLR(LinearParamScheduler, mm.LinearLR):
     def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.LinearLR.__init__(self, optimizer, start_factor, end_factor, begin, end, last_step,
+        start(self, mm.LinearLR, optimizer, start_factor, end_factor, begin, end, last_step,
                              by_epoch, verbose)
 
 
@@ -158,7 +159,7 @@ class LinearMomentum(LinearParamScheduler, mm.LinearMomentum):
     def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.LinearMomentum.__init__(self, optimizer, start_factor, end_factor, begin, end,
+        start(self, mm.LinearMomentum, optimizer, start_factor, end_factor, begin, end,
                                    last_step, by_epoch, verbose)
 
 
@@ -168,7 +169,7 @@ class PolyLR(PolyParamScheduler, mm.PolyLR):
     def __init__(self, optimizer: Any, eta_min: float = 0, power: float = 1.0, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.PolyLR.__init__(self, optimizer, eta_min, power, begin, end, last_step, by_epoch,
+        start(self, mm.PolyLR, optimizer, eta_min, power, begin, end, last_step, by_epoch,
                            verbose)
 
 
@@ -178,7 +179,7 @@ class PolyMomentum(PolyParamScheduler, mm.PolyMomentum):
     def __init__(self, optimizer: Any, eta_min: float = 0, power: float = 1.0, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.PolyMomentum.__init__(self, optimizer, eta_min, power, begin, end, last_step, by_epoch,
+        start(self, mm.PolyMomentum, optimizer, eta_min, power, begin, end, last_step, by_epoch,
                                  verbose)
 
 
@@ -191,7 +192,7 @@ class OneCycleLR(OneCycleParamScheduler, mm.OneCycleLR):
                  final_div_factor: float = 1e4, three_phase: bool = False, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.OneCycleLR.__init__(self, optimizer, eta_max, total_steps, pct_start, anneal_strategy,
+        start(self, mm.OneCycleLR, optimizer, eta_max, total_steps, pct_start, anneal_strategy,
                                div_factor, final_div_factor, three_phase, begin, end, last_step,
                                by_epoch, verbose)
 
@@ -203,7 +204,7 @@ class CosineRestartLR(CosineRestartParamScheduler, mm.CosineRestartLR):
                  eta_min: float | None = None, eta_min_ratio: float | None = None, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.CosineRestartLR.__init__(self, optimizer, periods, restart_weights, eta_min,
+        start(self, mm.CosineRestartLR, optimizer, periods, restart_weights, eta_min,
                                     eta_min_ratio, begin, end, last_step, by_epoch, verbose)
 
 
@@ -214,7 +215,7 @@ class CosineRestartMomentum(CosineRestartParamScheduler, mm.CosineRestartMomentu
                  eta_min: float | None = None, eta_min_ratio: float | None = None, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.CosineRestartMomentum.__init__(self, optimizer, periods, restart_weights, eta_min,
+        start(self, mm.CosineRestartMomentum, optimizer, periods, restart_weights, eta_min,
                                           eta_min_ratio, begin, end, last_step, by_epoch, verbose)
 
 
@@ -227,7 +228,7 @@ class ReduceOnPlateauLR(ReduceOnPlateauParamScheduler, mm.ReduceOnPlateauLR):
                  min_value: float | Sequence[float] = 0.0, eps: float = 1e-8, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.ReduceOnPlateauLR.__init__(self, optimizer, monitor, rule, factor, patience, threshold,
+        start(self, mm.ReduceOnPlateauLR, optimizer, monitor, rule, factor, patience, threshold,
                                       threshold_rule, cooldown, min_value, eps, begin, end,
                                       last_step, by_epoch, verbose)
 
@@ -241,6 +242,6 @@ class ReduceOnPlateauMomentum(ReduceOnPlateauParamScheduler, mm.ReduceOnPlateauM
                  min_value: float | Sequence[float] = 0.0, eps: float = 1e-8, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        mm.ReduceOnPlateauMomentum.__init__(self, optimizer, monitor, rule, factor, patience,
+        start(self, mm.ReduceOnPlateauMomentum, optimizer, monitor, rule, factor, patience,
                                             threshold, threshold_rule, cooldown, min_value, eps,
                                             begin, end, last_step, by_epoch, verbose)

@@ -6,14 +6,27 @@ Momentum forms and is the module to import.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import itertools
+import math
+import numbers
 import warnings
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
+import torch
 
-from cadence.validation import MissingPackage
+from cadence.validation import (
+    InvalidType,
+    InvalidValue,
+    MissingKey,
+    MissingPackage,
+    UpstreamAssertion,
+    check_choice,
+    check_number,
+)
 
 try:
     with warnings.catch_warnings():  # MMEngine imports torch.distributed.optim, which warns
@@ -23,18 +36,20 @@ except ImportError as exc:  # pragma: no cover - the parity extra installs it
     raise MissingPackage("cadence.compat.mmengine needs MMEngine: pip install mmengine-lite "
                          "(or mmengine)") from exc
 
+from cadence.compat import mmengine_shapes
 from cadence.compat.chaining import ClosedForm, chained, floors
 from cadence.compat.mmengine_shapes import (
     FAMILIES,
     INF,
     build_schedulers,
+    check_window,
     describe,
     factors,
     window,
 )
-from cadence.compat.torch_base import check_torch_state
+from cadence.compat.torch_base import check_loaded, check_torch_state, real
 from cadence.scheduler.binder import Binder
-from cadence.scheduler.slots import as_float
+from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.track import RELATIVE, Track
 from cadence.schedules import Constant
 from cadence.schedules.base import as_step_array
@@ -45,6 +60,90 @@ __all__ = [
     "MultiStepParamScheduler", "OneCycleParamScheduler", "ParamScheduler", "PolyParamScheduler",
     "ReduceOnPlateauParamScheduler", "StepParamScheduler", "build_schedulers", "mm",
 ]
+
+
+def _plain_optimizer(optimizer: Any) -> Any:
+    """The torch optimizer of ``optimizer`` (MMEngine's ``OptimWrapper`` holds one), or None."""
+    from mmengine.optim import BaseOptimWrapper
+
+    if isinstance(optimizer, BaseOptimWrapper):
+        return optimizer.optimizer
+    return optimizer if isinstance(optimizer, torch.optim.Optimizer) else None
+
+
+def _check_plateau(arguments: dict[str, Any], groups: int) -> None:
+    """MMEngine's reduce-on-plateau arguments, before its constructor (which asserts)."""
+    if not isinstance(arguments["monitor"], str):
+        raise InvalidType(f"'monitor' must be the name of a metric, a str (got "
+                          f"{arguments['monitor']!r})")
+    check_choice("rule", arguments["rule"], ("less", "greater"))
+    check_choice("threshold_rule", arguments["threshold_rule"], ("rel", "abs"))
+    if check_number("factor", real(arguments["factor"])) >= 1.0:
+        raise InvalidValue(f"'factor' must be < 1.0 (got {arguments['factor']!r})")
+    for name in ("patience", "threshold", "cooldown", "eps"):
+        check_number(name, real(arguments[name]))
+    minimum = arguments["min_value"]
+    if isinstance(minimum, (list, tuple)):
+        if len(minimum) != groups:
+            raise InvalidValue(f"'min_value' must have one entry per param group ({groups}) "
+                               f"(got {len(minimum)})")
+        for value in minimum:
+            check_number("min_value", real(value))
+    else:
+        check_number("min_value", real(minimum))
+    if not arguments["by_epoch"]:
+        raise UpstreamAssertion(f"'by_epoch' must be True: MMEngine's ReduceOnPlateau "
+                                f"schedulers count epochs (got {arguments['by_epoch']!r})")
+
+
+def start(scheduler: Any, upstream: type, *args: Any, **kwargs: Any) -> None:
+    """Check a drop-in's arguments by name, then run MMEngine's constructor ``upstream``
+    (which asserts on some and fails deep inside on others)."""
+    generic = next(k for k in upstream.__mro__ if "param_name" in inspect.signature(k).parameters)
+    signature = inspect.signature(generic)
+    fixed = mmengine_shapes.TYPES.get(upstream.__name__, (None, None))[1]
+    if fixed is not None and upstream is not generic:  # an LR or Momentum twin
+        named = dict(kwargs)
+        optimizer, *rest = args if args else (named.pop("optimizer"),)
+        bound = signature.bind(optimizer, fixed, *rest, **named)
+    else:
+        bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    optimizer = _plain_optimizer(arguments["optimizer"])
+    if optimizer is None:  # in MMEngine's words, which some of its constructors never reach
+        raise InvalidType(f"'optimizer' should be an Optimizer or an OptimWrapper (got "
+                          f"{arguments['optimizer']!r})")
+    name = arguments["param_name"]
+    if not isinstance(name, str):
+        raise InvalidType(f"'param_name' must be the name of a hyperparameter (got {name!r})")
+    groups = optimizer.param_groups
+    bases: list[float] | None = None
+    if fixed is None:  # MMEngine reads group[param_name]
+        for i, group in enumerate(groups):
+            if name not in group:
+                raise MissingKey(f"'param_name' must name a hyperparameter of every param "
+                                 f"group ({name!r} is not in param_groups[{i}])")
+        bases = [as_float(g.get(f"initial_{name}", g[name])) for g in groups]
+    else:  # momentum is betas[0] on Adam (MMEngine's own error otherwise)
+        with contextlib.suppress(InvalidValue):
+            bases = [as_float(g.get(f"initial_{name}", resolve(name, g, i).read(g)))
+                     for i, g in enumerate(groups)]
+    check_window(arguments["begin"], arguments["end"])
+    last_step = arguments["last_step"]
+    if isinstance(last_step, bool) or not isinstance(last_step, int) or last_step < -1:
+        raise UpstreamAssertion(f"'last_step' must be an int >= -1 (got {last_step!r})")
+    if last_step != -1:
+        for i, group in enumerate(groups):
+            if f"initial_{name}" not in group:
+                raise MissingKey(f"param 'initial_{name}' is not specified in param_groups[{i}] "
+                                  f"when resuming an optimizer ('last_step' is {last_step})")
+    family = getattr(scheduler, "family", None)
+    if family is None:
+        _check_plateau(arguments, len(groups))
+    elif bases is not None:
+        describe(family, bases, arguments, name)  # every argument, under its own name
+    cast(Any, upstream).__init__(scheduler, *args, **kwargs)
 
 
 class ParamScheduler:
@@ -67,7 +166,8 @@ class ParamScheduler:
             raise NotImplementedError(
                 "ParamScheduler is the base of cadence's MMEngine drop-ins: use one of them "
                 "(StepLR, CosineAnnealingParamScheduler, ...)")
-        super().__init__(*args, **kwargs)
+        upstream = next(k for k in type(self).__mro__ if k.__module__.startswith("mmengine"))
+        start(self, upstream, *args, **kwargs)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -112,8 +212,47 @@ class ParamScheduler:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """MMEngine's rule (the saved settings win), after checking the saved step and bases."""
-        check_torch_state(state_dict, "last_step", bases_key="base_values")
+        check_torch_state(state_dict, "last_step", bases_key="base_values",
+                          values_key="_last_value", counters=("_global_step",))
+        before = self.__dict__.copy()
         super().load_state_dict(state_dict)  # type: ignore[misc]
+        check_loaded(self, state_dict, before, self._loaded_values)
+
+    def _loaded_values(self) -> list[Any]:
+        """The settings a loaded state leaves, checked as the constructor checks its arguments,
+        and the closed form's values now (see :func:`check_loaded`)."""
+        if not isinstance(self.param_name, str):
+            raise InvalidType(f"'param_name' must be the name of a hyperparameter (got "
+                              f"{self.param_name!r})")
+        groups = self.optimizer.param_groups
+        for i, group in enumerate(groups):
+            if self.param_name not in group:
+                raise MissingKey(f"'param_name' must name a hyperparameter of every param "
+                                 f"group ({self.param_name!r} is not in param_groups[{i}])")
+        check_window(self.begin, self.end)
+        use_betas = getattr(self, "use_betas", False)
+        if not isinstance(use_betas, bool) or (use_betas and any("betas" not in g
+                                                                   for g in groups)):
+            raise InvalidValue(f"'use_betas' must be a bool, True only for an optimizer with "
+                               f"betas (got {use_betas!r})")
+        if self.family is None:  # MMEngine's own reduce-on-plateau values
+            settings = {n: getattr(self, n) for n in ("monitor", "rule", "threshold_rule",
+                                                      "factor", "patience", "threshold",
+                                                      "cooldown", "eps", "by_epoch")}
+            _check_plateau({**settings, "min_value": getattr(self, "min_values", 0.0)}, len(groups))
+            for name in ("best", "rule_worse", "cooldown_counter", "num_bad_epochs"):
+                value = real(getattr(self, name))
+                if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                        or math.isnan(value):
+                    raise InvalidType(f"{name!r} must be a number (got {value!r})")
+            return []
+        periods, cumulative = getattr(self, "periods", ()), getattr(self, "cumulative_periods", ())
+        if self.family == "CosineRestart" and list(cumulative) != list(
+                itertools.accumulate(periods)):
+            raise InvalidValue(f"'cumulative_periods' must add up 'periods' {periods} "
+                               f"(got {cumulative!r})")
+        runtime = self._now()
+        return list(runtime.values(max(float(self.last_step), 0.0))[self.param_name])
 
     # -- cadence's read API: the closed form in this scheduler's own steps ---------------------
     @property

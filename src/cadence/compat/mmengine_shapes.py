@@ -26,12 +26,14 @@ overlapping windows multiply. By-epoch schedulers run in iterations through ``ep
 from __future__ import annotations
 
 import inspect
+import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 
-from cadence.compat.torch_shapes import absolute_values, cosine_annealing
+from cadence.compat.torch_shapes import absolute_values, cosine_annealing, milestone_list
 from cadence.config.registry import suggest
 from cadence.scheduler.plateau import ReduceOnPlateau as Plateau
 from cadence.scheduler.scheduler import Scheduler
@@ -52,49 +54,106 @@ from cadence.schedules import (
     join,
     product,
 )
-from cadence.validation import InvalidValue, check_choice, check_positive_int
+from cadence.validation import (
+    InvalidInput,
+    InvalidType,
+    InvalidValue,
+    UpstreamAssertion,
+    check_choice,
+    check_number,
+    check_positive,
+    check_positive_int,
+    check_range,
+    check_sequence,
+    check_steps,
+    float_or_none,
+    is_real,
+    shown,
+)
 
 INF = int(1e9)
 Bases = Sequence[float]
 
 
-def _count(value: Any) -> float:
-    return as_float(value)
+# -- MMEngine's arguments, checked under their own names ---------------------------------------
+def _item(value: Any) -> Any:
+    """A one-element tensor as its number (MMEngine takes them); anything else as it is."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    return value
+
+
+def _arg(name: str, value: Any, check: Callable[[str, Any], Any] = check_number) -> Any:
+    return check(name, _item(value))
+
+
+def _factor(name: str, value: Any) -> float:
+    """A multiplicative factor in [0, 1] (MMEngine's rule for ``factor``, ``start_factor``,
+    ``end_factor``)."""
+    return check_range(name, _item(value), 0.0, 1.0)
+
+
+def check_window(begin: Any, end: Any) -> tuple[float, float]:
+    """``[begin, end)``, the steps a scheduler is active in: ``begin`` a finite number, ``end`` a
+    larger number (``inf``, or an int too large for a float, for no end)."""
+    begin, end = _item(begin), _item(end)
+    check_number("begin", begin)
+    if not is_real(end) or (isinstance(end, float) and math.isnan(end)):
+        raise InvalidType(f"'end' must be a number larger than 'begin' (got {shown(end)})")
+    if end <= begin:
+        raise InvalidValue(f"end should be larger than begin, but got begin={begin}, "
+                           f"end={shown(end) if isinstance(end, int) else end}")
+    return begin, end
+
+
+def _length(begin: Any, end: Any, less: int = 0) -> float:
+    """``end - begin - less`` steps (a window's length), ``inf`` for a window without end."""
+    begin, end = check_window(begin, end)
+    length = float_or_none(end - begin - less)
+    return math.inf if length is None else length
+
+
+def _count(name: str, value: Any) -> float:
+    """A length in steps (a positive number)."""
+    return _arg(name, value, check_steps)
 
 
 # -- the families, in local time ------------------------------------------------------------------
 def step(bases: Bases, step_size: float, gamma: float = 0.1) -> Track:
     """Multiply by ``gamma`` every ``step_size`` steps."""
-    return Track.shared("", Step(every=_count(step_size), gamma=as_float(gamma)), bases)
+    shape = Step(every=_count("step_size", step_size), gamma=_arg("gamma", gamma, check_positive))
+    return Track.shared("", shape, bases)
 
 
 def multi_step(bases: Bases, milestones: Any, gamma: float = 0.1) -> Track:
     """Multiply by ``gamma`` at each milestone (MMEngine keeps a Counter)."""
-    marks = sorted(milestones.elements()) if hasattr(milestones, "elements") else sorted(
-        milestones)
-    return Track.shared("", MultiStep(milestones=marks, gamma=as_float(gamma)), bases)
+    marks = milestone_list(milestones)
+    shape = MultiStep(milestones=marks, gamma=_arg("gamma", gamma, check_positive))
+    return Track.shared("", shape, bases)
 
 
 def constant(bases: Bases, factor: float = 1.0 / 3, begin: int = 0, end: int = INF) -> Track:
     """``factor`` until the window's last step, then 1."""
-    last = end - begin - 1
-    shape = (join([Constant(as_float(factor)), Constant(1.0)], [last]) if last > 0
-             else Constant(as_float(factor)))
+    factor = _factor("factor", factor)
+    last = _length(begin, end, 1)
+    shape = (join([Constant(factor), Constant(1.0)], [last]) if 0 < last < math.inf
+             else Constant(factor))
     return Track.shared("", shape, bases)
 
 
 def exponential(bases: Bases, gamma: float) -> Track:
     """Multiply by ``gamma`` every step."""
-    return Track.shared("", Exponential(rate=as_float(gamma)), bases)
+    return Track.shared("", Exponential(rate=_arg("gamma", gamma, check_positive)), bases)
 
 
 def _floor(eta_min: float | None, eta_min_ratio: float | None) -> Span:
     """MMEngine's floor: ``eta_min`` (absolute) or ``eta_min_ratio`` of the base."""
     if eta_min is not None and eta_min_ratio is not None:
-        raise InvalidValue("Either 'eta_min' or 'eta_min_ratio' should be specified, not both")
+        raise UpstreamAssertion(
+            "Either 'eta_min' or 'eta_min_ratio' should be specified, not both")
     if eta_min_ratio is not None:
-        return Span(low_rel=as_float(eta_min_ratio))
-    return Span.floor(as_float(eta_min or 0.0))
+        return Span(low_rel=_arg("eta_min_ratio", eta_min_ratio))
+    return Span.floor(0.0 if eta_min is None else _arg("eta_min", eta_min))
 
 
 def cosine_annealing_family(bases: Bases, T_max: float | None = None,
@@ -102,27 +161,39 @@ def cosine_annealing_family(bases: Bases, T_max: float | None = None,
                             eta_min_ratio: float | None = None) -> Track:
     """Cosine from the base to the floor over ``T_max`` (default: the window), oscillating
     past it."""
-    steps = _count(T_max) if T_max else float(end - begin)
-    return Track.shared("", cosine_annealing(steps), bases, _floor(eta_min, eta_min_ratio))
+    floor = _floor(eta_min, eta_min_ratio)
+    period = _item(T_max)
+    if period is None or (is_real(period) and period == 0):  # MMEngine: T_max or the window
+        steps = _length(begin, end)
+    elif is_real(period) and period > 0 and float_or_none(period) in (None, math.inf):
+        steps = math.inf
+    else:
+        steps = _count("T_max", period)
+    if steps == math.inf:  # an endless period: the cosine never leaves its start
+        return Track.shared("", Constant(1.0), bases, floor)
+    return Track.shared("", cosine_annealing(steps), bases, floor)
 
 
 def linear(bases: Bases, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
            begin: int = 0, end: int = INF) -> Track:
     """The factor goes linearly from ``start_factor`` to ``end_factor`` over the window."""
-    last = end - begin - 1
-    shape: Schedule = (Linear(start=as_float(start_factor), end=as_float(end_factor),
-                              steps=last) if last > 0 else Constant(as_float(start_factor)))
+    start, stop = _factor("start_factor", start_factor), _factor("end_factor", end_factor)
+    last = _length(begin, end, 1)
+    shape: Schedule = (Linear(start=start, end=stop, steps=last) if 0 < last < math.inf
+                       else Constant(start))
     return Track.shared("", shape, bases)
 
 
 def poly(bases: Bases, eta_min: float = 0, power: float = 1.0, begin: int = 0,
          end: int = INF) -> Track:
     """Polynomial decay from the base to ``eta_min`` over the window."""
-    last = end - begin - 1
-    if last <= 0:
+    floor = Span.floor(_arg("eta_min", eta_min))
+    power = _arg("power", power, check_positive)
+    last = _length(begin, end, 1)
+    if not 0 < last < math.inf:
         return Track.shared("", Constant(1.0), bases)
-    shape = Polynomial(start=1.0, end=0.0, steps=last, power=as_float(power))
-    return Track.shared("", shape, bases, Span.floor(as_float(eta_min)))
+    shape = Polynomial(start=1.0, end=0.0, steps=last, power=power)
+    return Track.shared("", shape, bases, floor)
 
 
 def one_cycle(bases: Bases, eta_max: Any = 0, total_steps: int | None = None,
@@ -131,11 +202,34 @@ def one_cycle(bases: Bases, eta_max: Any = 0, total_steps: int | None = None,
               end: int = INF) -> Track:
     """The one-cycle policy from ``eta_max / div_factor`` (the groups' base, which MMEngine
     sets) up to ``eta_max`` and down to ``base / final_div_factor``."""
-    peaks = list(eta_max) if isinstance(eta_max, (list, tuple)) else [eta_max] * len(bases)
-    starts = [as_float(p) / div_factor for p in peaks]
-    shape = OneCycle(total_steps=total_steps or (end - begin), start=1.0, peak=div_factor,
-                     end=1.0 / final_div_factor, pct_start=pct_start, anneal=anneal_strategy,
-                     three_phase=three_phase)
+    peaks = (check_sequence("eta_max", eta_max, "a number or one per param group")
+             if isinstance(eta_max, (list, tuple)) else [eta_max] * len(bases))
+    if len(peaks) != len(bases):
+        raise InvalidValue(f"'eta_max' must have one entry per param group ({len(bases)}) "
+                           f"(got {len(peaks)})")
+    divide = _arg("div_factor", div_factor, check_positive)
+    final = _arg("final_div_factor", final_div_factor, check_positive)
+    anneal = check_choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
+    starts = [_arg("eta_max", p) / divide for p in peaks]
+    total = _item(total_steps)
+    if total is None:  # MMEngine's default: the window, end - begin
+        total = _length(begin, end)
+        if total == math.inf:
+            raise InvalidValue("'total_steps' is needed when the window has no 'end' (got None)")
+        if not float(total).is_integer():
+            raise InvalidValue(f"'begin' and 'end' must be a whole number of steps apart for a "
+                               f"one-cycle schedule without 'total_steps' (got begin={begin!r}, "
+                               f"end={end!r})")
+    if isinstance(total, float) and total.is_integer():  # end - begin of float bounds
+        total = int(total)
+    try:
+        shape = OneCycle(total_steps=total, start=1.0, peak=divide, end=1.0 / final,
+                         pct_start=_item(pct_start), anneal=anneal, three_phase=three_phase)
+    except InvalidValue as exc:
+        if total_steps is not None:
+            raise
+        raise InvalidValue(f"the window [begin, end) = [{begin!r}, {end!r}), the one cycle's "
+                           f"length without 'total_steps', is too short: {exc}") from None
     return Track.shared("", shape, starts)
 
 
@@ -144,9 +238,16 @@ def cosine_restart(bases: Bases, periods: Sequence[float], restart_weights: Sequ
     """Cosine cycles of the given ``periods``, each restarting at ``restart_weights[i]`` of the
     base and going down to the floor; the last value holds after."""
     if (eta_min is None) == (eta_min_ratio is None):
-        raise InvalidValue("Either 'eta_min' or 'eta_min_ratio' should be specified")
-    lengths = [_count(p) for p in periods]
-    marks = [sum(lengths[: i + 1]) for i in range(len(lengths))]
+        raise UpstreamAssertion("Either 'eta_min' or 'eta_min_ratio' should be specified")
+    lengths = [_count("periods", p) for p in check_sequence("periods", periods, "a list of steps")]
+    weights = [_arg("restart_weights", w) for w in
+               check_sequence("restart_weights", restart_weights, "a list of numbers")]
+    if not lengths or len(weights) != len(lengths):
+        raise UpstreamAssertion(f"'periods' and 'restart_weights' must be as long as each "
+                                f"other, and not empty (got {len(lengths)} and {len(weights)})")
+    marks = list(itertools.accumulate(lengths))
+    if not math.isfinite(marks[-1]):
+        raise InvalidValue(f"'periods' must add up to a finite number of steps (got {lengths})")
 
     def cycles(start: Sequence[float], end: float) -> Schedule:
         pieces: list[Schedule] = [Cosine(start=w, end=end, steps=p)
@@ -154,10 +255,9 @@ def cosine_restart(bases: Bases, periods: Sequence[float], restart_weights: Sequ
         pieces.append(Constant(pieces[-1](lengths[-1] - 1)))
         return join(pieces, marks)
 
-    weights = [as_float(w) for w in restart_weights]
     if eta_min_ratio is not None:
-        return Track.shared("", cycles(weights, as_float(eta_min_ratio)), bases)
-    low = as_float(eta_min)
+        return Track.shared("", cycles(weights, _arg("eta_min_ratio", eta_min_ratio)), bases)
+    low = _arg("eta_min", eta_min)
     return Track("", [cycles([b * w for w in weights], low) for b in bases], bases, ABSOLUTE)
 
 
@@ -184,12 +284,19 @@ for _family in [*FAMILIES, "ReduceOnPlateau"]:
 
 def describe(family: str, bases: Bases, settings: Mapping[str, Any], name: str) -> Track:
     """A family's track in local time, named ``name``, from its arguments."""
-    function = FAMILIES[family]
+    function = FAMILIES[check_choice("family", family, list(FAMILIES))]
+    if not isinstance(settings, Mapping):
+        raise InvalidType(f"'settings' must be a mapping of the family's arguments (got "
+                          f"{settings!r})")
+    if not isinstance(name, str):
+        raise InvalidType(f"'name' must be the name of a hyperparameter (got {name!r})")
+    bases = [_arg("bases", b) for b in check_sequence("bases", bases, "a list of numbers")]
     accepted = inspect.signature(function).parameters
     missing = [n for n, p in list(accepted.items())[1:]
                if p.default is inspect.Parameter.empty and n not in settings]
     if missing:
-        raise InvalidValue(f"MMEngine's {family} scheduler needs {missing[0]!r}")
+        raise InvalidValue(f"MMEngine's {family} scheduler needs {missing[0]!r} (got the "
+                           f"settings {sorted(map(str, settings))})")
     track = function(bases, **{k: v for k, v in settings.items() if k in accepted})
     return Track(name, track.schedules, track.bases, track.span)
 
@@ -197,6 +304,9 @@ def describe(family: str, bases: Bases, settings: Mapping[str, Any], name: str) 
 def window(shape: Schedule, begin: float, end: float) -> Schedule:
     """``shape`` (a factor, 1 before) active in ``[begin, end)``: 1 before, its last active
     value after."""
+    if not isinstance(shape, Schedule):
+        raise InvalidType(f"'shape' must be a Schedule (got {shape!r})")
+    begin, end = check_window(begin, end)
     pieces: list[Schedule] = []
     marks: list[float] = []
     if begin > 0:
@@ -204,7 +314,7 @@ def window(shape: Schedule, begin: float, end: float) -> Schedule:
         marks.append(begin)
     pieces.append(shape)
     if end < INF:
-        pieces.append(Constant(shape(end - 1 - begin)))
+        pieces.append(Constant(shape(max(end - 1 - begin, 0))))
         marks.append(end)
     return join(pieces, marks) if marks else shape
 
@@ -261,7 +371,17 @@ def build_schedulers(configs: Sequence[Mapping[str, Any]] | Mapping[str, Any],
     """One :class:`cadence.Scheduler` from MMEngine's scheduler configs, stepped once per
     iteration (or once per epoch when every config is by epoch and no ``epoch_length`` is
     given). Plateau configs are fed with ``report(metric)``."""
-    items = [configs] if isinstance(configs, Mapping) else list(configs)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise InvalidType(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
+    items = ([configs] if isinstance(configs, Mapping) else
+             list(check_sequence("configs", configs, "an MMEngine scheduler config (a dict with a "
+                                 "'type' key) or a list of them")))
+    if not items:
+        raise InvalidValue("'configs' must hold at least one MMEngine scheduler config (got [])")
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise InvalidType(f"configs[{i}] must be an MMEngine scheduler config, a dict with a "
+                              f"'type' key (got {item!r})")
     by_epoch = [c.get("by_epoch", True) for c in items]
     if epoch_length is None and any(by_epoch) and not all(by_epoch):
         raise InvalidValue("'epoch_length' is needed to combine by-epoch and by-iteration "
@@ -277,10 +397,10 @@ def build_schedulers(configs: Sequence[Mapping[str, Any]] | Mapping[str, Any],
             raise InvalidValue(f"unknown scheduler type {kind!r} in configs[{i}]"
                                f"{suggest(str(kind), names)} (known: {', '.join(names)})")
         family, name, args = _settings(kind, i, raw, epoch_length)
-        begin, end = args.get("begin", 0), args.get("end", INF)
-        if end <= begin:
-            raise InvalidValue(f"configs[{i}]: end should be larger than begin, but got "
-                               f"begin={begin}, end={end}")
+        try:
+            begin, end = check_window(args.get("begin", 0), args.get("end", INF))
+        except InvalidInput as exc:
+            raise type(exc)(f"configs[{i}]: {exc}") from None
         if family == "ReduceOnPlateau":
             plateau = _plateau(args, name, len(groups))
             continue

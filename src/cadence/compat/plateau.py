@@ -1,7 +1,7 @@
 """PyTorch's ``ReduceLROnPlateau`` as a drop-in: PyTorch's class, attributes and state, the
 decisions of cadence's plateau rule (:func:`cadence.scheduler.plateau.advance`, PyTorch's), and
 under ``torch.distributed`` the metric averaged over the ranks first, so every rank keeps the
-same lr.
+same lr (``step(metrics)`` is then a collective, :mod:`cadence.scheduler.ranks`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 
 from cadence.compat.torch_base import LRScheduler, check_optimizer, real
 from cadence.scheduler.plan import Targets, group_values
-from cadence.scheduler.plateau import advance, mean_over_ranks, reduce_once
+from cadence.scheduler.plateau import advance, reduce_once
+from cadence.scheduler.ranks import DEFAULT_TIMEOUT, mean_over_ranks
 from cadence.scheduler.slots import as_float
 from cadence.scheduler.track import Track
 from cadence.schedules import Constant
@@ -33,10 +34,16 @@ class ReduceLROnPlateau(LRScheduler, T.ReduceLROnPlateau):
     """Reduce the lr when a metric stops improving: ``step(metrics)`` once per epoch.
 
     Its decisions and lrs are PyTorch's; under ``torch.distributed`` the metric is averaged
-    over the ranks first. Inside :class:`~cadence.compat.lr_scheduler.SequentialLR` and
+    over the ranks first, so ``step(metrics)`` is a collective: every rank must call it. A rank
+    that has not within ``sync_timeout`` seconds (an attribute, 60 by default; None waits as
+    long as the process group does) is named in a
+    :class:`~cadence.scheduler.ranks.RankTimeout` on the ranks that did. Inside
+    :class:`~cadence.compat.lr_scheduler.SequentialLR` and
     :class:`~cadence.compat.lr_scheduler.ChainedScheduler` (which PyTorch refuses) it takes the
     metric given to their ``step(metrics)``.
     """
+
+    sync_timeout: float | None = DEFAULT_TIMEOUT  # not an argument: PyTorch's signature
 
     def __init__(self, optimizer: torch.optim.Optimizer, mode: str = "min",
                  factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
@@ -62,7 +69,11 @@ class ReduceLROnPlateau(LRScheduler, T.ReduceLROnPlateau):
         """Take one epoch's metric (required, as in PyTorch)."""
         if metrics is None:
             raise InvalidType("ReduceLROnPlateau.step() needs the metric: step(metrics)")
-        current = mean_over_ranks(float(real(metrics)))  # type: ignore[arg-type]
+        current = mean_over_ranks(float(real(metrics)),  # type: ignore[arg-type]
+                                  timeout=self.sync_timeout, call="ReduceLROnPlateau.step()",
+                                  hint="The drop-in averages the metric over the ranks, so "
+                                  "every rank must call step(metrics); sched.sync_timeout = ... "
+                                  "waits longer.")
         if epoch is None:
             epoch = self.last_epoch + 1
         else:

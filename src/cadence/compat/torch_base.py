@@ -32,7 +32,14 @@ from cadence.scheduler.plan import group_values
 from cadence.scheduler.slots import as_float
 from cadence.scheduler.track import Track
 from cadence.schedules.base import Schedule, as_step_array
-from cadence.validation import InvalidType, InvalidValue
+from cadence.validation import (
+    InvalidType,
+    InvalidValue,
+    MissingKey,
+    check_int,
+    float_or_none,
+    shown,
+)
 
 ORDER_HELP = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 
@@ -75,8 +82,9 @@ class LRScheduler(TorchLRScheduler):
     def _start(self, optimizer: object, last_epoch: object, verbose: object) -> None:
         """The checks every drop-in makes before PyTorch's constructor runs."""
         check_optimizer(optimizer)
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
-            raise InvalidValue(f"'last_epoch' must be an int >= -1 (got {last_epoch!r})")
+        check_last_epoch(last_epoch)
+        if last_epoch != -1:
+            check_resumable(optimizer)  # type: ignore[arg-type]
         if verbose is True:
             self.verbose = True
         self._get_lr_called_within_step = False  # PyTorch's step() leaves it in the state
@@ -194,7 +202,17 @@ class LRScheduler(TorchLRScheduler):
         """PyTorch's rule (the saved settings win), after checking that the saved step and base
         lrs are possible ones."""
         check_torch_state(state_dict)
+        before = self.__dict__.copy()
         super().load_state_dict(state_dict)
+        if not self._custom:
+            check_loaded(self, state_dict, before, self._loaded_values)
+
+    def _loaded_values(self) -> list[Any]:
+        """The values a loaded state gives now (see :func:`check_loaded`): the closed form at the
+        loaded step, for a drop-in that has one."""
+        if _inherited_description(type(self)) is None or self.last_epoch < 0:
+            return []
+        return self._get_closed_form_lr()
 
     # -- cadence's read API: the closed form at the current settings ---------------------------
     @property
@@ -271,6 +289,26 @@ def real(value: object) -> object:
     return value
 
 
+def check_last_epoch(last_epoch: object) -> int:
+    """PyTorch's ``last_epoch``: an int >= -1 (-1 starts a schedule, more resumes one)."""
+    if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
+        raise InvalidValue(f"'last_epoch' must be an int >= -1 (got {shown(last_epoch)})")
+    return check_int("last_epoch", last_epoch, -1)
+
+
+def check_resumable(optimizer: torch.optim.Optimizer) -> None:
+    """Resuming (``last_epoch >= 0``) needs every group's ``initial_lr``: PyTorch's KeyError, in
+    its words, which is also a ValueError naming ``last_epoch``."""
+    for i, group in enumerate(optimizer.param_groups):
+        if "initial_lr" not in group:
+            raise MissingKey(
+                f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
+                "scheduler with last_epoch >= 0.\nThis typically happens when:\n1. You're trying "
+                "to resume training from a checkpoint but haven't properly loaded the optimizer "
+                "state\n2. You're using last_epoch >= 0 for a fresh training run (not "
+                "recommended)")
+
+
 def check_optimizer(optimizer: object) -> None:
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise InvalidType(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
@@ -282,8 +320,8 @@ def _finite(value: object) -> float | None:
     value = real(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+    number = float_or_none(value)
+    return number if number is not None and math.isfinite(number) else None
 
 
 def check_epoch(epoch: object) -> float:
@@ -298,16 +336,64 @@ def check_epoch(epoch: object) -> float:
 
 
 def check_torch_state(state: object, step_key: str = "last_epoch", lowest: int = -1,
-                      bases_key: str = "base_lrs") -> None:
-    """A scheduler state in PyTorch's (or MMEngine's) format whose step or base values are
-    impossible is refused, with the key."""
+                      bases_key: str = "base_lrs", values_key: str = "_last_lr",
+                      counters: tuple[str, ...] = ("_step_count",)) -> None:
+    """A scheduler state in PyTorch's (or MMEngine's) format whose step, counters, base values
+    or last values are impossible is refused, with the key."""
     if not isinstance(state, dict):
         raise InvalidType(f"'state_dict' must be a dict (got {type(state).__name__})")
     step = _finite(state.get(step_key, lowest))
     if step is None or step < lowest:
         raise InvalidValue(f"state_dict[{step_key!r}] must be a finite number >= {lowest} "
-                           f"(got {state.get(step_key)!r})")
-    for i, base in enumerate(state.get(bases_key, ())):
-        if _finite(base) is None:
-            raise InvalidValue(f"state_dict[{bases_key!r}][{i}] must be a finite number "
-                               f"(got {base!r})")
+                           f"(got {shown(state.get(step_key))})")
+    for key in counters:
+        value = state.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            raise InvalidValue(f"state_dict[{key!r}] must be an int >= {lowest} "
+                               f"(got {shown(value)})")
+    for key in (bases_key, values_key):
+        bases = state.get(key, [])
+        if not isinstance(bases, (list, tuple)):
+            raise InvalidType(f"state_dict[{key!r}] must be a list of numbers, one per param "
+                              f"group (got {shown(bases)})")
+        for i, base in enumerate(bases):
+            if _finite(base) is None:
+                raise InvalidValue(f"state_dict[{key!r}][{i}] must be a finite number "
+                                   f"(got {shown(base)})")
+
+
+def _unchanged(a: object, b: object) -> bool:
+    """The same value, of the same types all the way down (``False`` is not ``0.0`` here)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_unchanged(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_unchanged(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except Exception:  # tensors, arrays: no single truth value
+        return False
+
+
+def check_loaded(scheduler: Any, state: dict[str, Any], before: dict[str, Any],
+                 values: Callable[[], Any]) -> None:
+    """After upstream's ``load_state_dict`` (``__dict__.update``): the closed form rebuilt from
+    the loaded settings, and its values now. A setting it cannot use is refused with the keys
+    that changed, and the scheduler is put back as it was: upstream would take it and fail (or
+    go NaN) at a later ``step()``."""
+    try:
+        found = values()
+        for value in found:
+            if _finite(value) is None:
+                raise InvalidValue(f"the values would be {found}")
+    except Exception as exc:
+        changed = [k for k in state if k not in before or not _unchanged(before[k], state[k])]
+        scheduler.__dict__.clear()
+        scheduler.__dict__.update(before)
+        keys = ", ".join(f"state_dict[{k!r}]" for k in (changed or list(state)))
+        kind = InvalidType if isinstance(exc, TypeError) else InvalidValue
+        raise kind(f"{keys} cannot be used by {type(scheduler).__name__} "
+                   f"({type(exc).__name__}: {exc}); nothing was loaded") from exc

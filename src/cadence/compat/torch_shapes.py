@@ -15,8 +15,11 @@ evaluation per step.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+import torch
 
 from cadence.scheduler.slots import as_float
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
@@ -39,8 +42,35 @@ from cadence.schedules import (
     Step,
     join,
 )
+from cadence.validation import InvalidValue, check_non_negative, check_sequence, shown
 
 Bases = Sequence[float]
+MAX_MILESTONES = 100_000  # a saved Counter expands to this many milestones at most
+
+
+def milestone_list(milestones: Any) -> list[Any]:
+    """PyTorch's (and MMEngine's) ``milestones``, a ``Counter`` (a milestone counted twice
+    drops twice) or a list, as a sorted list with repeats. A Counter's counts are checked
+    before it is expanded: a loaded state's ``{5: 10**18}`` would expand until memory ran out."""
+    if isinstance(milestones, Mapping):
+        total = 0
+        for mark, count in milestones.items():
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise InvalidValue(f"'milestones' must count each milestone a positive whole "
+                                   f"number of times (got {shown(mark)}: {shown(count)})")
+            total += count
+        if total > MAX_MILESTONES:
+            raise InvalidValue(f"'milestones' must hold at most {MAX_MILESTONES} milestones "
+                               f"(got {shown(total)})")
+        items: Iterable[Any] = Counter(milestones).elements()
+    else:
+        items = check_sequence("milestones", milestones, "a list of steps")
+    marks = []
+    for mark in items:
+        mark = mark.item() if isinstance(mark, torch.Tensor) and mark.numel() == 1 else mark
+        check_non_negative("milestones", mark)
+        marks.append(mark)
+    return sorted(marks)
 
 
 def _number(value: Any) -> float:
@@ -72,8 +102,7 @@ def step_lr(bases: Bases, step_size: float, gamma: float) -> list[Track]:
 def multistep_lr(bases: Bases, milestones: Any, gamma: float) -> list[Track]:
     """``base * gamma ** (milestones reached)``; ``milestones`` is PyTorch's Counter (a
     repeated milestone counts twice)."""
-    marks = sorted(milestones.elements()) if hasattr(milestones, "elements") else sorted(
-        milestones)
+    marks = milestone_list(milestones)
     return [Track.shared("lr", MultiStep(milestones=marks, gamma=_number(gamma)), bases)]
 
 

@@ -16,13 +16,17 @@ signatures and values; each returns a :class:`cadence.compat.lr_scheduler.Lambda
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import itertools
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
 from cadence.compat.lr_scheduler import LambdaLR, ReduceLROnPlateau
+from cadence.compat.torch_base import check_optimizer, real
 from cadence.config.registry import suggest
+from cadence.scheduler.slots import as_float
 from cadence.schedules import (
     WSD,
     Constant,
@@ -39,9 +43,11 @@ from cadence.schedules import (
     join,
 )
 from cadence.validation import (
+    InvalidType,
     InvalidValue,
     check_non_negative,
     check_non_negative_steps,
+    check_number,
     check_positive,
 )
 
@@ -76,6 +82,9 @@ def cosine_wave(cycles: float, steps: float, low: float = 0.0) -> Schedule:
         return Cosine(start=1.0, end=low, steps=steps)
     if cycles == 0:
         return Constant(1.0)
+    if not steps / (2 * cycles) > 0:
+        raise InvalidValue(f"'num_cycles' must be few enough for a wave to last a step or a part "
+                           f"of one over {steps} steps (got {cycles!r})")
     wave: Schedule = CosineWave(start=1.0, end=0.0, steps=steps / (2 * cycles))
     if low:
         wave = Shift(Scale(wave, 1.0 - low), low)
@@ -145,7 +154,9 @@ def get_polynomial_decay_schedule_with_warmup(
     lr_end: float = 1e-7, power: float = 1.0, last_epoch: int = -1,
 ) -> LambdaLR:
     """Linear warm-up, then polynomial decay from the optimizer's default lr to ``lr_end``."""
-    lr_init = optimizer.defaults["lr"]
+    check_optimizer(optimizer)
+    lr_init = as_float(optimizer.defaults["lr"])
+    check_number("lr_end", real(lr_end))
     if not lr_init > lr_end:
         raise InvalidValue(f"lr_end ({lr_end}) must be smaller than initial lr ({lr_init})")
     w = _warmup_steps(num_warmup_steps)
@@ -177,7 +188,13 @@ def _min_rate(optimizer: torch.optim.Optimizer, min_lr: float | None,
     if min_lr is not None and min_lr_rate is not None:
         raise InvalidValue("Only one of min_lr or min_lr_rate should be set")
     if min_lr is not None:
-        return check_non_negative("min_lr", min_lr) / optimizer.defaults["lr"]
+        check_optimizer(optimizer)
+        lr = as_float(optimizer.defaults["lr"])
+        rate = check_non_negative("min_lr", real(min_lr)) / lr if lr > 0 else math.inf
+        if not math.isfinite(rate):
+            raise InvalidValue(f"'min_lr' must be a finite multiple of the optimizer's lr ({lr}) "
+                               f"(got {min_lr!r})")
+        return rate
     if min_lr_rate is None:
         raise InvalidValue("One of min_lr or min_lr_rate should be set through the "
                            "`lr_scheduler_kwargs`")
@@ -235,7 +252,7 @@ def get_wsd_schedule(
     for name, kind in (("warmup_type", warmup_type), ("decay_type", decay_type)):
         if kind not in ("linear", "cosine", "1-sqrt"):
             raise InvalidValue(f"Unknown {name.split('_')[0]} type: {kind}, expected 'linear', "
-                               "'cosine' or '1-sqrt'")
+                               f"'cosine' or '1-sqrt' (for {name!r})")
     w = _warmup_steps(num_warmup_steps)
     d = check_non_negative_steps("num_decay_steps", num_decay_steps)
     ratio = check_non_negative("min_lr_ratio", min_lr_ratio)
@@ -251,6 +268,13 @@ def get_wsd_schedule(
             raise InvalidValue(f"'num_training_steps' ({num_training_steps}) must equal "
                                f"num_warmup_steps + num_stable_steps + num_decay_steps "
                                f"({w + s + d}) when both are given")
+    lengths = [x for x in (w, s, d) if x > 0]
+    ends = list(itertools.accumulate(lengths))
+    if not math.isfinite(w + s + d) or any(b <= a for a, b in itertools.pairwise(ends)):
+        given = "num_stable_steps" if num_training_steps is None else "num_training_steps"
+        raise InvalidValue(f"{given!r} must be small enough for a float to keep the warm-up, "
+                           f"stable and decay phases apart (got {w + s + d!r} steps for phases of "
+                           f"{w!r}, {s!r} and {d!r})")
     cycles = check_non_negative("num_cycles", num_cycles)
     if decay_type != "cosine" or cycles == 0.5 or d == 0:
         schedule: Schedule = WSD(warmup_steps=w, stable_steps=s, decay_steps=d, start=ratio,
@@ -303,6 +327,10 @@ def get_scheduler(name: Any, optimizer: torch.optim.Optimizer,
         hint = suggest(key, valid) if isinstance(key, str) else ""
         raise InvalidValue(f"unknown scheduler name {key!r}{hint} "
                            f"(valid names: {', '.join(valid)})")
+    if scheduler_specific_kwargs is not None and not isinstance(scheduler_specific_kwargs,
+                                                                  Mapping):
+        raise InvalidType(f"'scheduler_specific_kwargs' must be a dict of keyword arguments or "
+                          f"None (got {scheduler_specific_kwargs!r})")
     kwargs = dict(scheduler_specific_kwargs or {})
     allowed = _extra_keys(key)
     for extra in kwargs:

@@ -17,6 +17,7 @@ import dataclasses
 import inspect
 import json
 import math
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache, partial
@@ -142,6 +143,17 @@ def _build(data: Any) -> Any:
     return cls(**kwargs)
 
 
+def config_path(path: object, name: str = "path") -> Path:
+    """A config file's path: a str or path ending in .json, .yaml or .yml."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidType(f"{name!r} must be the path of a .json, .yaml or .yml file, as a str or "
+                          f"os.PathLike (got {path!r})")
+    out = Path(path)
+    if out.suffix.lower() not in JSON_SUFFIXES + YAML_SUFFIXES:
+        raise InvalidValue(f"{name!r} must end in .json, .yaml or .yml (got {str(out)!r})")
+    return out
+
+
 def read_config(path: str | Path) -> Any:
     """The raw data (a dict, or a list of them) of a JSON or YAML file, chosen by the file's
     suffix.
@@ -151,10 +163,8 @@ def read_config(path: str | Path) -> Any:
     duplicate key, a YAML alias or anchor (configs need none, and a few bytes of them can
     expand to gigabytes), nesting deeper than ``MAX_NESTING``, or data that is not a config.
     """
-    path = Path(path)
+    path = config_path(path)
     suffix = path.suffix.lower()
-    if suffix not in JSON_SUFFIXES + YAML_SUFFIXES:
-        raise InvalidValue(f"'path' must end in .json, .yaml or .yml (got {str(path)!r})")
     source = repr(str(path))
     text = _read_text(path)
     data = parse_json(text, source) if suffix in JSON_SUFFIXES else parse_yaml(text, source)
@@ -349,10 +359,8 @@ def naming(source: str) -> Iterator[None]:
 
 def dump_config(obj: Any, path: str | Path) -> Path:
     """Write the config of ``obj`` to a JSON or YAML file (by suffix) and return the path."""
-    path = Path(path)
+    path = config_path(path)
     suffix = path.suffix.lower()
-    if suffix not in JSON_SUFFIXES + YAML_SUFFIXES:
-        raise InvalidValue(f"'path' must end in .json, .yaml or .yml (got {str(path)!r})")
     cfg = to_config(obj)
     if suffix in JSON_SUFFIXES:
         text = json.dumps(cfg, indent=2) + "\n"

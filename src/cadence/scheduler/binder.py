@@ -118,25 +118,34 @@ class Binder:
             targets.write(row if targets.complete else [row[i] for i in targets.indices])
 
     def write_at(self, t: float, scale: Mapping[str, float] | None = None) -> None:
-        """Write every track's values at step ``t``: all of them computed first, then written
-        (a schedule that raises changes nothing). A track with one schedule for every group,
+        """Write every track's values at step ``t``: all of them computed and checked against
+        each track's rule first, then written (a schedule that raises, or a value refused,
+        changes nothing). A track with one schedule for every group,
         written into float values, is one evaluation and one loop."""
         plan = self._plan()
         if plan is not None and len(plan) == 1:  # the common case, without the lists
             targets, schedule, track = plan[0]
             f = schedule._eval(t, SCALAR)
-            targets.write_scaled(f if scale is None else f * scale.get(track.name, 1.0), track)
+            if scale is not None:
+                f *= scale.get(track.name, 1.0)
+            low, high = track._admitted or track.admitted()
+            if not low <= f <= high:
+                track.admit(f, t)  # raises unless every group's value keeps the rule
+            targets.write_scaled(f, track)
             return
         if plan is not None:
             factors = [schedule._eval(t, SCALAR) for _, schedule, _ in plan]
             if scale is not None:
                 factors = [f * scale.get(track.name, 1.0)
                            for f, (_, _, track) in zip(factors, plan)]
+            for (_, _, track), f in zip(plan, factors):
+                track.admit(f, t)
             for (targets, _, track), f in zip(plan, factors):
                 targets.write_scaled(f, track)
             return
         rows = self.values(t, scale)
         for name, row in rows.items():
+            self.tracks[name].admit_values(row, t)
             targets = self.targets(name)
             rows[name] = row if targets.complete else [row[i] for i in targets.indices]
         for name, row in rows.items():

@@ -17,19 +17,30 @@ NaN metrics: ``nan="bad"`` (default, as PyTorch) counts a NaN as a report withou
 ``"ignore"`` skips it; ``"raise"`` raises ``ValueError``.
 
 Under ``torch.distributed`` each reported metric is averaged over all ranks first
-(``sync=True``), so every rank takes the same decisions and keeps the same learning rate.
+(``sync=True``), so every rank takes the same decisions and keeps the same learning rate. A
+report is then a collective (:mod:`cadence.scheduler.ranks`): every rank must report, at the
+same step; a rank that has not within ``timeout`` seconds (60 by default) is named in a
+``RankTimeout``, ranks at different steps in a ``RankMismatch``.
+
+The reductions are a closed form, whatever their number: with ``eps == 0`` the ``k`` reductions
+of a value ``v`` above its floor are ``max(v * factor**k, floor)``; with ``eps > 0`` the first
+``n`` of them apply, those that change the value by more than ``eps`` (the changes shrink, so
+once one is skipped all later ones are), and the value is ``max(v * factor**n, floor)``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
+from cadence.scheduler.ranks import DEFAULT_TIMEOUT, check_timeout, mean_over_ranks
+from cadence.scheduler.selection import check_names
+from cadence.scheduler.state import check_base, check_step
 from cadence.validation import (
     InvalidType,
     InvalidValue,
@@ -39,17 +50,7 @@ from cadence.validation import (
     check_range,
 )
 
-
-def mean_over_ranks(value: float) -> float:
-    """``value`` averaged over the ranks of the default process group (itself if none)."""
-    dist = torch.distributed
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return value
-    backend = dist.get_backend()
-    device = torch.device("cuda", torch.cuda.current_device()) if backend == "nccl" else None
-    total = torch.tensor([value], dtype=torch.float64, device=device)
-    dist.all_reduce(total)
-    return float(total.item()) / dist.get_world_size()
+PLATEAU_KEYS = ("best", "bad_reports", "cooldown_left", "reductions")  # its state
 
 
 def improves(metric: float, best: float, mode: str, threshold: float,
@@ -89,9 +90,105 @@ def reduce_once(value: float, factor: float, floor: float, eps: float) -> float:
     return reduced if value - reduced > eps else value
 
 
+def applied(value: float, reductions: int, factor: float, floor: float, eps: float) -> int:
+    """How many of ``reductions`` reductions of ``value`` apply: the ``j``-th (from 0) takes
+    ``c_j = max(value * factor**j, floor)`` to ``max(value * factor**(j+1), floor)`` if that
+    changes it by more than ``eps``. The changes shrink with ``j``, so the ones that apply come
+    first: estimated in closed form, then checked (a step or two), whatever ``reductions``."""
+    if reductions <= 0 or not (math.isfinite(value) and value > floor):
+        return 0  # at or below its floor (or not a number): every reduction is skipped
+    if eps == 0.0:
+        return reductions  # each one applies until the floor, which the max then keeps
+    log_f = math.log(factor)
+    # the change v f^j (1 - f) exceeds eps while j < (log eps - log(v (1 - f))) / log f
+    bound = (math.log(eps) - math.log(value) - math.log1p(-factor)) / log_f
+    n = min(float(reductions), max(0.0, math.ceil(bound)))
+    if floor > 0.0:  # and the value reaches the floor at the first m with v f^m <= floor
+        n = min(n, max(1.0, math.ceil((math.log(floor) - math.log(value)) / log_f)))
+    count = int(n)
+    while count > 0 and not _changes(value, count - 1, factor, floor, eps):
+        count -= 1
+    while count < reductions and _changes(value, count, factor, floor, eps):
+        count += 1
+    return count
+
+
+def _changes(value: float, j: int, factor: float, floor: float, eps: float) -> bool:
+    """Whether the ``j``-th reduction of ``value`` changes it by more than ``eps``."""
+    current = value if j == 0 else max(value * factor**j, floor)
+    return current - max(value * factor ** (j + 1), floor) > eps
+
+
+def reduce_times(value: float, reductions: int, factor: float, floor: float,
+                 eps: float) -> float:
+    """``value`` after ``reductions`` reductions of :func:`reduce_once`, in closed form (equal
+    to the repeated products to rounding): ``max(value * factor**n, floor)`` for the ``n`` that
+    :func:`applied` counts.
+
+    >>> reduce_times(1.0, 3, 0.5, 0.0, 0.0), reduce_times(1.0, 10**9, 0.5, 0.2, 1e-8)
+    (0.125, 0.2)
+    """
+    n = applied(value, reductions, factor, floor, eps)
+    return value if n == 0 else max(value * factor**n, floor)
+
+
+def reduce_times_array(values: np.ndarray, reductions: int, factor: float, floor: np.ndarray,
+                       eps: float) -> np.ndarray:
+    """:func:`reduce_times` of every element (``floor`` per element), with the same floats."""
+    live = np.isfinite(values) & (values > floor)
+    if reductions <= 0 or not live.any():
+        return values
+    with np.errstate(all="ignore"):  # the elements that are not live are not used
+        if eps == 0.0:
+            return np.where(live, np.maximum(values * factor**reductions, floor), values)
+        return _reduce_times_eps(values, live, reductions, factor, floor, eps)
+
+
+def _reduce_times_eps(values: np.ndarray, live: np.ndarray, reductions: int, factor: float,
+                      floor: np.ndarray, eps: float) -> np.ndarray:
+    log_f = math.log(factor)
+    bound = (math.log(eps) - np.log(values) - math.log1p(-factor)) / log_f
+    n = np.minimum(float(reductions), np.maximum(0.0, np.ceil(bound)))
+    hits = np.where(floor > 0.0, np.ceil((np.log(floor) - np.log(values)) / log_f), np.inf)
+    n = np.minimum(n, np.maximum(1.0, hits))
+    count = np.where(live, np.nan_to_num(n, nan=0.0), 0.0).astype(np.int64)
+
+    def power(j: np.ndarray) -> np.ndarray:  # factor**j as the scalar path has it (libm's pow)
+        exponents, where = np.unique(j, return_inverse=True)
+        return np.array([factor ** int(e) for e in exponents])[where.reshape(j.shape)]
+
+    def changes(j: np.ndarray) -> np.ndarray:
+        current = np.where(j == 0, values, np.maximum(values * power(j), floor))
+        return current - np.maximum(values * power(j + 1), floor) > eps
+
+    while True:  # down while the last counted one does not apply, up while the next does
+        down = live & (count > 0) & ~changes(np.maximum(count - 1, 0))
+        if not down.any():
+            break
+        count = np.where(down, count - 1, count)
+    while True:
+        up = live & (count < reductions) & changes(count)
+        if not up.any():
+            break
+        count = np.where(up, count + 1, count)
+    return np.where(count > 0, np.maximum(values * power(count), floor), values)
+
+
+SYNC_HINT = ("With ReduceOnPlateau(sync=True), the default, the metric is averaged over the "
+             "ranks, so every rank must report one; ReduceOnPlateau(sync=False) decides on each "
+             "rank's own metric, ReduceOnPlateau(timeout=...) waits longer.")
+
+
 @dataclass
 class ReduceOnPlateau:
     """Multiply the scheduled hyperparameters by ``factor`` when a metric stops improving.
+
+    With ``sync=True`` (the default) under ``torch.distributed``, :meth:`observe` (so
+    ``Scheduler.report`` and ``Scheduler.step(metric)``) is a collective: it averages the
+    metric over the ranks, and every rank must call it, at the same scheduler step. A rank that
+    has not within ``timeout`` seconds (default 60; None waits as long as the process group
+    does) is named in a :class:`~cadence.scheduler.ranks.RankTimeout` on the others; ranks at
+    different steps raise :class:`~cadence.scheduler.ranks.RankMismatch`, naming each rank's.
 
     >>> p = ReduceOnPlateau(patience=1, factor=0.5, min_value=0.3)
     >>> [p.observe(x) for x in (1.0, 0.9, 0.95, 0.95, 0.95, 0.95)], p.reductions, p.apply(1.0)
@@ -111,6 +208,7 @@ class ReduceOnPlateau:
     nan: str = "bad"
     sync: bool = True
     applies_to: tuple[str, ...] = ("lr",)
+    timeout: float | None = DEFAULT_TIMEOUT
     # state
     best: float = field(default=math.inf, init=False)
     bad_reports: int = field(default=0, init=False)
@@ -134,9 +232,13 @@ class ReduceOnPlateau:
         check_choice("nan", self.nan, ("bad", "ignore", "raise"))
         if not isinstance(self.sync, bool):
             raise InvalidType(f"'sync' must be a bool (got {self.sync!r})")
-        if isinstance(self.applies_to, str):
-            self.applies_to = (self.applies_to,)
-        self.applies_to = tuple(self.applies_to)
+        self.timeout = check_timeout(self.timeout)
+        given = self.applies_to
+        names = check_names("applies_to", (given,) if isinstance(given, str) else given, None)
+        if not names or "" in names:
+            raise InvalidValue("'applies_to' must name at least one hyperparameter, each a "
+                               f"non-empty name (got {given!r})")
+        self.applies_to = tuple(names)
         self.best = -math.inf if self.mode == "max" else math.inf
 
     def floor(self, group: int) -> float:
@@ -151,26 +253,21 @@ class ReduceOnPlateau:
     def apply(self, value: Any, group: int = 0) -> Any:
         """``value`` (one number, or an array) after the reductions so far, for param group
         ``group``: each one ``max(v * factor, min_value, min_scale * value)``, skipped when it
-        changes ``v`` by ``eps`` or less."""
+        changes ``v`` by ``eps`` or less; in closed form (:func:`reduce_times`), so its cost
+        does not grow with the number of reductions."""
         low = self.floor(group)
         if isinstance(value, np.ndarray):
             bound = np.maximum(low, self.min_scale * value)
-            v = value
-            for _ in range(self.reductions):
-                new = np.maximum(v * self.factor, bound)
-                v = np.where(v - new > self.eps, new, v)
-            return v
+            return reduce_times_array(value, self.reductions, self.factor, bound, self.eps)
         floor = max(low, self.min_scale * float(value))
-        current: float = value
-        for _ in range(self.reductions):
-            current = reduce_once(current, self.factor, floor, self.eps)
-        return current
+        return reduce_times(value, self.reductions, self.factor, floor, self.eps)
 
     def observe(self, metric: Any, step: int = 0) -> bool:
         """Take one metric (reported at optimizer step ``step``); True if it reduced."""
         value = float(metric.item()) if isinstance(metric, torch.Tensor) else float(metric)
-        if self.sync:
-            value = mean_over_ranks(value)
+        if self.sync:  # a collective: every rank reports, at the same step
+            value = mean_over_ranks(value, step=step, timeout=self.timeout,
+                                    call="report()/step(metric)", hint=SYNC_HINT)
         if step < self.start_step:
             return False
         if math.isnan(value):
@@ -186,17 +283,34 @@ class ReduceOnPlateau:
         return reduced
 
     def config(self) -> dict[str, Any]:
-        """The settings (JSON-safe)."""
+        """The settings that decide the values (JSON-safe): all but ``timeout``, so a state
+        saved with another timeout loads."""
         names = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
                  "min_scale", "min_value", "eps", "start_step", "nan", "sync")
         return {**{n: getattr(self, n) for n in names}, "applies_to": list(self.applies_to)}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "bad_reports": self.bad_reports,
-                "cooldown_left": self.cooldown_left, "reductions": self.reductions}
+        """The counters, JSON-safe: ``best`` is None until a metric has been seen (the
+        controller holds an infinite best then, which strict JSON cannot carry)."""
+        return {"best": self.best if math.isfinite(self.best) else None,
+                "bad_reports": self.bad_reports, "cooldown_left": self.cooldown_left,
+                "reductions": self.reductions}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best = float(state["best"])
-        self.bad_reports = int(state["bad_reports"])
-        self.cooldown_left = int(state["cooldown_left"])
-        self.reductions = int(state["reductions"])
+        """Load :meth:`state_dict`'s counters, each checked before any is taken."""
+        path = "plateau_state"
+        if not isinstance(state, Mapping):
+            raise InvalidType(f"state_dict[{path!r}] must be a dict (got {state!r})")
+        missing = [k for k in PLATEAU_KEYS if k not in state]
+        if missing:
+            raise InvalidValue(f"state_dict[{path!r}] lacks {missing} (it has "
+                               f"{sorted(map(str, state))})")
+        best = state["best"]
+        unseen = -math.inf if self.mode == "max" else math.inf
+        # None (and an infinite best, as older states hold it) means no metric seen yet
+        best = unseen if best is None or best == unseen else check_base((path, "best"), best)
+        counters = {k: check_step((path, k), state[k]) for k in PLATEAU_KEYS[1:]}
+        self.best = best
+        self.bad_reports = counters["bad_reports"]
+        self.cooldown_left = counters["cooldown_left"]
+        self.reductions = counters["reductions"]

@@ -10,7 +10,7 @@ a reduce-on-plateau controller. Everything is a closed form of ``t``: resuming i
 from __future__ import annotations
 
 import weakref
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.selection import Selection, check_names, routes
 from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.state import differences, read_state
-from cadence.scheduler.track import ABSOLUTE, Span, Track, choose_spans
+from cadence.scheduler.track import ABSOLUTE, Span, Track, choose_spans, rule_of
 from cadence.schedules.base import Schedule, as_step_array
 from cadence.validation import InvalidType, InvalidValue, check_choice, check_non_negative_int
 
@@ -50,7 +50,11 @@ class UpdateCounter:
 @torch.compiler.disable  # a compiled optimizer.step runs the hook as it is, not traced
 def _advance(scheduler: Scheduler) -> None:
     scheduler._t += 1
-    scheduler._write()
+    try:
+        scheduler._write()
+    except BaseException:
+        scheduler._t -= 1  # nothing was written: the scheduler stays where it was
+        raise
 
 
 class Scheduler(TorchLRScheduler):
@@ -135,13 +139,13 @@ class Scheduler(TorchLRScheduler):
         self._step_count = 1
         for selection in self._selections.values():
             selection.check_covers(optimizer.param_groups)
-        tracks = [Track(n, [], [], self._spans[n]) for n in self._selections]
+        tracks = [Track(n, [], [], self._spans[n], rule_of(n)) for n in self._selections]
         self._binder = Binder(optimizer, tracks, plateau)
         self._saved_bases: dict[str, list[float | None]] = {}
         self._synced = 0  # how many groups have their schedules
         self._hook: Any = None
+        self._write()  # first: a refused value leaves no hook behind
         self._register_hook()
-        self._write()
 
     # -- groups ------------------------------------------------------------------------------
     def _register_hook(self) -> None:
@@ -285,7 +289,8 @@ class Scheduler(TorchLRScheduler):
         ``metrics`` (the positional argument, as PyTorch's ``ReduceLROnPlateau.step`` takes it)
         feeds the plateau controller; ``batch_size`` sets the batch factor from now on (none
         when omitted). With ``count="updates"`` the updates themselves move the schedule, so a
-        ``step()`` between them changes nothing.
+        ``step()`` between them changes nothing. ``step(metric)`` under ``torch.distributed``
+        is a collective, as :meth:`report` is.
         """
         if metrics is not None and self.plateau is None:
             raise InvalidType(
@@ -297,19 +302,35 @@ class Scheduler(TorchLRScheduler):
         else:
             size = check_batch_size(batch_size)
             factor = batch_factor(self._batch_mode, size, self._base_batch)
+        before = (self._t, self._step_count, self._batch_size, self._batch)
+        plateau_before = None if metrics is None else self.plateau.state_dict()  # type: ignore[union-attr]
         if self._count == "calls":
             self._t += 1
         self._step_count += 1
         changed = self._count == "calls" or factor != self._batch
         self._batch_size, self._batch = size, factor
-        if metrics is not None and self.plateau.observe(metrics, step=self._t):  # type: ignore[union-attr]
-            changed = True
-        if changed:
-            self._write()
+        try:
+            if metrics is not None and self.plateau.observe(metrics, step=self._t):  # type: ignore[union-attr]
+                changed = True
+            if changed:
+                self._write()
+        except BaseException:
+            # every value is computed before any is written, so nothing was: undo the move
+            self._t, self._step_count, self._batch_size, self._batch = before
+            if plateau_before is not None:
+                self.plateau.load_state_dict(plateau_before)  # type: ignore[union-attr]
+            raise
 
     def report(self, metric: Any) -> bool:
         """Feed the plateau controller one metric (e.g. the validation loss, once per epoch).
-        Returns True, and lowers the values at once, when it reduces."""
+        Returns True, and lowers the values at once, when it reduces.
+
+        Under ``torch.distributed`` with ``ReduceOnPlateau(sync=True)`` (the default) this is a
+        collective: the metric is averaged over the ranks, so every rank must report, at the
+        same step. A rank missing for the controller's ``timeout`` (60 s by default) is named
+        in a :class:`~cadence.scheduler.ranks.RankTimeout` on the others; ranks whose
+        schedulers are at different steps raise :class:`~cadence.scheduler.ranks.RankMismatch`
+        with every rank's step."""
         if self.plateau is None:
             raise InvalidValue("report() needs a plateau controller: "
                                "Scheduler(..., plateau=ReduceOnPlateau(...))")
@@ -317,6 +338,18 @@ class Scheduler(TorchLRScheduler):
         if reduced:
             self._write()
         return reduced
+
+    def check_ranks(self, timeout: float | None = 60.0) -> None:
+        """Check that this scheduler is at the same step on every rank of the default process
+        group (nothing to check without one): a collective, every rank must call it, e.g. after
+        loading a state or once per epoch. Ranks at different steps (one made an update the
+        others did not) raise :class:`~cadence.scheduler.ranks.RankMismatch` on every rank,
+        naming each rank's step; a rank that has not called within ``timeout`` seconds (None:
+        the process group's own timeout) is named in a
+        :class:`~cadence.scheduler.ranks.RankTimeout`."""
+        from cadence.scheduler.ranks import check_steps
+
+        check_steps(self._t, timeout=timeout, call="check_ranks()")
 
     @property
     def last_epoch(self) -> int:
@@ -401,22 +434,45 @@ class Scheduler(TorchLRScheduler):
                 + f". Pass strict=False to continue this scheduler's schedule from the saved "
                 f"step {state['steps']}."
             )
-        plateau_state = state.get("plateau_state")
-        if self.plateau is not None and plateau_state is not None:
-            self.plateau.load_state_dict(plateau_state)
-        for name, track in self._binder.tracks.items():
-            saved = state["bases"].get(name, [])
-            self._saved_bases[name] = list(saved)
-            bases = list(track.bases)
-            for i, base in enumerate(saved[: len(bases)]):
-                if base is not None and bases[i] is not None:
-                    bases[i] = float(base)
-                    self.optimizer.param_groups[i][f"initial_{name}"] = float(base)
-            track.rebase(bases)
-        self._t = state["steps"]
-        self._batch_size = state["batch_size"]
-        self._batch = batch_factor(self._batch_mode, self._batch_size, self._base_batch)
-        self._write()
+        undo = self._undo_load()
+        try:
+            plateau_state = state.get("plateau_state")
+            if self.plateau is not None and plateau_state is not None:
+                self.plateau.load_state_dict(plateau_state)
+            for name, track in self._binder.tracks.items():
+                saved = state["bases"].get(name, [])
+                self._saved_bases[name] = list(saved)
+                bases = list(track.bases)
+                for i, base in enumerate(saved[: len(bases)]):
+                    if base is not None and bases[i] is not None:
+                        bases[i] = float(base)
+                        self.optimizer.param_groups[i][f"initial_{name}"] = float(base)
+                track.rebase(bases)
+            self._t = state["steps"]
+            self._batch_size = state["batch_size"]
+            self._batch = batch_factor(self._batch_mode, self._batch_size, self._base_batch)
+            self._write()  # a value refused here (a saved base that gives a negative lr)...
+        except BaseException:
+            undo()  # ...leaves the scheduler and the groups as they were
+            raise
+
+    def _undo_load(self) -> Callable[[], None]:
+        """What puts back everything :meth:`load_state_dict` changes."""
+        plateau = None if self.plateau is None else self.plateau.state_dict()
+        kept = (self._t, self._batch_size, self._batch, dict(self._saved_bases))
+        bases = {name: list(track.bases) for name, track in self._binder.tracks.items()}
+        groups = self.optimizer.param_groups
+        initial = [{k: v for k, v in g.items() if k.startswith("initial_")} for g in groups]
+
+        def undo() -> None:
+            if plateau is not None:
+                self.plateau.load_state_dict(plateau)  # type: ignore[union-attr]
+            self._t, self._batch_size, self._batch, self._saved_bases = kept
+            for name, track in self._binder.tracks.items():
+                track.rebase(bases[name])
+            for group, keys in zip(groups, initial):
+                group.update(keys)
+        return undo
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

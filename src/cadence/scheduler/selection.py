@@ -8,12 +8,18 @@ that no selector picks are left alone; a group picked by two selectors is an err
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cadence.schedules import Constant, Schedule
-from cadence.validation import InvalidType, InvalidValue, is_real
+from cadence.validation import (
+    InvalidType,
+    InvalidValue,
+    check_number,
+    check_sequence,
+    is_real,
+)
 
 Selector = int | str | tuple[int, ...] | Callable[[dict[str, Any]], bool]
 
@@ -21,8 +27,8 @@ Selector = int | str | tuple[int, ...] | Callable[[dict[str, Any]], bool]
 def _as_schedule(name: str, value: object) -> Schedule:
     if isinstance(value, Schedule):
         return value
-    if is_real(value):
-        return Constant(float(value))  # type: ignore[arg-type]
+    if is_real(value):  # a number is the constant schedule of it, checked under its own name
+        return Constant(check_number(name, value))
     raise InvalidType(
         f"{name!r} must be a Schedule, a number, or a mapping from group selectors (index, "
         f"name or predicate) to schedules (got {value!r})"
@@ -125,9 +131,8 @@ def routes(selection: Selection, track: Any) -> list[int | None]:
 
 
 def check_names(arg: str, names: object, allowed: set[str] | None) -> list[str]:
-    if isinstance(names, str) or not isinstance(names, Iterable):
-        raise InvalidType(f"{arg!r} must be a collection of hyperparameter names (got {names!r})")
-    out = list(names)
+    out = list(check_sequence(arg, names, "a collection of hyperparameter names",
+                              mapping=True))
     for name in out:
         if not isinstance(name, str):
             raise InvalidType(f"{arg!r} must hold hyperparameter names (got {name!r})")

@@ -12,7 +12,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from cadence.validation import InvalidType, InvalidValue
+from cadence.validation import InvalidType, InvalidValue, float_or_none, shown
 
 OLD_FORMATS = {"cadence.Scheduler/1": "step"}  # format -> its key for the step count
 KEYS = ("steps", "batch_size", "bases", "plateau_state", "layout")
@@ -22,7 +22,7 @@ def _bad(path: object, rule: str, value: object, exc: type[Exception] = InvalidV
     """``path`` is a key, or a tuple of keys into nested entries."""
     keys = path if isinstance(path, tuple) else (path,)
     where = "".join(f"[{k!r}]" for k in keys)
-    return exc(f"state_dict{where} must be {rule} (got {value!r})")
+    return exc(f"state_dict{where} must be {rule} (got {shown(value)})")
 
 
 def is_int(value: object) -> bool:
@@ -30,11 +30,13 @@ def is_int(value: object) -> bool:
 
 
 def check_step(key: object, value: object) -> int:
-    """A saved step count: an int >= 0."""
+    """A saved step count: an int >= 0 that a float can hold (steps become floats)."""
     if not is_int(value):
         raise _bad(key, "an int >= 0", value, InvalidType)
     if int(value) < 0:  # type: ignore[call-overload]
         raise _bad(key, "an int >= 0", value)
+    if float_or_none(int(value)) is None:  # type: ignore[call-overload]
+        raise _bad(key, "an int >= 0 that a float can hold", value)
     return int(value)  # type: ignore[call-overload]
 
 
@@ -42,9 +44,10 @@ def check_base(key: object, value: object) -> float:
     """A saved base value: a finite number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise _bad(key, "a finite number", value, InvalidType)
-    if not math.isfinite(float(value)):
+    number = float_or_none(value)
+    if number is None or not math.isfinite(number):
         raise _bad(key, "a finite number", value)
-    return float(value)
+    return number
 
 
 def read_state(state: object, expected: str) -> dict[str, Any]:
@@ -54,10 +57,11 @@ def read_state(state: object, expected: str) -> dict[str, Any]:
                           f"(got a {type(state).__name__})")
     fmt = state.get("format")
     step_key = OLD_FORMATS.get(fmt, "steps") if isinstance(fmt, str) else "steps"
-    if fmt != expected and fmt not in OLD_FORMATS:
-        raise InvalidValue(
-            "'state_dict' must come from cadence.Scheduler.state_dict() "
-            f"(got keys {sorted(map(str, state))})")
+    if fmt != expected and not (isinstance(fmt, str) and fmt in OLD_FORMATS):
+        found = (f"its 'format' is {shown(fmt)}" if "format" in state else
+                 f"it has no 'format' (its keys: {sorted(map(str, state))})")
+        raise InvalidValue(f"'state_dict' must come from cadence.Scheduler.state_dict(), whose "
+                           f"'format' is {expected!r} ({found})")
     missing = [k for k in (step_key, "batch_size", "bases") if k not in state]
     if missing:
         raise InvalidValue(f"'state_dict' lacks {missing} (a cadence.Scheduler state has "
@@ -78,22 +82,54 @@ def read_state(state: object, expected: str) -> dict[str, Any]:
             raise _bad(("bases", name), "a list of bases", row, InvalidType)
         out["bases"][name] = [None if b is None else check_base(("bases", name, i), b)
                               for i, b in enumerate(row)]
-    for key in ("plateau_state", "layout"):
-        if key in state:
-            out[key] = state[key]
+    plateau = state.get("plateau_state")
+    if plateau is not None:
+        check_plateau_state(plateau)
+        out["plateau_state"] = plateau
+    if "layout" in state:
+        if not isinstance(state["layout"], Mapping):
+            raise _bad("layout", "a dict (what the scheduler's state_dict() wrote)",
+                       state["layout"], InvalidType)
+        out["layout"] = state["layout"]
     return out
+
+
+PLATEAU_KEYS = ("best", "bad_reports", "cooldown_left", "reductions")
+
+
+def check_plateau_state(state: object) -> None:
+    """A plateau controller's saved counters: ``best`` a finite number or None, the others ints
+    >= 0 (checked here, with the scheduler's state, before anything is loaded)."""
+    path = "plateau_state"
+    if not isinstance(state, Mapping):
+        raise _bad(path, f"None or a dict with the keys {list(PLATEAU_KEYS)}", state, InvalidType)
+    missing = [k for k in PLATEAU_KEYS if k not in state]
+    if missing:
+        raise InvalidValue(f"state_dict[{path!r}] lacks {missing} (it has "
+                           f"{sorted(map(str, state))})")
+    best = state["best"]
+    if best is not None and not (isinstance(best, float) and math.isinf(best)):
+        check_base((path, "best"), best)
+    for key in PLATEAU_KEYS[1:]:
+        check_step((path, key), state[key])
 
 
 def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """What differs between the layout a state was saved with and the current one."""
     if not isinstance(saved, Mapping) or set(saved) != set(current) \
             or "hyperparameters" not in current:
-        return [] if saved == current else [f"{saved!r} != {current!r}"]
+        return [] if saved == current else [f"the layout {saved!r} != {current!r}"]
     out = []
     old, new = saved["hyperparameters"], current["hyperparameters"]
+    if not isinstance(old, Mapping):
+        return [f"the layout's 'hyperparameters' {old!r} != {new!r}"]
     if set(old) != set(new):
-        out.append(f"it schedules {sorted(old)}, this scheduler {sorted(new)}")
+        out.append(f"its layout: it schedules {sorted(map(str, old))}, this scheduler "
+                   f"{sorted(new)}")
     for name in sorted(set(old) & set(new)):
+        if not isinstance(old[name], Mapping) or not isinstance(old[name].get("groups"), list):
+            out.append(f"the layout of {name!r} {old[name]!r} != {new[name]!r}")
+            continue
         for key in ("schedules", "absolute", "span"):
             if old[name].get(key) != new[name].get(key):
                 out.append(f"{name!r} {key} {old[name].get(key)!r} != {new[name].get(key)!r}")

@@ -16,6 +16,8 @@ warm-restart scheduler's range). One schedule then serves every group, whatever 
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +77,19 @@ def choose_spans(names: set[str], absolute: bool | Collection[str],
     return chosen
 
 
+FINITE = "finite"
+NON_NEGATIVE = "non-negative"
+_RULES = {FINITE: "a finite number", NON_NEGATIVE: "a finite number >= 0"}
+_HUGE = sys.float_info.max / 4
+NON_NEGATIVE_NAMES = frozenset({"lr", "momentum", "beta1", "beta2", "weight_decay"})
+
+
+def rule_of(name: str) -> str:
+    """What the native scheduler admits for ``name``: a finite number, and one >= 0 for the
+    learning rate, momentum, the betas and weight decay (no optimizer accepts a negative)."""
+    return NON_NEGATIVE if name in NON_NEGATIVE_NAMES else FINITE
+
+
 class Track:
     """The schedule of every param group for one hyperparameter (None: the group is left
     alone), the groups' bases, and the :class:`Span` from schedule value to group value.
@@ -83,19 +98,23 @@ class Track:
     with distinct bases cost one evaluation and a multiply-add each.
     """
 
-    __slots__ = ("_ends", "_parts", "bases", "floored", "name", "schedules", "span")
+    __slots__ = ("_admitted", "_ends", "_parts", "bases", "floored", "name", "rule",
+                 "schedules", "span")
 
     def __init__(self, name: str, schedules: Sequence[Schedule | None],
-                 bases: Sequence[float | None], span: Span = RELATIVE) -> None:
+                 bases: Sequence[float | None], span: Span = RELATIVE,
+                 rule: str | None = None) -> None:
         if len(schedules) != len(bases):
             raise InvalidValue(f"{name!r}: {len(schedules)} schedules for {len(bases)} bases")
         self.name = name
         self.schedules: list[Schedule | None] = list(schedules)
         self.bases: list[float | None] = list(bases)
         self.span = span
+        self.rule = rule  # None (no check), FINITE or NON_NEGATIVE: see :meth:`admit`
         self.floored = bool(span.low_abs or span.low_rel)  # a value of 0 is not 0 (a floor)
         self._parts: list[tuple[Schedule, list[int]]] | None = None
         self._ends: tuple[list[float], list[float]] | None = None
+        self._admitted: tuple[float, float] | None = None
 
     @classmethod
     def shared(cls, name: str, schedule: Schedule, bases: Sequence[float],
@@ -117,12 +136,12 @@ class Track:
         else:
             self.schedules[group] = schedule
             self.bases[group] = base
-        self._parts = self._ends = None
+        self._parts = self._ends = self._admitted = None
 
     def rebase(self, bases: Sequence[float | None]) -> None:
         """New bases (after loading a state); the schedules stay."""
         self.bases = list(bases)
-        self._ends = None
+        self._ends = self._admitted = None
 
     # -- values --------------------------------------------------------------------------------
     def parts(self) -> list[tuple[Schedule, list[int]]]:
@@ -154,6 +173,59 @@ class Track:
                     lows[i], spans[i] = 0.0, 1.0
             self._ends = (lows, spans)
         return self._ends
+
+    # -- the rule on values ----------------------------------------------------------------
+    def admit(self, f: float, t: float) -> None:
+        """Refuse a schedule value ``f`` (at step ``t``, the same for every group) that would
+        give some group a value outside the track's rule: any non-finite value (FINITE), or
+        also a negative one (NON_NEGATIVE). The factors every group admits form one interval,
+        found once per set of bases (:meth:`admitted`): a step costs one comparison, which
+        the binder makes itself before calling this."""
+        low, high = self._admitted or self.admitted()
+        if not low <= f <= high:  # NaN fails too
+            lows, spans = self._ends or self.ends()
+            self.admit_values([lo + span * f for lo, span in zip(lows, spans)], t, f)
+
+    def admit_values(self, values: Sequence[Any], t: float, f: float | None = None) -> None:
+        """Refuse per-group ``values`` at step ``t`` outside the track's rule."""
+        if self.rule is None:
+            return
+        for group, value in enumerate(values):
+            if value is None or self.schedules[group] is None:
+                continue
+            if math.isfinite(value) and (self.rule == FINITE or value >= 0):
+                continue
+            given = "" if f is None else f", from the schedule's value {f!r}"
+            raise InvalidValue(
+                f"{self.name!r} must be {_RULES[self.rule]} (got {value!r} for param group "
+                f"{group} at step {t:g}{given}; schedule: {self.schedules[group]!r})")
+
+    def admitted(self) -> tuple[float, float]:
+        """The factors ``f`` for which ``low + span * f`` keeps the rule in every group."""
+        if self.rule is None:
+            self._admitted = (-math.inf, math.inf)
+            return self._admitted
+        lows, spans = self._ends or self.ends()
+        ends = [(low, span) for low, span, schedule in zip(lows, spans, self.schedules)
+                if schedule is not None]
+        top = max((max(abs(low), abs(span)) for low, span in ends), default=1.0) or 1.0
+        lo, hi = -_HUGE / top, _HUGE / top  # no overflow to infinity
+        if self.rule == NON_NEGATIVE:
+            for low, span in ends:
+                if span > 0:
+                    lo = max(lo, -low / span)
+                elif span < 0:
+                    hi = min(hi, -low / span)
+                elif low < 0:
+                    lo, hi = math.inf, -math.inf  # nothing is admitted
+            # a bound found by division may round outwards by an ulp or two: step it in
+            for _ in range(4):
+                if lo <= hi and any(low + span * lo < 0 for low, span in ends):
+                    lo = math.nextafter(lo, math.inf)
+                if lo <= hi and any(low + span * hi < 0 for low, span in ends):
+                    hi = math.nextafter(hi, -math.inf)
+        self._admitted = (lo, hi)
+        return self._admitted
 
     def factors(self, t: float, scale: Callable[[float], float] | None = None) -> list[Any]:
         """Each group's schedule value at ``t`` (None where unscheduled), through ``scale``."""

@@ -100,12 +100,37 @@ class Join(Schedule):
 
 def join(schedules: Sequence[Schedule], boundaries: Sequence[int | float]) -> Join:
     """Run ``schedules`` one after another, switching at ``boundaries`` (see :class:`Join`)."""
-    return Join(tuple(schedules), tuple(boundaries))
+    return Join(_check_schedules("schedules", schedules, 1),
+                check_sorted_numbers("boundaries", boundaries, strict=True, open_minimum=True))
+
+
+@dataclass(frozen=True)
+class _Pointwise(Schedule):
+    """Several schedules combined at the same step by a binary operation (``_combine``)."""
+
+    schedules: tuple[Schedule, ...]
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedules", _check_schedules("schedules", self.schedules, 1))
+
+    @staticmethod
+    def _combine(left: Any, right: Any) -> Any:
+        raise NotImplementedError
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        first, *rest = self.schedules
+        value = first._eval(t, xp)
+        for schedule in rest:
+            value = self._combine(value, schedule._eval(t, xp))
+        return value
+
+    def marks(self, horizon: float) -> list[Mark]:
+        return tidy((m for s in self.schedules for m in s.marks(horizon)), horizon)
 
 
 @register("product")
 @dataclass(frozen=True)
-class Product(Schedule):
+class Product(_Pointwise):
     """The product of several schedules at the same step (PyTorch's ``ChainedScheduler``).
     ``a * b`` builds one.
 
@@ -114,30 +139,20 @@ class Product(Schedule):
     0.05
     """
 
-    schedules: tuple[Schedule, ...]
-
-    def __post_init__(self) -> None:
-        set_field(self, "schedules", _check_schedules("schedules", self.schedules, 1))
-
-    def _eval(self, t: Any, xp: Any) -> Any:
-        first, *rest = self.schedules
-        value = first._eval(t, xp)
-        for schedule in rest:
-            value = value * schedule._eval(t, xp)
-        return value
-
-    def marks(self, horizon: float) -> list[Mark]:
-        return tidy((m for s in self.schedules for m in s.marks(horizon)), horizon)
+    @staticmethod
+    def _combine(left: Any, right: Any) -> Any:
+        return left * right
 
 
 def product(schedules: Sequence[Schedule]) -> Schedule:
     """The product of ``schedules`` (see :class:`Product`); a single schedule is itself."""
-    return schedules[0] if len(schedules) == 1 else Product(tuple(schedules))
+    items = _check_schedules("schedules", schedules, 1)
+    return items[0] if len(items) == 1 else Product(items)
 
 
 @register("sum")
 @dataclass(frozen=True)
-class Sum(Schedule):
+class Sum(_Pointwise):
     """The sum of several schedules at the same step. ``a + b`` builds one (``a - b`` is
     ``a + (-1) * b``), e.g. a small floor under a decay, or a bump added to a cosine.
 
@@ -146,20 +161,9 @@ class Sum(Schedule):
     0.1
     """
 
-    schedules: tuple[Schedule, ...]
-
-    def __post_init__(self) -> None:
-        set_field(self, "schedules", _check_schedules("schedules", self.schedules, 1))
-
-    def _eval(self, t: Any, xp: Any) -> Any:
-        first, *rest = self.schedules
-        value = first._eval(t, xp)
-        for schedule in rest:
-            value = value + schedule._eval(t, xp)
-        return value
-
-    def marks(self, horizon: float) -> list[Mark]:
-        return tidy((m for s in self.schedules for m in s.marks(horizon)), horizon)
+    @staticmethod
+    def _combine(left: Any, right: Any) -> Any:
+        return left + right
 
 
 @register("scale")

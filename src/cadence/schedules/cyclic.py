@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,10 @@ class Cyclic(Schedule):
         set_field(self, "peak", check_number("peak", self.peak))
         set_field(self, "up_steps", check_steps("up_steps", self.up_steps))
         set_field(self, "down_steps", check_optional(check_steps, "down_steps", self.down_steps))
+        down = self.up_steps if self.down_steps is None else self.down_steps
+        if not math.isfinite(self.up_steps + down):
+            raise InvalidValue(f"'up_steps' + 'down_steps' (a cycle) must be a finite number of "
+                               f"steps (got {self.up_steps!r} + {down!r})")
         set_field(self, "mode", check_choice("mode", self.mode, CYCLIC_MODES))
         set_field(self, "gamma", check_positive("gamma", self.gamma))
 

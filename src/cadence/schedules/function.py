@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import pickle
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +32,14 @@ class _UserFunction(Schedule):
 
     def _number(self, value: object, step: float) -> float:
         try:
-            return float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise InvalidType(
-                f"the function {self._name()} must return a number (got {value!r} at step {step!r})"
-            ) from None
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidType(f"the function {self._name()} must return a finite number "
+                              f"(got {value!r} at step {step!r})") from None
+        if not math.isfinite(number):
+            raise InvalidValue(f"the function {self._name()} must return a finite number "
+                               f"(got {value!r} at step {step!r})")
+        return number
 
     def __reduce__(self) -> tuple[Any, ...]:
         try:
@@ -72,7 +77,8 @@ class Lambda(_UserFunction):
     fn: Callable[[Any], float]
 
     def _call(self, t: float) -> float:
-        return self._number(self.fn(int(t) if t.is_integer() else t), t)
+        step = int(t) if t.is_integer() else t
+        return self._number(self.fn(step), step)
 
     def _eval(self, t: Any, xp: Any) -> Any:
         if not xp.is_array:
@@ -87,9 +93,12 @@ class Multiplicative(_UserFunction):
     """The running product of a user's factor: ``fn(1) * fn(2) * ... * fn(floor(t))`` (1 at
     step 0), PyTorch's ``MultiplicativeLR`` in closed form. ``fn`` receives ints.
 
-    Products already computed are kept, so stepping through ``t`` costs one call of ``fn`` per
-    new step; steps beyond ``MAX_STEPS`` (10 million) are refused rather than computed. Like
-    :class:`Lambda` it has no config form.
+    The value at step ``t`` needs ``t`` calls of ``fn``. To make stepping through ``t`` cost one
+    call per step, a :class:`RunningProduct` beside the schedule remembers the product every
+    4,096 steps and at the last step asked for: bounded memory, safe when threads share the
+    schedule, and never pickled or compared (the schedule's value is ``fn`` alone). Steps
+    beyond ``MAX_STEPS`` (10 million) are refused rather than computed. Like :class:`Lambda` it
+    has no config form.
 
     >>> Multiplicative(lambda step: 0.5 if step % 2 == 0 else 1.0)([0, 1, 2, 3, 4]).tolist()
     [1.0, 1.0, 0.5, 0.5, 0.25]
@@ -97,23 +106,85 @@ class Multiplicative(_UserFunction):
 
     fn: Callable[[int], float]
 
-    def _products(self, last: int) -> list[float]:
-        """The prefix products up to step ``last`` (kept between calls)."""
+    def _running(self) -> RunningProduct:
+        running = self.__dict__.get("_running_product")
+        if running is None:  # setdefault is atomic: racing threads end up sharing one
+            running = self.__dict__.setdefault("_running_product", RunningProduct(self._factor))
+        return running
+
+    def _factor(self, step: int) -> float:
+        return self._number(self.fn(step), step)
+
+    def _check_step(self, last: int) -> None:
         if last > MAX_STEPS:
             raise InvalidValue(
                 f"'step' must be <= {MAX_STEPS:,} for {type(self).__name__}, which calls its "
                 f"function at every step up to it (got {last:,})"
             )
-        products: list[float] = self.__dict__.setdefault("_prefix", [1.0])
-        while len(products) <= last:
-            step = len(products)
-            products.append(products[-1] * self._number(self.fn(step), step))
-        return products
 
     def _eval(self, t: Any, xp: Any) -> Any:
         if not xp.is_array:
-            return self._products(int(t))[int(t)]
+            self._check_step(int(t))
+            return self._running().at(int(t))
         if t.size == 0:
             return np.empty(t.shape)
         whole = t.astype(np.int64)
-        return np.asarray(self._products(int(whole.max())))[whole]
+        steps, where = np.unique(whole, return_inverse=True)
+        self._check_step(int(steps[-1]))
+        return np.asarray(self._running().walk(steps.tolist()))[where].reshape(t.shape)
+
+
+class RunningProduct:
+    """``factor(1) * ... * factor(step)``, always multiplied in that order (so every path to a
+    step gives the same float), from the nearest of: checkpoints every ``BLOCK`` steps, or the
+    last step asked for. Checkpoints are only appended, under a lock, and the last step is
+    replaced as one tuple, so threads sharing it never see a half-made product."""
+
+    BLOCK = 4096
+
+    def __init__(self, factor: Callable[[int], float]) -> None:
+        self._factor = factor
+        self._lock = threading.Lock()
+        self._checkpoints = [1.0]  # the product up to step k * BLOCK
+        self._last = (0, 1.0)
+
+    def at(self, step: int) -> float:
+        start, product = self._from(step, *self._last)
+        product = self._multiply(start, product, step)
+        self._last = (step, product)
+        return product
+
+    def walk(self, steps: Sequence[int]) -> list[float]:
+        """The products at ``steps`` (ascending), in one pass."""
+        out = []
+        start, product = self._last
+        for step in steps:
+            start, product = self._from(step, start, product)
+            product = self._multiply(start, product, step)
+            start = step
+            out.append(product)
+        self._last = (start, product)
+        return out
+
+    def _from(self, step: int, start: int, product: float) -> tuple[int, float]:
+        """Where to multiply on from: the last step if it is at most a block behind."""
+        if start <= step < start + self.BLOCK:
+            return start, product
+        block = step // self.BLOCK
+        return block * self.BLOCK, self._checkpoint(block)
+
+    def _checkpoint(self, block: int) -> float:
+        checkpoints = self._checkpoints
+        if block >= len(checkpoints):
+            with self._lock:
+                while len(checkpoints) <= block:
+                    start = (len(checkpoints) - 1) * self.BLOCK
+                    checkpoints.append(
+                        self._multiply(start, checkpoints[-1], start + self.BLOCK))
+        return checkpoints[block]
+
+    def _multiply(self, start: int, product: float, step: int) -> float:
+        factor = self._factor
+        for k in range(start + 1, step + 1):
+            product *= factor(k)
+        return product

@@ -82,12 +82,6 @@ class CosineRestarts(Schedule):
                 edges = np.array([self._boundary(float(k), SCALAR) for k in range(int(last) + 2)])
                 k = np.searchsorted(edges, t, side="right") - 1
                 return k.astype(np.float64), edges[k], edges[k + 1]
-        if not xp.is_array:
-            # Consecutive steps mostly fall in the cycle found last time: reuse its bounds
-            # (the same numbers a fresh search gives, so values are unchanged).
-            last = self.__dict__.get("_last_cycle")
-            if last is not None and last[1] <= t < last[2]:
-                return last
         if m == 1.0:
             i = xp.floor(t / p)
         else:
@@ -98,7 +92,6 @@ class CosineRestarts(Schedule):
             if t < b0 or t >= b1:
                 i += -1.0 if t < b0 else 1.0
                 b0, b1 = self._boundary(i, xp), self._boundary(i + 1.0, xp)
-            self.__dict__["_last_cycle"] = (i, b0, b1)
         elif ((t < b0) | (t >= b1)).any():
             i = xp.where(t < b0, i - 1.0, xp.where(t >= b1, i + 1.0, i))
             b0, b1 = self._boundary(i, xp), self._boundary(i + 1.0, xp)
@@ -118,7 +111,14 @@ class CosineRestarts(Schedule):
 
     def _eval(self, t: Any, xp: Any) -> Any:
         i, b0, b1 = self._locate(t, xp)
-        s = xp.sin(0.5 * xp.pi * ((b1 - t) / (b1 - b0)))
+        # Past 2**53 or so a cycle can be shorter than a float's spacing (b1 == b0): such a
+        # cycle is at its start.
+        length = b1 - b0
+        if xp.is_array:
+            left = xp.where(length > 0, (b1 - t) / xp.where(length > 0, length, 1.0), 1.0)
+        else:
+            left = (b1 - t) / length if length > 0 else 1.0
+        s = xp.sin(0.5 * xp.pi * left)
         amplitude = self.high - self.low
         if self.decay != 1.0:
             amplitude = amplitude * xp.int_power(self.decay, i)

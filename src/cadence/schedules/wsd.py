@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 from cadence.config.registry import register
@@ -73,6 +75,12 @@ class WSD(Composed):
             )
         if total <= 0:
             raise InvalidValue(f"'total_steps' must be a positive number (got {total!r})")
+        ends = list(itertools.accumulate(length for length in (w, s, d) if length > 0))
+        if not math.isfinite(total) or any(b <= a for a, b in itertools.pairwise(ends)):
+            longest = max(given, key=lambda n: given[n])
+            raise InvalidValue(
+                f"{longest!r} must be small enough for a float to keep the phases apart "
+                f"(got {given[longest]!r}: the phases end at steps {ends})")
         pieces: list[Schedule] = []
         marks: list[float] = []
         if w > 0:

@@ -1,0 +1,162 @@
+"""Values no optimizer accepts are refused before anything is written, and a step that fails
+changes nothing: the groups and the step counter stay where they were."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from cadence import Scheduler
+from cadence.compat import lr_scheduler as ours
+from cadence.schedules import Constant, Cosine, Lambda, Linear
+
+
+def sgd(*lrs, momentum=0.9):
+    groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in lrs]
+    return torch.optim.SGD(groups, lr=lrs[0], momentum=momentum, weight_decay=1e-4)
+
+
+def lrs(opt):
+    return [g["lr"] for g in opt.param_groups]
+
+
+def test_a_negative_lr_is_refused_naming_the_group_and_the_value():
+    opt = sgd(0.1)
+    with pytest.raises(ValueError, match=r"'lr' must be a finite number >= 0 \(got -0.1 for "
+                                         r"param group 0 at step 0"):
+        Scheduler(opt, lr=-1.0)
+    assert lrs(opt) == [0.1]
+    assert not opt._optimizer_step_post_hooks  # the refused scheduler left no hook
+
+
+@pytest.mark.parametrize("name", ["momentum", "weight_decay"])
+def test_negative_momentum_and_weight_decay_are_refused_at_the_step_they_go_below_zero(name):
+    opt = sgd(0.1)
+    # 1 - t/5 crosses zero after step 5: steps 0..5 are written, step 6 is refused
+    sched = Scheduler(opt, count="calls", **{name: Linear(start=1.0, end=-1.0, steps=10)})
+    base = 0.9 if name == "momentum" else 1e-4
+    for t in range(1, 6):
+        sched.step()
+        assert opt.param_groups[0][name] == pytest.approx(base * (1 - t / 5), abs=1e-15)
+    held = opt.param_groups[0][name]
+    with pytest.raises(ValueError, match=rf"'{name}' must be a finite number >= 0 .* at step 6"):
+        sched.step()
+    assert opt.param_groups[0][name] == held and sched.current_step == 5
+
+
+def test_another_key_may_be_negative_but_not_infinite():
+    opt = sgd(0.1)
+    opt.param_groups[0]["offset"] = 1.0
+    sched = Scheduler(opt, count="calls", offset=Linear(start=1.0, end=-1.0, steps=2))
+    sched.step(), sched.step()
+    assert opt.param_groups[0]["offset"] == -1.0
+    with pytest.raises(ValueError, match=r"'offset' must be a finite number \(got inf"):
+        Scheduler(opt, offset=Constant(1e308) * Constant(1e308), absolute=True)
+
+
+def test_a_lambda_returning_nan_or_inf_is_refused():
+    for bad in (math.nan, math.inf):
+        opt = sgd(0.1)
+        with pytest.raises(ValueError, match=rf"must return a finite number \(got {bad} at step 3\)"):
+            sched = Scheduler(opt, lr=Lambda(lambda t, bad=bad: bad if t == 3 else 1.0),
+                              count="calls")
+            for _ in range(3):
+                sched.step()
+        assert lrs(opt) == [0.1] and sched.current_step == 2
+
+
+def test_a_factor_that_overflows_a_group_to_infinity_is_refused():
+    opt = sgd(1e300)
+    with pytest.raises(ValueError, match=r"'lr' must be a finite number >= 0 \(got inf"):
+        Scheduler(opt, lr=Constant(1e10))
+
+
+def test_values_exactly_zero_and_a_floor_are_admitted_every_step():
+    opt = sgd(0.1, 0.3)
+    sched = Scheduler(opt, lr=Cosine(steps=4), count="calls")
+    for t in range(1, 9):  # through the end and past it, where the value is exactly 0
+        sched.step()
+        assert lrs(opt) == [0.1 * Cosine(steps=4)(t), 0.3 * Cosine(steps=4)(t)]
+
+
+def boom_from(step):
+    def f(t):
+        if t >= step:
+            raise RuntimeError(f"boom at {t}")
+        return 0.5
+    return f
+
+
+@pytest.mark.parametrize("count", ["calls", "updates"])
+def test_a_schedule_that_raises_mid_step_changes_nothing(count):
+    opt = sgd(0.1, 0.2)
+    sched = Scheduler(opt, lr={0: Linear(start=1.0, end=0.0, steps=10), 1: Lambda(boom_from(3))},
+                      count=count)
+    for _ in range(2):
+        opt.step()
+        sched.step()
+    before = lrs(opt)
+    assert before == [0.1 * 0.8, 0.2 * 0.5] and sched.current_step == 2
+    with pytest.raises(RuntimeError, match="boom at 3"):
+        if count == "updates":
+            opt.step()  # the hook moves the schedule: the update itself has happened
+        else:
+            sched.step()
+    assert lrs(opt) == before and sched.current_step == 2
+    assert sched.state_dict()["steps"] == 2
+
+
+def test_a_failed_plateau_step_leaves_the_controller_as_it_was():
+    from cadence import ReduceOnPlateau
+
+    opt = sgd(0.1)
+    sched = Scheduler(opt, lr=Lambda(boom_from(2)), count="calls",
+                      plateau=ReduceOnPlateau(patience=0))
+    sched.step(1.0)
+    before = dict(sched.plateau.state_dict())
+    with pytest.raises(RuntimeError, match="boom at 2"):
+        sched.step(2.0)  # worse: a reduction is counted, then the write fails
+    assert sched.plateau.state_dict() == before and sched.current_step == 1
+
+
+def test_a_group_dict_replaced_in_the_optimizers_list_is_the_one_written():
+    opt = sgd(0.1)
+    sched = Scheduler(opt, lr=Linear(start=1.0, end=0.0, steps=10), count="calls")
+    sched.step()
+    opt.param_groups[0] = dict(opt.param_groups[0])
+    sched.step(), sched.step()
+    assert opt.param_groups[0]["lr"] == 0.1 * Linear(start=1.0, end=0.0, steps=10)(3)
+
+
+def test_drop_ins_write_what_pytorch_writes_even_negative_momentum():
+    """The drop-ins follow PyTorch where PyTorch accepts a value: OneCycleLR with a negative
+    base_momentum writes the momenta PyTorch's own class writes."""
+    theirs_opt, ours_opt = sgd(0.1), sgd(0.1)
+    kwargs = dict(max_lr=1.0, total_steps=10, base_momentum=-0.5, max_momentum=0.9)
+    theirs = torch.optim.lr_scheduler.OneCycleLR(theirs_opt, **kwargs)
+    mine = ours.OneCycleLR(ours_opt, **kwargs)
+    seen = []
+    for _ in range(9):
+        theirs_opt.step(), ours_opt.step()
+        theirs.step(), mine.step()
+        assert ours_opt.param_groups[0]["momentum"] == pytest.approx(
+            theirs_opt.param_groups[0]["momentum"], rel=1e-12, abs=1e-15)
+        seen.append(ours_opt.param_groups[0]["momentum"])
+    assert min(seen) < 0  # a negative momentum was written, as PyTorch writes it
+
+
+def test_a_state_whose_bases_give_a_refused_value_changes_nothing():
+    opt = sgd(0.1)
+    sched = Scheduler(opt, lr=Cosine(steps=10), count="calls")
+    sched.step()
+    state = sched.state_dict()
+    state["bases"]["lr"] = [-0.5]  # finite, so read; the lr it gives is refused
+    before, initial = lrs(opt), opt.param_groups[0]["initial_lr"]
+    with pytest.raises(ValueError, match=r"'lr' must be a finite number >= 0"):
+        sched.load_state_dict(state)
+    assert lrs(opt) == before and opt.param_groups[0]["initial_lr"] == initial
+    assert sched.bases("lr") == [0.1] and sched.current_step == 1
+    sched.step()
+    assert lrs(opt) == [0.1 * Cosine(steps=10)(2)]
