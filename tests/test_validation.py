@@ -30,7 +30,7 @@ CASES = [
     (S.InverseSqrt, {"timescale": 0}, ValueError, "'timescale' must be a positive number (got 0)"),
     (S.Noam, {"d_model": 0, "warmup_steps": 10}, ValueError, "'d_model' must be a positive int (got 0)"),
     (S.CosineRestarts, {"period": 0}, ValueError, "'period' must be a positive number (got 0)"),
-    (S.CosineRestarts, {"period": 10, "period_mult": 0.5}, ValueError, "'period_mult' must be a number >= 1 (got 0.5)"),
+    (S.CosineRestarts, {"period": 10, "period_mult": 0.5}, ValueError, "'period_mult' must be a number >= 1 and <= 1,000,000 (got 0.5)"),
     (S.CosineRestarts, {"period": 10, "decay": -0.1}, ValueError, "'decay' must be a number >= 0 (got -0.1)"),
     (S.CosineRestarts, {"period": 10, "cycles": 0}, ValueError, "'cycles' must be a positive int (got 0)"),
     (S.Cyclic, {"start": 0.1, "peak": 1, "up_steps": 10, "mode": "cubic"}, ValueError, "'mode' must be one of 'triangular', 'triangular2', 'exp_range' (got 'cubic')"),

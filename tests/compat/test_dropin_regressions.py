@@ -361,3 +361,51 @@ def test_index_selectors_are_looked_up_not_tested_against_every_group():
 def test_state_checks_name_the_key():
     with pytest.raises(ValueError, match=r"state_dict\['last_step'\] must be a finite number"):
         torch_base.check_torch_state({"last_step": -2}, "last_step")
+
+
+# -- chaining cases the differential tests found (tests/differential) --------------------------
+def _chain_lrs(module, build, steps, lr=1.0):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    schedulers = build(module, opt)
+    out = []
+    for _ in range(steps):
+        opt.step()
+        for s in schedulers:
+            s.step()
+        out.append(opt.param_groups[0]["lr"])
+    return out
+
+
+def _exponential_then_cosine(m, opt):
+    return [m.ExponentialLR(opt, gamma=0.5), m.CosineAnnealingLR(opt, T_max=3, eta_min=0.1)]
+
+
+def _lambda_then_polynomial(m, opt):
+    return [m.LambdaLR(opt, _halving), m.PolynomialLR(opt, total_iters=2)]
+
+
+def _restarts_then_linear(m, opt):
+    return [m.CosineAnnealingWarmRestarts(opt, T_0=3), m.LinearLR(opt, 1.0, 0.0, total_iters=2)]
+
+
+def _exponential_underflowing(m, opt):
+    # from lr 1e300 the closed form gamma**t underflows at t = 4, the lr itself not before 7
+    return [m.ExponentialLR(opt, gamma=1e-100), m.ConstantLR(opt, factor=0.5, total_iters=5)]
+
+
+def _halving(epoch):
+    return 0.5 ** epoch
+
+
+@pytest.mark.parametrize("build, lr", [(_exponential_then_cosine, 1.0),
+                                       (_lambda_then_polynomial, 1.0),
+                                       (_restarts_then_linear, 1.0),
+                                       (_exponential_underflowing, 1e300)])
+def test_chained_values_past_a_minimum_or_at_zero_move_as_pytorchs(build, lr):
+    """A chained cosine one step past its minimum adds PyTorch's rise; a decay that reached 0
+    (or a product that underflowed to 0) keeps multiplying what the group holds."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # PyTorch's chaining notices, both sides
+        theirs = _chain_lrs(T, build, 8, lr)
+        ours = _chain_lrs(C, build, 8, lr)
+    assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-300)

@@ -20,6 +20,7 @@ that names it, so a new class cannot slip past the suites.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import inspect
 import json
@@ -27,6 +28,7 @@ import math
 import numbers
 import pkgutil
 import re
+import shutil
 import tempfile
 import types
 import typing
@@ -46,7 +48,7 @@ from cadence.compat.mmengine_base import mm  # MMEngine's schedulers, imported w
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.track import Track
 from cadence.schedules import Constant, Schedule
-from cadence.validation import InvalidInput
+from cadence.validation import InvalidInput, is_real
 
 MMParamScheduler = mm.param_scheduler._ParamScheduler
 MMPlateau = mm.ReduceOnPlateauParamScheduler
@@ -81,6 +83,7 @@ class NotAConstructor:
 
 
 _CONFIG_DIR = Path(tempfile.mkdtemp(prefix="cadence-properties-"))
+atexit.register(shutil.rmtree, _CONFIG_DIR, ignore_errors=True)
 _CONFIG_FILE = _CONFIG_DIR / "cosine.json"
 _CONFIG_FILE.write_text(json.dumps({"type": "cosine", "steps": 10}), encoding="utf-8")
 
@@ -313,7 +316,7 @@ def _numbers(value: Any) -> np.ndarray:
 def check_series(where: str, series: list[tuple[float, Any]]) -> None:
     """Values at rising steps: never NaN, and finite, except where a growth runs out of float64:
     a value may overflow to +-inf where the values before it were growing (the last two finite
-    magnitudes rising, past 1, or the last past ``HUGE``), as ``Exponential(rate=2**64)`` does
+    magnitudes rising, past 1, or one past ``HUGE``), as ``Exponential(rate=2**64)`` does
     by step 100, since the exact
     value is beyond float64 there (the arithmetic ran out of range, the formula did not break);
     and anywhere at step ``FAR`` (10**6 steps of a growth such as ``Exponential(rate=1.01)``, a
@@ -327,7 +330,7 @@ def check_series(where: str, series: list[tuple[float, Any]]) -> None:
         array = np.concatenate([_numbers(v) for v in values])
         if np.isnan(array).any():
             raise NotFinite(f"{where} at step {step} is {values[0]!r}")
-        growing = bool(magnitudes) and (magnitudes[-1] > HUGE or (
+        growing = bool(magnitudes) and (max(magnitudes) > HUGE or (
             len(magnitudes) >= 2 and magnitudes[-1] > max(magnitudes[-2], 1.0)))
         if np.isinf(array).any() and not growing and step < FAR:
             raise NotFinite(f"{where} at step {step} is {values[0]!r}")
@@ -377,10 +380,31 @@ def step_once(scheduler: Any) -> None:
         scheduler.step()
 
 
+def _history(scheduler: Any) -> dict[tuple[int, str], list[tuple[float, Any]]]:
+    """The scheduler's own closed form (``value_at``) at the steps before the current one, as
+    entries before step 0 of :func:`check_scheduler`'s series: a resumed exponential whose lr
+    overflows at its next step was growing there, though the groups held a small value."""
+    out: dict[tuple[int, str], list[tuple[float, Any]]] = {}
+    now = getattr(scheduler, "current_step", None)
+    if not hasattr(scheduler, "value_at") or not is_real(now) or not 0 < now < FAR:
+        return out
+    steps = [float(s) for s in range(max(0, int(now) - 3), int(now))]
+    try:
+        found = scheduler.value_at(np.array(steps))
+    except Exception:  # no closed form to read (a plateau): no history
+        return out
+    for name, table in found.items():
+        for group, column in enumerate(np.asarray(table, dtype=np.float64).T):
+            out[(group, name)] = [(s - now, v) for s, v in zip(steps, column.tolist())
+                                  if math.isfinite(v)]  # evidence of growth, not under test
+    return out
+
+
 def check_scheduler(scheduler: Any, steps: int = 3, where: str = "scheduler") -> None:
     """Stepped ``steps`` times: every numeric value in every param group, after construction
-    and after each step, passes :func:`check_series`."""
-    series: dict[tuple[int, str], list[tuple[float, Any]]] = {}
+    and after each step, passes :func:`check_series` (with the closed form's values before the
+    current step ahead of them, where the scheduler has one)."""
+    series = _history(scheduler)
     for k in range(steps + 1):
         if k:
             step_once(scheduler)

@@ -128,24 +128,7 @@ def test_examples_are_needed(entry: Entry) -> None:
 # -- wrong values ------------------------------------------------------------------------------
 # Defects this suite found whose fix belongs in a file another change owns. Each is a strict
 # xfail: it fails the suite as soon as the fix lands, so the entry is removed with it.
-KNOWN_DEFECTS = {
-    ("cadence.scheduler.track.Track", "schedules"):
-        "src/cadence/scheduler/track.py: Track(schedules=5) raises len()'s TypeError",
-    ("cadence.scheduler.track.Track", "bases"):
-        "src/cadence/scheduler/track.py: Track(bases=5) raises len()'s TypeError",
-    ("cadence.scheduler.track.Track", "span"):
-        "src/cadence/scheduler/track.py: Track(span=5) raises AttributeError 'low_abs'",
-    ("cadence.tools.presets.preset", "name"):
-        "src/cadence/tools/presets.py: preset(5) / preset([]) raise 'not iterable' / "
-        "'unhashable' TypeErrors",
-    ("cadence.scheduler.plateau_scheduler.PlateauScheduler", "plateau"):
-        "src/cadence/scheduler/scheduler.py (Scheduler.__new__): PlateauScheduler(opt, lr=..., "
-        "plateau=None) builds a ReduceLROnPlateau without a controller; step(metric) then "
-        "raises",
-    ("cadence.schedules.restarts.CosineRestarts", "period_mult"):
-        "src/cadence/schedules/restarts.py: CosineRestarts(period=10, period_mult=1e308) is "
-        "accepted, is nan at step 0 and raises OverflowError (cannot convert float infinity "
-        "to integer) at step 10",
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {
 }
 CASES = [pytest.param(e, p.name, id=f"{e.id}-{p.name}", marks=[pytest.mark.xfail(
              reason=KNOWN_DEFECTS[(e.key, p.name)], strict=True)]

@@ -44,6 +44,7 @@ from cadence.schedules import (
     Schedule,
 )
 from cadence.schedules.ops import SCALAR
+from cadence.schedules.restarts import check_period_mult
 from cadence.validation import (
     InvalidType,
     InvalidValue,
@@ -85,6 +86,7 @@ class WarmRestartScheduler(Scheduler):
         self.warmup_type = check_choice("warmup_type", warmup_type, ("linear", "cosine"))
         self.T_0 = check_positive_int("T_0", T_0)
         self.T_mult = check_positive_int("T_mult", T_mult)
+        check_period_mult("T_mult", self.T_mult)
         self.eta_scal_min = check_non_negative("eta_scal_min", eta_scal_min)
         self.eta_scal_max = check_non_negative("eta_scal_max", eta_scal_max)
         if self.eta_scal_max < self.eta_scal_min:

@@ -37,7 +37,7 @@ except ImportError as exc:  # pragma: no cover - the parity extra installs it
                          "(or mmengine)") from exc
 
 from cadence.compat import mmengine_shapes
-from cadence.compat.chaining import ClosedForm, chained, floors
+from cadence.compat.chaining import ClosedForm
 from cadence.compat.mmengine_shapes import (
     FAMILIES,
     INF,
@@ -201,9 +201,8 @@ class ParamScheduler:
         after = runtime.values(float(self.last_step))[name]
         if not self._chains_at(self.last_step):
             return after
-        before = runtime.before(float(self.last_step - 1))[name]
         current = [as_float(g[name]) for g in self.optimizer.param_groups]
-        return chained(current, before, before, after, floors(runtime.binder.tracks[name]))
+        return runtime.chain(name, float(self.last_step - 1), float(self.last_step), current)
 
     def _chains_at(self, step: int) -> bool:
         """Whether the value at ``step`` moves what the groups hold (MMEngine's chainable

@@ -42,6 +42,7 @@ from cadence.schedules import (
     Step,
     join,
 )
+from cadence.schedules.restarts import check_period_mult
 from cadence.validation import InvalidValue, check_non_negative, check_sequence, shown
 
 Bases = Sequence[float]
@@ -144,7 +145,8 @@ def cosine_warm_restarts_lr(bases: Bases, T_0: float, T_mult: float,
                             eta_min: float) -> list[Track]:
     """Cosine annealing from the base to ``eta_min``, restarting after ``T_0`` epochs, then
     after cycles ``T_mult`` times longer each."""
-    shape = CosineRestarts(period=_number(T_0), period_mult=_number(T_mult))
+    mult = check_period_mult("T_mult", _number(T_mult))
+    shape = CosineRestarts(period=_number(T_0), period_mult=mult)
     return [Track.shared("lr", shape, bases, Span.floor(_number(eta_min)))]
 
 

@@ -3,10 +3,14 @@ is also PyTorch's ``ReduceLROnPlateau``."""
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.scheduler import Scheduler
+from cadence.validation import InvalidValue
 
 
 class PlateauScheduler(Scheduler, ReduceLROnPlateau):  # type: ignore[misc]
@@ -15,6 +19,15 @@ class PlateauScheduler(Scheduler, ReduceLROnPlateau):  # type: ignore[misc]
     transformers' Trainer recognise a scheduler that takes the metric they monitor:
     ``step(metric)``. The schedule itself moves with the optimizer's updates. PyTorch's
     attributes (``best``, ``num_bad_epochs``, ``mode``, ...) read the controller."""
+
+    def __init__(self, *args: Any, plateau: ReduceOnPlateau | None = None,
+                 **kwargs: Any) -> None:
+        if plateau is None:
+            raise InvalidValue("'plateau' must be a ReduceOnPlateau: a PlateauScheduler is "
+                               "a Scheduler with a plateau controller (got None)")
+        super().__init__(*args, plateau=plateau, **kwargs)
+
+    __init__.__signature__ = inspect.signature(Scheduler.__init__)  # type: ignore[attr-defined]
 
     def _controller(self) -> ReduceOnPlateau:
         assert self.plateau is not None

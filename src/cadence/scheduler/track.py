@@ -104,8 +104,21 @@ class Track:
     def __init__(self, name: str, schedules: Sequence[Schedule | None],
                  bases: Sequence[float | None], span: Span = RELATIVE,
                  rule: str | None = None) -> None:
+        for argument, value in (("schedules", schedules), ("bases", bases)):
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+                raise InvalidType(f"{argument!r} must be a list, one entry per param group "
+                                  f"(got {value!r})")
         if len(schedules) != len(bases):
             raise InvalidValue(f"{name!r}: {len(schedules)} schedules for {len(bases)} bases")
+        for group, schedule in enumerate(schedules):
+            if schedule is not None and not isinstance(schedule, Schedule):
+                raise InvalidType(f"'schedules[{group}]' must be a Schedule or None "
+                                  f"(got {schedule!r})")
+        if not isinstance(span, Span):
+            raise InvalidType(f"'span' must be a Span (got {span!r})")
+        if rule not in (None, FINITE, NON_NEGATIVE):
+            raise InvalidValue(f"'rule' must be None, {FINITE!r} or {NON_NEGATIVE!r} "
+                               f"(got {rule!r})")
         self.name = name
         self.schedules: list[Schedule | None] = list(schedules)
         self.bases: list[float | None] = list(bases)

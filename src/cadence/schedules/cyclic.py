@@ -68,7 +68,9 @@ class Cyclic(Schedule):
         down = up if self.down_steps is None else self.down_steps
         total = up + down
         c = xp.floor(t / total)
-        u = t - c * total
+        # past float64's range of cycles (a cycle of 1e-300 steps at step 10) the phase is the
+        # remainder, which fmod computes exactly
+        u = xp.where(c < math.inf, t - c * total, xp.fmod(t, total))
         x = xp.where(u <= up, u / up, (total - u) / down)
         if self.mode == "triangular2":
             x = x * xp.int_power(0.5, c)

@@ -37,7 +37,7 @@ class _Scalar:
 
     @staticmethod
     def floor(x: float) -> float:
-        return float(math.floor(x))
+        return float(math.floor(x)) if math.isfinite(x) else x  # inf and NaN as numpy keeps them
 
     @staticmethod
     def where(cond: bool, a: float, b: float) -> float:

@@ -21,6 +21,18 @@ from cadence.validation import (
     check_steps,
 )
 
+MAX_PERIOD_MULT = 1_000_000  # cycles of 1, 1e6, 1e12, 1e18 steps: every step a float holds
+
+
+def check_period_mult(name: str, value: object) -> float:
+    """A cycle-length multiplier: a number from 1 to ``MAX_PERIOD_MULT`` (beyond it, cycle
+    boundaries overflow a float); ``name`` is the caller's (PyTorch's ``T_mult``)."""
+    rule = f"a number >= 1 and <= {MAX_PERIOD_MULT:,}"
+    mult = check_number(name, value, rule)
+    if not 1 <= mult <= MAX_PERIOD_MULT:
+        raise InvalidValue(f"{name!r} must be {rule} (got {value!r})")
+    return mult
+
 
 @register("cosine_restarts")
 @dataclass(frozen=True, kw_only=True)
@@ -54,10 +66,7 @@ class CosineRestarts(Schedule):
 
     def __post_init__(self) -> None:
         set_field(self, "period", check_steps("period", self.period))
-        mult = check_number("period_mult", self.period_mult, "a number >= 1")
-        if mult < 1:
-            raise InvalidValue(f"'period_mult' must be a number >= 1 (got {self.period_mult!r})")
-        set_field(self, "period_mult", mult)
+        set_field(self, "period_mult", check_period_mult("period_mult", self.period_mult))
         set_field(self, "decay", check_non_negative("decay", self.decay))
         set_field(self, "low", check_number("low", self.low))
         set_field(self, "high", check_number("high", self.high))

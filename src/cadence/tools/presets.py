@@ -29,7 +29,7 @@ from cadence.schedules import (
     Step,
     Warmup,
 )
-from cadence.validation import InvalidValue, check_positive_int
+from cadence.validation import InvalidType, InvalidValue, check_positive_int
 
 
 def _noam(steps: int) -> Schedule:
@@ -70,6 +70,8 @@ PRESETS: dict[str, Callable[[int], Schedule]] = {
 def preset(name: str, steps: int = 1000) -> Schedule:
     """The preset ``name`` for a training of ``steps`` steps."""
     check_positive_int("steps", steps)
+    if not isinstance(name, str):
+        raise InvalidType(f"'name' must be the name of a preset, a str (got {name!r})")
     if name not in PRESETS:
         names = sorted(PRESETS)
         raise InvalidValue(f"unknown preset {name!r}{suggest(name, names)} "
