@@ -3,6 +3,7 @@ pickle, grows without bound or goes wrong when threads share it."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import pickle
 import sys
@@ -72,12 +73,17 @@ def test_multiplicative_keeps_bounded_memory_and_no_memory_in_a_pickle():
     assert len(pickle.dumps(schedule)) < 200
 
 
-def test_cosine_restarts_keeps_nothing_between_calls():
-    schedule = CosineRestarts(period=10, period_mult=2)
-    fields = {f.name for f in dataclasses.fields(schedule)}
-    for t in (5, 15, 16, 3, 1000.5):
-        schedule(t)
-    assert set(vars(schedule)) == fields
+def test_cosine_restarts_remembers_only_a_cycle_that_changes_no_value_nor_a_pickle():
+    """It keeps the last cycle found (stepping is then one comparison): the values are those
+    of a fresh schedule, whatever was asked before, and a pickle or copy holds the arguments
+    only."""
+    steps = [5, 15, 16, 3, 1000.5, 29.999, 30, 70, 69.5]
+    used = CosineRestarts(period=10, period_mult=2)
+    for t in steps:
+        assert used(t) == CosineRestarts(period=10, period_mult=2)(t)
+    fields = {f.name for f in dataclasses.fields(used)}
+    assert set(vars(pickle.loads(pickle.dumps(used)))) == fields
+    assert copy.deepcopy(used) == used
 
 
 @pytest.mark.parametrize("t", [2**53 - 1, 2**54 + 2, 2.0**63, 1e300])
@@ -89,3 +95,22 @@ def test_cosine_restarts_far_out_stays_finite(t):
         array = schedule(np.array([t, 0.25]))
         assert np.isfinite(scalar) and np.isfinite(array).all()
         assert 0.0 <= scalar <= 1.0 and array[1] == schedule(0.25)
+
+
+def test_cosine_restarts_shared_by_threads_gives_a_fresh_schedules_values(frequent_switches):
+    shared = CosineRestarts(period=7, period_mult=1.5)
+    steps = np.random.default_rng(1).uniform(0, 5000, size=(6, 300))
+    expected = {float(t): CosineRestarts(period=7, period_mult=1.5)(float(t)) for t in steps.flat}
+    wrong = []
+
+    def work(row):
+        for t in row:
+            if shared(float(t)) != expected[float(t)]:
+                wrong.append(float(t))
+
+    threads = [threading.Thread(target=work, args=(row,)) for row in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []

@@ -302,12 +302,13 @@ class Scheduler(TorchLRScheduler):
         else:
             size = check_batch_size(batch_size)
             factor = batch_factor(self._batch_mode, size, self._base_batch)
-        before = (self._t, self._step_count, self._batch_size, self._batch)
+        calls = self._count == "calls"
+        old_size, old_batch = self._batch_size, self._batch
         plateau_before = None if metrics is None else self.plateau.state_dict()  # type: ignore[union-attr]
-        if self._count == "calls":
+        if calls:
             self._t += 1
         self._step_count += 1
-        changed = self._count == "calls" or factor != self._batch
+        changed = calls or factor != old_batch
         self._batch_size, self._batch = size, factor
         try:
             if metrics is not None and self.plateau.observe(metrics, step=self._t):  # type: ignore[union-attr]
@@ -316,7 +317,9 @@ class Scheduler(TorchLRScheduler):
                 self._write()
         except BaseException:
             # every value is computed before any is written, so nothing was: undo the move
-            self._t, self._step_count, self._batch_size, self._batch = before
+            self._t -= calls
+            self._step_count -= 1
+            self._batch_size, self._batch = old_size, old_batch
             if plateau_before is not None:
                 self.plateau.load_state_dict(plateau_before)  # type: ignore[union-attr]
             raise

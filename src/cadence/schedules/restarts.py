@@ -91,6 +91,13 @@ class CosineRestarts(Schedule):
                 edges = np.array([self._boundary(float(k), SCALAR) for k in range(int(last) + 2)])
                 k = np.searchsorted(edges, t, side="right") - 1
                 return k.astype(np.float64), edges[k], edges[k + 1]
+        if not xp.is_array:
+            # Consecutive steps mostly fall in the cycle found last time: reuse its bounds (the
+            # numbers a fresh search gives, so values are unchanged). One tuple, replaced whole,
+            # so threads sharing the schedule never see a mixed one; never pickled or copied.
+            last = self.__dict__.get("_last_cycle")
+            if last is not None and last[1] <= t < last[2]:
+                return last
         if m == 1.0:
             i = xp.floor(t / p)
         else:
@@ -101,10 +108,17 @@ class CosineRestarts(Schedule):
             if t < b0 or t >= b1:
                 i += -1.0 if t < b0 else 1.0
                 b0, b1 = self._boundary(i, xp), self._boundary(i + 1.0, xp)
+            self.__dict__["_last_cycle"] = (i, b0, b1)
         elif ((t < b0) | (t >= b1)).any():
             i = xp.where(t < b0, i - 1.0, xp.where(t >= b1, i + 1.0, i))
             b0, b1 = self._boundary(i, xp), self._boundary(i + 1.0, xp)
         return i, b0, b1
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_last_cycle"}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CosineRestarts:
+        return self  # immutable: a copy is the same value
 
     def marks(self, horizon: float) -> list[Mark]:
         out = []
