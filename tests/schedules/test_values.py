@@ -28,6 +28,24 @@ def running_product(t):
     return product
 
 
+def wrong_in_threads(schedule, rows, expected):
+    """The steps at which ``schedule``, evaluated by one thread per row of ``rows`` at once,
+    differs from ``expected(step)``."""
+    wrong = []
+    start = threading.Barrier(len(rows))
+
+    def work(row):
+        start.wait()
+        wrong.extend(t for t in row if schedule(t) != expected(t))
+
+    threads = [threading.Thread(target=work, args=(row,)) for row in rows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return wrong
+
+
 @pytest.fixture
 def frequent_switches():
     """Threads switched every microsecond, so a race shows in every run."""
@@ -39,22 +57,8 @@ def frequent_switches():
 
 def test_multiplicative_shared_by_threads_gives_the_products_every_time(frequent_switches):
     schedule = Multiplicative(factor)
-    steps = np.random.default_rng(0).integers(0, 40_000, size=(6, 60))
-    wrong = []
-    start = threading.Barrier(len(steps))
-
-    def work(row):
-        start.wait()
-        for t in row:
-            if schedule(int(t)) != running_product(int(t)):
-                wrong.append(int(t))
-
-    threads = [threading.Thread(target=work, args=(row,)) for row in steps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert wrong == []
+    steps = np.random.default_rng(0).integers(0, 40_000, size=(6, 60)).tolist()
+    assert wrong_in_threads(schedule, steps, running_product) == []
     # and afterwards, on one thread, in any order
     for t in (39_999, 5, 12_345, 0, 4096, 4095, 8193):
         assert schedule(t) == running_product(t)
@@ -99,18 +103,6 @@ def test_cosine_restarts_far_out_stays_finite(t):
 
 def test_cosine_restarts_shared_by_threads_gives_a_fresh_schedules_values(frequent_switches):
     shared = CosineRestarts(period=7, period_mult=1.5)
-    steps = np.random.default_rng(1).uniform(0, 5000, size=(6, 300))
-    expected = {float(t): CosineRestarts(period=7, period_mult=1.5)(float(t)) for t in steps.flat}
-    wrong = []
-
-    def work(row):
-        for t in row:
-            if shared(float(t)) != expected[float(t)]:
-                wrong.append(float(t))
-
-    threads = [threading.Thread(target=work, args=(row,)) for row in steps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert wrong == []
+    steps = np.random.default_rng(1).uniform(0, 5000, size=(6, 300)).tolist()
+    expected = {t: CosineRestarts(period=7, period_mult=1.5)(t) for row in steps for t in row}
+    assert wrong_in_threads(shared, steps, expected.__getitem__) == []
