@@ -100,9 +100,9 @@ class ClosedForm:
         every group exactly (what the groups now hold), else None."""
         shared = self._shared
         if shared is not None:
-            targets = self.binder.targets(shared[0])
-            if targets.complete and targets.exact:
-                return self._move_shared(step, t, shared[2], shared[1], targets)
+            writes = self.binder.writes(shared[0])
+            if writes.complete and writes.exact:
+                return self._move_shared(step, t, shared[2], shared[1], writes)
         self._move_each(step, t)
         return None
 
@@ -111,21 +111,21 @@ class ClosedForm:
         before, prior = self._before(step)
         after, units = self._at(t)
         for name, track in self.binder.tracks.items():
-            targets = self.binder.targets(name)
-            complete = targets.complete
+            writes = self.binder.writes(name)
+            complete = writes.complete
             old, new = before[name], after[name]
             if not complete:
-                old, new = [old[i] for i in targets.indices], [new[i] for i in targets.indices]
-            held = old if targets.exact else targets.held(old)
-            current = targets.read()
+                old, new = [old[i] for i in writes.indices], [new[i] for i in writes.indices]
+            held = old if writes.exact else writes.held(old)
+            current = writes.read()
             if current != held:  # another scheduler (or the user) moved them: chain
-                members = range(len(track)) if complete else targets.indices
+                members = range(len(track)) if complete else writes.indices
                 schedules, was, now = track.schedules, prior[name], units[name]
                 changes = [None if schedules[i] is None else
                            change(schedules[i], step, t, was[i], now[i]) for i in members]
                 new = chained(current, held, old, new,
-                              floors(track, None if complete else targets.indices), changes)
-            targets.write(new)
+                              floors(track, None if complete else writes.indices), changes)
+            writes.write(new)
 
     def chain(self, name: str, step: float, t: float, current: Sequence[float]) -> list[Any]:
         """Track ``name``'s values at ``t`` for every group, chained from ``step`` onto what the
@@ -152,7 +152,7 @@ class ClosedForm:
                 {name: [base_unit(track)] * len(track) for name, track in tracks})
 
     def _move_shared(self, step: float, t: float, schedule: Any, track: Track,
-                     targets: Any) -> list[Any]:
+                     writes: Any) -> list[Any]:
         """:meth:`move` for the common case: one schedule for every group, float values."""
         row = self._row
         if row is not None and row[0] == step:
@@ -162,8 +162,8 @@ class ClosedForm:
             old, prior = values[track.name], units[track.name][0]
         lows, spans = track._ends or track.ends()
         f = schedule._eval(t, SCALAR)
-        if len(lows) == 1 and targets.groups:  # one float group: no lists to build
-            group, key = targets.groups[0], targets.name
+        if len(lows) == 1 and writes.groups:  # one float group: no lists to build
+            group, key = writes.groups[0], writes.name
             lone0 = lows[0] + spans[0] * f
             self._row = (t, [lone0], f)
             current = group[key]
@@ -179,7 +179,7 @@ class ClosedForm:
             return [lone0]
         lone = [low + span * f for low, span in zip(lows, spans)]
         self._row = (t, lone, f)
-        current = targets.read()
+        current = writes.read()
         # alone on these groups: the closed form; else another scheduler (or the user) moved
         # them since, and the change moves what they hold
         if current == old:
@@ -193,7 +193,7 @@ class ClosedForm:
                            for c, h, a, low in zip(current, old, lone, lows)]
             else:
                 written = [a if c == h else c * r for c, h, a in zip(current, old, lone)]
-        targets.write_all(written)
+        writes.write_all(written)
         return written
 
     def write(self, t: float) -> list[Any] | None:
@@ -201,8 +201,8 @@ class ClosedForm:
         values = self.values(t)
         self.binder.write(values)
         if len(values) == 1:
-            targets = self.binder.targets(next(iter(values)))
-            if targets.complete and targets.exact:
+            writes = self.binder.writes(next(iter(values)))
+            if writes.complete and writes.exact:
                 return next(iter(values.values()))
         return None
 
@@ -299,11 +299,11 @@ def advance(binder: Binder, before: Mapping[str, Sequence[Any]],
     """Move every track of ``binder`` from its values ``before`` to ``after`` (both as
     :meth:`Binder.values` gives them), by :func:`chained`."""
     for name, row in after.items():
-        targets = binder.targets(name)
-        if targets.complete:
+        writes = binder.writes(name)
+        if writes.complete:
             old, new = before[name], row
         else:
-            old = [before[name][i] for i in targets.indices]
-            new = [row[i] for i in targets.indices]
-        low = floors(binder.tracks[name], None if targets.complete else targets.indices)
-        targets.write(chained(targets.read(), targets.held(old), old, new, low))
+            old = [before[name][i] for i in writes.indices]
+            new = [row[i] for i in writes.indices]
+        low = floors(binder.tracks[name], None if writes.complete else writes.indices)
+        writes.write(chained(writes.read(), writes.held(old), old, new, low))

@@ -14,7 +14,7 @@ from torch.optim import lr_scheduler as T
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 
 from cadence.compat.torch_base import LRScheduler, check_optimizer, real
-from cadence.scheduler.plan import Targets, group_values
+from cadence.scheduler.plan import Writes, group_values
 from cadence.scheduler.plateau import advance, reduce_once
 from cadence.scheduler.ranks import DEFAULT_TIMEOUT, mean_over_ranks
 from cadence.scheduler.slots import as_float
@@ -98,10 +98,10 @@ class ReduceLROnPlateau(LRScheduler, T.ReduceLROnPlateau):
                     "modify the `min_lrs` field to match the length of the `optimizer` param "
                     "groups.")
             self.min_lrs = [self.default_min_lr] * len(groups)
-        targets = Targets("lr", groups, range(len(groups)))
+        writes = Writes("lr", groups, range(len(groups)))
         floors = [as_float(v) for v in self.min_lrs]
-        targets.write([reduce_once(v, self.factor, low, self.eps)
-                       for v, low in zip(targets.read(), floors)])
+        writes.write([reduce_once(v, self.factor, low, self.eps)
+                       for v, low in zip(writes.read(), floors)])
 
     # -- inside SequentialLR / ChainedScheduler ------------------------------------------------
     def _initial_step(self) -> None:
@@ -111,7 +111,7 @@ class ReduceLROnPlateau(LRScheduler, T.ReduceLROnPlateau):
     def _update_lr(self, epoch: Any = None, initial: bool = False) -> None:
         """Its turn in a SequentialLR comes: it starts from the groups' base lrs."""
         groups = self.optimizer.param_groups
-        Targets("lr", groups, range(len(groups))).write(
+        Writes("lr", groups, range(len(groups))).write(
             [as_float(g.get("initial_lr", g["lr"])) for g in groups])
         self._last_lr = group_values(groups, "lr")
 

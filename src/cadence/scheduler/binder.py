@@ -1,7 +1,7 @@
 """The binding core: tracks bound to an optimizer's param groups.
 
 A :class:`Binder` holds one :class:`~cadence.scheduler.track.Track` per scheduled
-hyperparameter and, for each, the :class:`~cadence.scheduler.plan.Targets` its values go to
+hyperparameter and, for each, the :class:`~cadence.scheduler.plan.Writes` its values go to
 (prepared again whenever the optimizer's groups change). It computes every value at a step (with
 the modifiers: a factor on the schedules' values, e.g. batch scaling, and a plateau controller's
 reductions on the groups' values), reads what the groups hold, and writes values: computing all
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cadence.scheduler.plan import Targets
+from cadence.scheduler.plan import Writes
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.slots import Slot, as_float
 from cadence.scheduler.track import Track
@@ -27,44 +27,44 @@ class Binder:
     """Tracks on ``optimizer``; ``plateau`` reduces the values of the hyperparameters it
     applies to."""
 
-    __slots__ = ("_count", "_fast", "_groups", "_targets", "optimizer", "plateau", "tracks")
+    __slots__ = ("_count", "_fast", "_groups", "_writes", "optimizer", "plateau", "tracks")
 
     def __init__(self, optimizer: torch.optim.Optimizer, tracks: Sequence[Track],
                  plateau: ReduceOnPlateau | None = None) -> None:
         self.optimizer = optimizer
         self.tracks = {track.name: track for track in tracks}
         self.plateau = plateau
-        self._groups: list[dict[str, Any]] | None = None  # the optimizer's list the targets are for
+        self._groups: list[dict[str, Any]] | None = None  # the optimizer's list the writes are for
         self._count = 0
-        self._targets: dict[str, tuple[int, Targets]] = {}
-        self._fast: list[tuple[Targets, Any, Track]] | None = None  # [] when there is none
+        self._writes: dict[str, tuple[int, Writes]] = {}
+        self._fast: list[tuple[Writes, Any, Track]] | None = None  # [] when there is none
 
     def __getstate__(self) -> dict[str, Any]:
-        # the targets hold the groups' own tensors (through numpy views): made again on use
+        # the writes hold the groups' own tensors (through numpy views): made again on use
         return {"optimizer": self.optimizer, "tracks": self.tracks, "plateau": self.plateau}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
             object.__setattr__(self, key, value)
-        self._groups, self._count, self._targets, self._fast = None, 0, {}, None
+        self._groups, self._count, self._writes, self._fast = None, 0, {}, None
 
-    def targets(self, name: str) -> Targets:
+    def writes(self, name: str) -> Writes:
         """Where ``name``'s values go, for the groups as they are now."""
         groups = self.optimizer.param_groups
         if groups is not self._groups or len(groups) != self._count:  # replaced, or grown
             self._groups, self._count = groups, len(groups)
-            self._targets, self._fast = {}, None
+            self._writes, self._fast = {}, None
         track = self.tracks[name]
-        cached = self._targets.get(name)
+        cached = self._writes.get(name)
         if cached is None or cached[0] != len(track):
             members = [i for i, s in enumerate(track.schedules[: len(groups)]) if s is not None]
-            cached = (len(track), Targets(name, groups, members))
-            self._targets[name] = cached
+            cached = (len(track), Writes(name, groups, members))
+            self._writes[name] = cached
         return cached[1]
 
     def forget_layout(self) -> None:
-        """Prepare the targets again at the next write (a track changed)."""
-        self._targets, self._fast = {}, None
+        """Prepare the writes again at the next write (a track changed)."""
+        self._writes, self._fast = {}, None
 
     # -- values --------------------------------------------------------------------------------
     def values(self, t: float, scale: Mapping[str, float] | None = None,
@@ -105,17 +105,17 @@ class Binder:
     # -- the groups ----------------------------------------------------------------------------
     def members(self, name: str) -> list[int]:
         """The groups ``name`` is written to, in the order of :meth:`read` and :meth:`write`."""
-        return self.targets(name).indices
+        return self.writes(name).indices
 
     def read(self, name: str) -> list[float]:
         """What the scheduled groups hold now (in :meth:`members` order)."""
-        return self.targets(name).read()
+        return self.writes(name).read()
 
     def write(self, values: Mapping[str, Sequence[Any]]) -> None:
         """Write per-group values (as :meth:`values` returns them) into the groups."""
         for name, row in values.items():
-            targets = self.targets(name)
-            targets.write(row if targets.complete else [row[i] for i in targets.indices])
+            writes = self.writes(name)
+            writes.write(row if writes.complete else [row[i] for i in writes.indices])
 
     def write_at(self, t: float, scale: Mapping[str, float] | None = None) -> None:
         """Write every track's values at step ``t``: all of them computed and checked against
@@ -124,14 +124,14 @@ class Binder:
         written into float values, is one evaluation and one loop."""
         plan = self._plan()
         if plan is not None and len(plan) == 1:  # the common case, without the lists
-            targets, schedule, track = plan[0]
+            writes, schedule, track = plan[0]
             f = schedule._eval(t, SCALAR)
             if scale is not None:
                 f *= scale.get(track.name, 1.0)
             low, high = track._admitted or track.admitted()
             if not low <= f <= high:
                 track.admit(f, t)  # raises unless every group's value keeps the rule
-            targets.write_scaled(f, track)
+            writes.write_scaled(f, track)
             return
         if plan is not None:
             factors = [schedule._eval(t, SCALAR) for _, schedule, _ in plan]
@@ -140,18 +140,18 @@ class Binder:
                            for f, (_, _, track) in zip(factors, plan)]
             for (_, _, track), f in zip(plan, factors):
                 track.admit(f, t)
-            for (targets, _, track), f in zip(plan, factors):
-                targets.write_scaled(f, track)
+            for (writes, _, track), f in zip(plan, factors):
+                writes.write_scaled(f, track)
             return
         rows = self.values(t, scale)
         for name, row in rows.items():
             self.tracks[name].admit_values(row, t)
-            targets = self.targets(name)
-            rows[name] = row if targets.complete else [row[i] for i in targets.indices]
+            writes = self.writes(name)
+            rows[name] = row if writes.complete else [row[i] for i in writes.indices]
         for name, row in rows.items():
-            self.targets(name).write(row)
+            self.writes(name).write(row)
 
-    def _plan(self) -> list[tuple[Targets, Any, Track]] | None:
+    def _plan(self) -> list[tuple[Writes, Any, Track]] | None:
         """The writes of :meth:`write_at` when every track can take its fast path (one
         schedule, float keys in every group, no plateau reduction), else None."""
         plateau = self.plateau
@@ -162,11 +162,11 @@ class Binder:
             return self._fast or None
         plan = []
         for name, track in self.tracks.items():
-            targets, shared = self.targets(name), track.one_schedule()
-            if shared is None or not (targets.complete and targets.plain):
+            writes, shared = self.writes(name), track.one_schedule()
+            if shared is None or not (writes.complete and writes.plain):
                 self._fast = []
                 return None
-            plan.append((targets, shared, track))
+            plan.append((writes, shared, track))
         self._fast = plan
         return plan
 

@@ -1,6 +1,6 @@
 """The plan of writes: where each value of one hyperparameter goes in the param groups.
 
-A :class:`Targets` is prepared once per layout of the groups (the optimizer's list of group
+A :class:`Writes` is prepared once per layout of the groups (the optimizer's list of group
 dicts) and then reads and writes a whole list of values at a time. Each value goes where the
 group holds it (:mod:`cadence.scheduler.slots`): a float key is assigned; a tensor is updated in
 place, keeping its dtype, device and identity (a one-element CPU tensor through a numpy view of
@@ -23,7 +23,7 @@ _VIEWABLE = {torch.float32: np.float32, torch.float64: np.float64, torch.float16
 _FOREACH_MIN = 8  # from this many tensors on, one foreach call beats fill_ per tensor
 
 
-class Targets:
+class Writes:
     """Where hyperparameter ``name`` lives in the groups ``indices`` of ``groups``; values are
     given and returned in that order."""
 
@@ -173,4 +173,4 @@ def layout_changed(groups: list[dict[str, Any]], known: list[dict[str, Any]]) ->
     return len(groups) != len(known) or not all(map(operator.is_, groups, known))
 
 
-__all__ = ["Targets", "group_values", "layout_changed"]
+__all__ = ["Writes", "group_values", "layout_changed"]
