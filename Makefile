@@ -1,7 +1,8 @@
 # `make demo` runs the main job, `make test` the test suite. Both build .venv on first use:
 # torch's CPU build first (pinned, so pip never resolves a multi-GB CUDA build), then cadence with
 # its development tools, the upstream packages the parity tests compare against and the trainers
-# the integration tests run (Lightning, transformers' Trainer, accelerate, MMEngine's Runner).
+# the integration tests run (Lightning, transformers' Trainer, accelerate, MMEngine's Runner, and
+# Stable-Baselines3 with gymnasium, the `rl` extra).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -14,7 +15,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,parity,trainers]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,parity,trainers,rl]'
 	touch $@
 
 test: $(STAMP)

@@ -18,6 +18,11 @@ __version__ = "0.1.0"
 # name -> module, imported on first access so that `import cadence` does not import torch
 _LAZY = {
     "Scheduler": "cadence.scheduler",
+    "Attribute": "cadence.scheduler",
+    "EMAUpdate": "cadence.scheduler",
+    "Item": "cadence.scheduler",
+    "Modules": "cadence.scheduler",
+    "TensorValue": "cadence.scheduler",
     "PlateauScheduler": "cadence.scheduler",
     "ReduceOnPlateau": "cadence.scheduler",
     "LRScheduler": "cadence.compat",
@@ -26,11 +31,16 @@ _LAZY = {
 }
 
 __all__ = [
+    "Attribute",
+    "EMAUpdate",
     "InvalidInput",
+    "Item",
     "LRScheduler",
+    "Modules",
     "PlateauScheduler",
     "ReduceOnPlateau",
     "Scheduler",
+    "TensorValue",
     "WarmRestartScheduler",
     "__version__",
     "build",

@@ -135,6 +135,13 @@ EXAMPLES: dict[str, Any] = {
     "cadence.config.io.load_config": {"path": str(_CONFIG_FILE)},
     "cadence.config.io.read_config": NotAConstructor(
         "reads a file's raw data (load_config, which calls it, builds the schedule)"),
+    "cadence.integrations.sb3.ProgressSchedule": NotAConstructor(
+        "a function of SB3's progress_remaining (<= 1), not of a step, so the steps 10 and 10**6 "
+        "that check_result calls it with are out of its domain; tests/integrations/test_sb3.py "
+        "feeds its arguments the wrong values"),
+    "cadence.scheduler.ema.EMAUpdate": NotAConstructor(
+        "AveragedModel's averaging function, of tensors rather than of a step; "
+        "tests/scheduler/test_ema.py feeds its decay the wrong values"),
     "cadence.scheduler.track.Track": {"name": "lr", "schedules": [Constant(1.0)] * 2,
                                       "bases": [0.1, 0.05]},
     "cadence.schedules.anneal.Geometric": {"end": 0.1},  # its default end, 0.0, is never valid

@@ -5,7 +5,9 @@ A config is one of:
 - a schedule config (``{"type": "cosine", "steps": 1000}``): a :class:`cadence.Scheduler` on lr;
 - ``{"type": "scheduler", "lr": <schedule config>, "momentum": ..., **Scheduler options}``,
   where a hyperparameter may also map group names to schedule configs, and ``plateau`` holds
-  :class:`cadence.ReduceOnPlateau`'s arguments;
+  :class:`cadence.ReduceOnPlateau`'s arguments; ``"targets": [names]`` declares which keys
+  are targets (values outside the optimizer, such as ``kl_weight``), whose places the code
+  passes: ``build(config, optimizer, targets={"kl_weight": cadence.Attribute(loss, ...)})``;
 - ``{"type": "WarmRestartScheduler", ...}`` (or ``"LRScheduler"``): the all-in-one
   warm-restart scheduler;
 - ``{"type": "torch.<Class>", ...}``: a PyTorch drop-in (``schedulers`` nested, ``lr_lambda`` a
@@ -77,11 +79,16 @@ def _schedule(value: Any) -> Any:
 
 
 def build(config: Any, optimizer: torch.optim.Optimizer, *,
-          epoch_length: int | None = None) -> Any:
+          epoch_length: int | None = None, targets: Mapping[str, Any] | None = None) -> Any:
     """The scheduler a config describes, on ``optimizer`` (see the module's documentation).
-    ``epoch_length`` is MMEngine's iterations per epoch, for by-epoch configs."""
+    ``epoch_length`` is MMEngine's iterations per epoch, for by-epoch configs; ``targets``
+    gives the place of each target a ``scheduler`` config declares."""
     if isinstance(config, (str, Path)):
         config = read_config(config_path(config, "config"))
+    if targets is not None and not (isinstance(config, Mapping)
+                                    and config.get("type") == "scheduler"):
+        raise InvalidValue("'targets' are for a config of type 'scheduler' that declares them "
+                           f"(got a config of type {_kind_of(config)!r})")
     if isinstance(config, list):
         return mmengine_shapes.build_schedulers(config, optimizer, epoch_length=epoch_length)
     if not isinstance(config, Mapping) or "type" not in config:
@@ -94,7 +101,7 @@ def build(config: Any, optimizer: torch.optim.Optimizer, *,
     if kind in registered():
         return Scheduler(optimizer, lr=from_config(config))
     if kind == "scheduler":
-        return _scheduler(args, optimizer)
+        return _scheduler(args, optimizer, targets)
     if kind in ("WarmRestartScheduler", "LRScheduler"):
         _check(kind, WarmRestartScheduler, list(args), ("optimizer",))
         return WarmRestartScheduler(optimizer, **args)
@@ -116,9 +123,46 @@ def build(config: Any, optimizer: torch.optim.Optimizer, *,
                        f"(known types: {', '.join(names)})")
 
 
-def _scheduler(args: dict[str, Any], optimizer: torch.optim.Optimizer) -> Scheduler:
+def _kind_of(config: Any) -> Any:
+    return config.get("type") if isinstance(config, Mapping) else type(config).__name__
+
+
+def declared_targets(args: Mapping[str, Any]) -> list[str]:
+    """The names a ``scheduler`` config's ``targets`` key declares (none without one)."""
+    names = args.get("targets", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise InvalidType(f"a 'scheduler' config's 'targets' must be a list of names (got "
+                          f"{names!r})")
+    for name in names:
+        if name not in args:
+            raise InvalidValue(f"the config declares the target {name!r} and gives it no "
+                               f"schedule: add '{name}': <schedule config>")
+    return names
+
+
+def _places(names: list[str], targets: Mapping[str, Any] | None) -> dict[str, Any]:
+    given = {} if targets is None else targets
+    if not isinstance(given, Mapping):
+        raise InvalidType(f"'targets' must be a dict from names to targets (got {given!r})")
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise InvalidValue(
+            f"the config declares the target {missing[0]!r}: pass where it lives, "
+            f"build(config, optimizer, targets={{{missing[0]!r}: cadence.Attribute(obj, "
+            f"{missing[0]!r})}}) (declared: {names})")
+    extra = [n for n in given if n not in names]
+    if extra:
+        raise InvalidValue(f"'targets' names {extra[0]!r}, which the config does not declare "
+                           f"(its 'targets': {names})")
+    return dict(given)
+
+
+def _scheduler(args: dict[str, Any], optimizer: torch.optim.Optimizer,
+               targets: Mapping[str, Any] | None = None) -> Scheduler:
     options = ("absolute", "batch_size_mode", "base_batch_size", "batch_scaled", "count",
                "plateau", "start_step")
+    names = declared_targets(args)
+    args = {k: v for k, v in args.items() if k != "targets"}
     kwargs: dict[str, Any] = {}
     for key, value in args.items():
         if key in options:
@@ -134,7 +178,7 @@ def _scheduler(args: dict[str, Any], optimizer: torch.optim.Optimizer) -> Schedu
     if isinstance(kwargs.get("plateau"), Mapping):
         _check("scheduler.plateau", ReduceOnPlateau, list(kwargs["plateau"]), ())
         kwargs["plateau"] = ReduceOnPlateau(**kwargs["plateau"])
-    return Scheduler(optimizer, **kwargs)
+    return Scheduler(optimizer, targets=_places(names, targets), **kwargs)
 
 
 def _torch(kind: str, name: str, args: dict[str, Any], optimizer: torch.optim.Optimizer) -> Any:

@@ -7,14 +7,19 @@ hyperparameter), :mod:`~cadence.scheduler.plan` (the writes into the groups),
 :mod:`~cadence.scheduler.binder` (tracks bound to an optimizer, with the modifiers
 :mod:`~cadence.scheduler.batch` and :mod:`~cadence.scheduler.plateau`).
 :class:`Scheduler` drives a binder with cadence's own rules: time counted in optimizer updates,
-strict state loading (:mod:`~cadence.scheduler.state`).
+strict state loading (:mod:`~cadence.scheduler.state`), and moves the values outside the
+optimizer it is given with them (:mod:`~cadence.scheduler.targets`,
+:mod:`~cadence.scheduler.target_set`).
 """
 
+from cadence.scheduler.ema import EMAUpdate
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.plateau_scheduler import PlateauScheduler
 from cadence.scheduler.scheduler import Scheduler
+from cadence.scheduler.targets import Attribute, Item, Modules, Target, TensorValue
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
 
 __all__ = [
-    "ABSOLUTE", "RELATIVE", "PlateauScheduler", "ReduceOnPlateau", "Scheduler", "Span", "Track",
+    "ABSOLUTE", "RELATIVE", "Attribute", "EMAUpdate", "Item", "Modules", "PlateauScheduler",
+    "ReduceOnPlateau", "Scheduler", "Span", "Target", "TensorValue", "Track",
 ]

@@ -25,6 +25,8 @@ from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.selection import Selection, check_names, routes
 from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.state import differences, read_state
+from cadence.scheduler.target_set import TargetSet, target_specs
+from cadence.scheduler.targets import as_targets
 from cadence.scheduler.track import ABSOLUTE, Span, Track, choose_spans, rule_of
 from cadence.schedules.base import Schedule, as_step_array
 from cadence.validation import InvalidType, InvalidValue, check_choice, check_non_negative_int
@@ -84,6 +86,11 @@ class Scheduler(TorchLRScheduler):
       :meth:`report`. Such a scheduler is a :class:`PlateauScheduler`, an instance of PyTorch's
       ``ReduceLROnPlateau`` too, so trainers (Lightning, transformers' Trainer) feed it the
       metric they monitor.
+    - ``targets``: values outside the optimizer that move with it (a loss weight, an EMA
+      decay, every dropout's ``p``), ``{name: target}`` with the targets of
+      :mod:`cadence.scheduler.targets` (a tensor is filled in place); each name's schedule is
+      the keyword of that name (``kl_weight=Linear(...)``), relative to the target's value at
+      construction unless ``absolute`` names it. One ``step()``, one ``state_dict()``.
     - ``start_step``: the step to start at (resuming without a saved state).
 
     A group added with ``optimizer.add_param_group`` later is picked up at the next call: its
@@ -114,18 +121,22 @@ class Scheduler(TorchLRScheduler):
         plateau: ReduceOnPlateau | None = None,
         count: str = "updates",
         start_step: int = 0,
+        targets: Mapping[str, object] | None = None,
         **hyperparameters: object,
     ) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise InvalidType(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
         self.optimizer = optimizer
         specs = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **hyperparameters}
-        self._selections = {n: Selection.parse(n, s) for n, s in specs.items() if s is not None}
-        if not self._selections:
+        places = as_targets(targets)
+        target_schedules = target_specs(places, specs)
+        self._selections = {n: Selection.parse(n, s) for n, s in specs.items()
+                            if s is not None and n not in places}
+        if not self._selections and not places:
             raise InvalidValue("Scheduler needs at least one hyperparameter to schedule, "
                                "e.g. lr=...")
         names = set(self._selections)
-        self._spans = choose_spans(names, absolute, spans)
+        self._spans = choose_spans(names | set(places), absolute, spans)
         self._batch_mode, self._base_batch = check_settings(batch_size_mode, base_batch_size)
         self._batch_scaled = set(check_names("batch_scaled", batch_scaled, None))
         if plateau is not None:
@@ -141,6 +152,7 @@ class Scheduler(TorchLRScheduler):
             selection.check_covers(optimizer.param_groups)
         tracks = [Track(n, [], [], self._spans[n], rule_of(n)) for n in self._selections]
         self._binder = Binder(optimizer, tracks, plateau)
+        self._targets = TargetSet(places, target_schedules, self._spans)
         self._saved_bases: dict[str, list[float | None]] = {}
         self._synced = 0  # how many groups have their schedules
         self._hook: Any = None
@@ -196,27 +208,34 @@ class Scheduler(TorchLRScheduler):
 
     def _write(self) -> None:
         self._sync_groups()
+        if not self._targets:
+            self._binder.write_at(float(self._t), self._scale())
+            return
+        values = self._targets.values(float(self._t))  # checked before anything is written
         self._binder.write_at(float(self._t), self._scale())
+        self._targets.write(values)
 
     def value_at(self, step: Any, batch_size: float | None = None) -> dict[str, Any]:
         """The values every scheduled hyperparameter takes at ``step``, without changing
         anything: for one step, ``{name: [value per group]}`` (None for groups a hyperparameter
         does not apply to); for an array of steps, ``{name: array (steps, groups)}`` with NaN
         there. The batch factor is the one ``batch_size`` gives (none by default); the plateau
-        multiplier is the current one."""
+        multiplier is the current one. Targets are there too, one value per place."""
         self._sync_groups()
         factor = batch_factor(
             self._batch_mode, None if batch_size is None else check_batch_size(batch_size),
             self._base_batch)
         scale = None if factor == 1.0 else {n: factor for n in self._batch_scaled}
         if isinstance(step, (np.ndarray, list, tuple)):
-            return self._binder.values_at(as_step_array(step), scale)
-        steps = as_step_array(step)
-        return self._binder.values(float(steps), scale)
+            steps = as_step_array(step)
+            return {**self._binder.values_at(steps, scale), **self._targets.values_at(steps)}
+        t = float(as_step_array(step))
+        return {**self._binder.values(t, scale),
+                **{n: track.values(t) for n, track in self._targets.tracks.items()}}
 
     def current_values(self) -> dict[str, list[float | None]]:
         """What every scheduled hyperparameter holds now, read from the param groups (None
-        for groups without it)."""
+        for groups without it), and what every target's places hold."""
         out: dict[str, list[float | None]] = {}
         for name in self._selections:
             row: list[float | None] = []
@@ -226,6 +245,8 @@ class Scheduler(TorchLRScheduler):
                 except ValueError:
                     row.append(None)
             out[name] = row
+        for name, values in self._targets.read().items():
+            out[name] = [*values]
         return out
 
     def get_last_lr(self) -> list[Any]:
@@ -255,11 +276,23 @@ class Scheduler(TorchLRScheduler):
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:
-        """The names of the scheduled hyperparameters."""
+        """The names of the scheduled hyperparameters (of the param groups)."""
         return tuple(self._selections)
 
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The names of the scheduled targets (values outside the optimizer)."""
+        return tuple(self._targets.targets)
+
+    def places(self, name: str) -> list[str]:
+        """Where target ``name``'s values go, one entry per place."""
+        if name not in self._targets.targets:
+            raise KeyError(f"{name!r} is not a target (targets: {list(self.targets)})")
+        return self._targets.targets[name].places()
+
     def schedules(self, name: str) -> list[Schedule | None]:
-        """The schedule each param group follows for ``name`` (None where it does not)."""
+        """The schedule each param group (or each place of a target) follows for ``name``
+        (None where it does not)."""
         self._sync_groups()
         return list(self._track(name).schedules)
 
@@ -273,8 +306,11 @@ class Scheduler(TorchLRScheduler):
         return self._track(name).span
 
     def _track(self, name: str) -> Track:
+        if name in self._targets.tracks:
+            return self._targets.tracks[name]
         if name not in self._binder.tracks:
-            raise KeyError(f"{name!r} is not scheduled (scheduled: {list(self._selections)})")
+            raise KeyError(f"{name!r} is not scheduled (scheduled: "
+                           f"{[*self._selections, *self.targets]})")
         return self._binder.tracks[name]
 
     @property
@@ -404,6 +440,7 @@ class Scheduler(TorchLRScheduler):
             "batch_scaled": sorted(self._batch_scaled),
             "plateau": None if self.plateau is None else self.plateau.config(),
             "count": self._count,
+            **({"targets": self._targets.layout()} if self._targets else {}),
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -416,7 +453,8 @@ class Scheduler(TorchLRScheduler):
             "format": STATE_FORMAT,
             "steps": self._t,
             "batch_size": self._batch_size,
-            "bases": {name: list(track.bases) for name, track in self._binder.tracks.items()},
+            "bases": {**{name: list(track.bases) for name, track in self._binder.tracks.items()},
+                      **self._targets.bases()},
             "plateau_state": None if self.plateau is None else self.plateau.state_dict(),
             "layout": self._layout(),
         }
@@ -451,6 +489,7 @@ class Scheduler(TorchLRScheduler):
                         bases[i] = float(base)
                         self.optimizer.param_groups[i][f"initial_{name}"] = float(base)
                 track.rebase(bases)
+            self._targets.rebase(state["bases"])
             self._t = state["steps"]
             self._batch_size = state["batch_size"]
             self._batch = batch_factor(self._batch_mode, self._batch_size, self._base_batch)
@@ -464,6 +503,7 @@ class Scheduler(TorchLRScheduler):
         plateau = None if self.plateau is None else self.plateau.state_dict()
         kept = (self._t, self._batch_size, self._batch, dict(self._saved_bases))
         bases = {name: list(track.bases) for name, track in self._binder.tracks.items()}
+        target_bases = self._targets.bases()
         groups = self.optimizer.param_groups
         initial = [{k: v for k, v in g.items() if k.startswith("initial_")} for g in groups]
 
@@ -473,6 +513,7 @@ class Scheduler(TorchLRScheduler):
             self._t, self._batch_size, self._batch, self._saved_bases = kept
             for name, track in self._binder.tracks.items():
                 track.rebase(bases[name])
+            self._targets.rebase(target_bases)
             for group, keys in zip(groups, initial):
                 group.update(keys)
         return undo
@@ -492,5 +533,7 @@ class Scheduler(TorchLRScheduler):
         for name, s in self._selections.items():
             spec = s.schedules[0] if s.selectors is None else dict(zip(s.selectors, s.schedules))
             parts.append(f"{name}={spec!r}")
+        for name, track in self._targets.tracks.items():
+            parts.append(f"{name}={track.schedules[0]!r} -> {self._targets.targets[name]!r}")
         optimizer = type(self.optimizer).__name__
         return f"{type(self).__name__}({optimizer}, {', '.join(parts)}, step={self._t})"

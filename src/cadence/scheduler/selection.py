@@ -24,11 +24,14 @@ from cadence.validation import (
 Selector = int | str | tuple[int, ...] | Callable[[dict[str, Any]], bool]
 
 
-def _as_schedule(name: str, value: object) -> Schedule:
+def as_schedule(name: str, value: object, selectors: bool = True) -> Schedule:
+    """``value`` as a schedule: a Schedule as is, a number as the constant schedule of it."""
     if isinstance(value, Schedule):
         return value
     if is_real(value):  # a number is the constant schedule of it, checked under its own name
         return Constant(check_number(name, value))
+    if not selectors:
+        raise InvalidType(f"{name!r} must be a Schedule or a number (got {value!r})")
     raise InvalidType(
         f"{name!r} must be a Schedule, a number, or a mapping from group selectors (index, "
         f"name or predicate) to schedules (got {value!r})"
@@ -67,9 +70,9 @@ class Selection:
                     )
                 if any(isinstance(i, int) and i < 0 for i in indices):
                     raise InvalidValue(f"{name!r} group index must be >= 0 (got {selector!r})")
-            schedules = tuple(_as_schedule(f"{name}[{k!r}]", v) for k, v in spec.items())
+            schedules = tuple(as_schedule(f"{name}[{k!r}]", v) for k, v in spec.items())
             return cls(name, schedules, tuple(spec))
-        return cls(name, (_as_schedule(name, spec),), None)
+        return cls(name, (as_schedule(name, spec),), None)
 
     def route(self, groups: Sequence[dict[str, Any]], start: int = 0) -> list[int | None]:
         """The index of the schedule that each of ``groups[start:]`` follows (None: none).

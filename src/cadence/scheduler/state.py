@@ -116,7 +116,7 @@ def check_plateau_state(state: object) -> None:
 
 def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """What differs between the layout a state was saved with and the current one."""
-    if not isinstance(saved, Mapping) or set(saved) != set(current) \
+    if not isinstance(saved, Mapping) or set(saved) - {"targets"} != set(current) - {"targets"} \
             or "hyperparameters" not in current:
         return [] if saved == current else [f"the layout {saved!r} != {current!r}"]
     out = []
@@ -140,4 +140,23 @@ def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     for key in ("batch_size_mode", "base_batch_size", "batch_scaled", "plateau", "count"):
         if saved.get(key) != current.get(key):
             out.append(f"{key} {saved.get(key)!r} != {current.get(key)!r}")
+    return out + _target_differences(saved.get("targets", {}), current.get("targets", {}))
+
+
+def _target_differences(saved: object, current: Mapping[str, Any]) -> list[str]:
+    """What differs between the targets a state was saved with and the current ones."""
+    if not isinstance(saved, Mapping):
+        return [f"the layout's 'targets' {saved!r} != {current!r}"]
+    if set(saved) != set(current):
+        return [f"its targets: it schedules {sorted(map(str, saved))}, this scheduler "
+                f"{sorted(current)}"]
+    out = []
+    for name in sorted(current):
+        old, new = saved[name], current[name]
+        if not isinstance(old, Mapping):
+            out.append(f"the layout of target {name!r} {old!r} != {new!r}")
+            continue
+        for key in ("schedule", "places", "span"):
+            if old.get(key) != new.get(key):
+                out.append(f"target {name!r} {key} {old.get(key)!r} != {new.get(key)!r}")
     return out

@@ -39,6 +39,7 @@ from cadence.schedules.combinators import (
 )
 from cadence.schedules.cyclic import Cyclic, OneCycle
 from cadence.schedules.decay import Exponential, InverseSqrt, MultiStep, Noam, Step
+from cadence.schedules.ema import EMAWarmup
 from cadence.schedules.function import Lambda, Multiplicative
 from cadence.schedules.restarts import CosineRestarts
 from cadence.schedules.warmup import Warmup
@@ -52,6 +53,7 @@ __all__ = [
     "CosineRestarts",
     "CosineWave",
     "Cyclic",
+    "EMAWarmup",
     "Exponential",
     "Geometric",
     "InverseSqrt",

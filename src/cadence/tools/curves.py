@@ -40,6 +40,7 @@ from cadence.schedules import (
     CosineRestarts,
     CosineWave,
     Cyclic,
+    EMAWarmup,
     Exponential,
     Geometric,
     InverseSqrt,
@@ -91,6 +92,7 @@ class Curve:
     steps: np.ndarray
     values: np.ndarray
     marks: list[Mark] = field(default_factory=list)
+    place: str | None = None  # a target's place (a module's attribute), when it has several
 
 
 def stand_in_optimizer() -> torch.optim.Optimizer:
@@ -99,6 +101,20 @@ def stand_in_optimizer() -> torch.optim.Optimizer:
 
     return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=1.0,
                            weight_decay=1.0)
+
+
+def stand_in_targets(config: Any, value: float = 1.0) -> dict[str, Any] | None:
+    """A place holding ``value`` for each target a ``scheduler`` config declares (None when
+    it declares none), so that a preview shows the targets' curves: factors of a base of 1,
+    or their absolute values."""
+    if not (isinstance(config, Mapping) and config.get("type") == "scheduler"):
+        return None
+    names = config.get("targets")
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        return None  # build names what is wrong
+    from cadence.scheduler.targets import Item
+
+    return {name: Item({"value": value}, "value") for name in names}
 
 
 def parse(spec: Any) -> Any:
@@ -167,7 +183,7 @@ def _build(value: Any, spec: Any) -> Any:
     if isinstance(value, (Mapping, list)):
         from cadence.compat.configs import build
 
-        return build(value, stand_in_optimizer())
+        return build(value, stand_in_optimizer(), targets=stand_in_targets(value))
     raise InvalidType(f"cannot show {spec!r}: give a schedule, a scheduler, a config, a file or "
                       "a preset name")
 
@@ -204,7 +220,7 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
     name = label or _label(spec, source)
     if isinstance(source, Schedule):
         return [Curve(name, "lr", None, grid, source(grid), source.marks(end))]
-    if not source.hyperparameters:
+    if not source.hyperparameters and not getattr(source, "targets", ()):
         raise InvalidValue(f"{type(source).__name__} has no closed form to preview (a get_lr "
                            "override runs its own code)")
     values = source.value_at(grid)
@@ -218,7 +234,22 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
                 continue
             text = name if groups == 1 else f"{name} (group {g})"
             out.append(Curve(text, hyperparameter, g, grid, table[:, g], schedule.marks(end)))
+    for target in getattr(source, "targets", ()):  # values outside the optimizer
+        out += _target_curves(source, target, values[target], name, grid, end)
     return out
+
+
+def _target_curves(source: Any, target: str, table: np.ndarray, name: str, grid: np.ndarray,
+                   end: float) -> list[Curve]:
+    """A target's curves: one when its places all take the same values (every dropout of a
+    model at the same base), else one per place."""
+    schedule = source.schedules(target)[0]
+    marks = schedule.marks(end)
+    if all(np.array_equal(table[:, 0], table[:, i]) for i in range(1, table.shape[1])):
+        return [Curve(name, target, None, grid, table[:, 0], marks)]
+    places = source.places(target)
+    return [Curve(f"{name} ({place})", target, i, grid, table[:, i], marks, place)
+            for i, place in enumerate(places)]
 
 
 def _label(spec: Any, source: Any) -> str:
@@ -266,8 +297,8 @@ def horizon(spec: Any) -> int:
     source = _load(value, spec, DEFAULT_STEPS)
     if isinstance(source, Schedule):
         return steps_for(extent(source))
-    extents = [extent(s) for hp in source.hyperparameters for s in source.schedules(hp)
-               if s is not None]
+    names = (*source.hyperparameters, *getattr(source, "targets", ()))
+    extents = [extent(s) for name in names for s in source.schedules(name) if s is not None]
     return steps_for(_together(extents)) if extents else DEFAULT_STEPS
 
 
@@ -353,6 +384,7 @@ _EXTENTS: dict[type, Callable[[Any], Extent]] = {
     **{kind: lambda s: Extent(float(s.steps), ENDS)
        for kind in (Linear, Cosine, Polynomial, OneMinusSqrt, Geometric)},
     CosineWave: lambda s: Extent(float(s.steps), GOES_ON),
+    EMAWarmup: lambda s: Extent(s.reaches(), HOLDS),
     Constant: lambda s: Extent(0.0, HOLDS),
     MultiStep: _multistep,
     Step: lambda s: Extent(float(s.every), GOES_ON),

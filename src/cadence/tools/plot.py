@@ -23,7 +23,14 @@ from matplotlib.figure import Figure
 
 from cadence.config.registry import registered
 from cadence.schedules import Schedule
-from cadence.tools.curves import Curve, curves, is_scheduler, parse, stand_in_optimizer
+from cadence.tools.curves import (
+    Curve,
+    curves,
+    is_scheduler,
+    parse,
+    stand_in_optimizer,
+    stand_in_targets,
+)
 from cadence.validation import InvalidValue, check_positive, check_positive_int
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -58,8 +65,10 @@ def value_kind(spec: Any, hyperparameter: str, steps: int) -> str:
 
     grid = np.arange(steps)
     try:
-        ones = build(value, stand_in_optimizer()).value_at(grid)[hyperparameter]
-        twos = build(value, _stand_in(2.0)).value_at(grid)[hyperparameter]
+        ones = build(value, stand_in_optimizer(),
+                     targets=stand_in_targets(value)).value_at(grid)[hyperparameter]
+        twos = build(value, _stand_in(2.0),
+                     targets=stand_in_targets(value, 2.0)).value_at(grid)[hyperparameter]
     except (KeyError, TypeError, ValueError):
         return ON_BASE_ONE
     if np.allclose(twos, 2 * ones, rtol=1e-9, atol=0, equal_nan=True):
@@ -158,7 +167,9 @@ def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
                     style, dash = MARK_STYLE[mark.kind]
                     at = mark.step / per_epoch if per_epoch else mark.step
                     ax.axvline(at, color=style, linestyle=dash, linewidth=0.8, alpha=0.6)
-        ax.set_title(name if group is None else f"{name} (group {group})")
+        place = members[0].place  # a target's place, when its places differ
+        ax.set_title(f"{name} ({place})" if place else
+                     name if group is None else f"{name} (group {group})")
         if len(panel_kinds) == 1:
             ax.set_ylabel(axis_label(name, next(iter(panel_kinds))))
         else:  # each legend entry says what its values are
