@@ -323,3 +323,32 @@ def test_a_tensor_target_never_recompiles_a_compiled_module():
 def test_a_float_attribute_read_by_compiled_code_costs_a_recompile():
     # what the docs advise against: dynamo guards on the float and compiles once more
     assert compiled_frames("offset") >= 2
+
+
+class DropPath(torch.nn.Module):
+    """Stochastic depth whose rate is a property with a setter (the setter must run)."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        self._rate, self.sets = rate, 0
+
+    @property
+    def drop_prob(self) -> float:
+        return self._rate
+
+    @drop_prob.setter
+    def drop_prob(self, value: float) -> None:
+        self.sets += 1
+        self._rate = value
+
+
+def test_module_attributes_plain_or_properties_are_all_written():
+    net = torch.nn.Sequential(DropPath(0.1), torch.nn.Linear(2, 2), DropPath(0.3))
+    opt = sgd(net)
+    sched = cadence.Scheduler(opt, depth=Linear(start=0.0, end=1.0, steps=4),
+                              targets={"depth": Modules(net, "drop_prob", type="DropPath")})
+    for _ in range(2):
+        opt.step()
+    assert sched.current_step == 2
+    assert (net[0].drop_prob, net[2].drop_prob) == pytest.approx((0.05, 0.15))
+    assert net[0].sets == 3  # at construction and after each update
