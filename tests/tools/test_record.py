@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import cadence as cd
-from cadence.schedules import Cosine, Warmup
+from cadence.schedules import Cosine, Linear, Warmup
 from cadence.tools.record import HyperparameterLog
 
 
@@ -203,3 +203,29 @@ def test_argument_errors(kwargs, error, message):
 def test_optimizer_must_be_an_optimizer():
     with pytest.raises(TypeError, match=r"'optimizer' must be a torch.optim.Optimizer \(got 'sgd'\)"):
         HyperparameterLog("sgd")  # type: ignore[arg-type]
+
+
+def test_targets_are_logged_with_the_values_each_update_uses(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.2), torch.nn.Dropout(0.4))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    weights = {"kl": 0.0}
+    places = {"kl": cd.Item(weights, "kl"), "dropout": cd.Modules(model, "p", type=torch.nn.Dropout)}
+    sched = cd.Scheduler(opt, kl=Linear(start=0.0, end=1.0, steps=4), absolute=["kl"],
+                         dropout=Linear(start=1.0, end=0.5, steps=4), targets=places)
+    writer = FakeWriter()
+    path = tmp_path / "log.csv"
+    with HyperparameterLog(opt, names=("lr",), csv=path, tensorboard=writer, targets=places) as log:
+        for _ in range(6):
+            model(torch.ones(2, 3)).sum().backward()
+            opt.step()
+            opt.zero_grad()
+    assert sched.current_step == 6
+    assert log.columns == ["update", "lr/0", "kl", "dropout/1.p", "dropout/2.p"]
+    for k, row in enumerate(log.rows):  # read before update k: the values at step k
+        factor = 1 - 0.5 * min(k, 4) / 4
+        assert row["kl"] == min(k, 4) / 4
+        assert (row["dropout/1.p"], row["dropout/2.p"]) == pytest.approx((0.2 * factor, 0.4 * factor))
+    assert ("kl", 0.5, 2) in writer.calls and ("dropout/2.p", pytest.approx(0.3), 2) in writer.calls
+    with open(path, newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert [float(r["kl"]) for r in rows] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv as csvlib
 import numbers
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -30,6 +30,7 @@ from typing import IO, Any
 import torch
 
 from cadence.scheduler.slots import NOT_SCHEDULABLE, Slot, as_float, resolve
+from cadence.scheduler.targets import Target, as_targets
 from cadence.validation import InvalidType, InvalidValue, MissingPackage
 
 DEFAULT_NAMES = ("lr", "momentum", "weight_decay")
@@ -84,6 +85,9 @@ class HyperparameterLog:
       global_step)``, sent ``add_scalar("lr/group0", value, k)`` per value; or a directory,
       for which a ``torch.utils.tensorboard.SummaryWriter`` is made (and closed on
       :meth:`close`).
+    - ``targets``: values outside the optimizer to record too, ``{name: target}`` as
+      :class:`cadence.Scheduler` takes them; column ``<name>`` (``<name>/<place>`` for a
+      target with several places, such as every dropout of a model).
 
     :meth:`close` (or leaving a ``with`` block) removes the hook and closes the files.
     """
@@ -94,6 +98,7 @@ class HyperparameterLog:
         names: Sequence[str] | None = None,
         csv: str | os.PathLike[str] | None = None,
         tensorboard: Any = None,
+        targets: Mapping[str, object] | None = None,
     ) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise InvalidType(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
@@ -108,8 +113,9 @@ class HyperparameterLog:
                                                                       None))):
             raise InvalidType("'tensorboard' must be a directory path or a writer with "
                               f"add_scalar(tag, value, global_step) (got {tensorboard!r})")
+        self._targets = _target_columns(as_targets(targets))
         self.rows: list[Row] = []
-        self.columns: list[str] = ["update", *self._slots()]
+        self.columns: list[str] = ["update", *self._slots(), *self._columns_of_targets()]
         self._writer = _summary_writer(tensorboard) if own_writer else tensorboard
         self._own_writer = own_writer
         self._file: IO[str] | None = None
@@ -135,6 +141,9 @@ class HyperparameterLog:
                     continue
         return out
 
+    def _columns_of_targets(self) -> list[str]:
+        return [column for _, columns in self._targets for column in columns]
+
     def _check_present(self) -> None:
         slots = self._slots()
         groups = self.optimizer.param_groups
@@ -159,12 +168,15 @@ class HyperparameterLog:
         for column, (i, slot) in slots.items():
             value = slot.read(self.optimizer.param_groups[i])
             row[column] = as_float(value) if _is_number(value) else None
+        for target, columns in self._targets:
+            row.update(zip(columns, target.read()))
         self.rows.append(row)
         new = [c for c in slots if c not in self.columns]
         if new:
             order = {c: k for k, c in enumerate(slots)}
-            known = [c for c in self.columns[1:] if c not in order]  # from removed groups
-            self.columns = ["update", *known, *sorted(order, key=order.__getitem__)]
+            targets = self._columns_of_targets()
+            known = [c for c in self.columns[1:] if c not in order and c not in targets]
+            self.columns = ["update", *known, *sorted(order, key=order.__getitem__), *targets]
         if self._file is not None:
             if new:
                 self._rewrite(self._file)
@@ -176,8 +188,11 @@ class HyperparameterLog:
                 if row[column] is not None:
                     name, group = column.rsplit("/", 1)
                     self._writer.add_scalar(f"{name}/group{group}", row[column], update)
+            for column in self._columns_of_targets():
+                self._writer.add_scalar(column, row[column], update)
 
     def _rewrite(self, file: IO[str]) -> None:
+        """Write the header and every row again (a group added columns)."""
         file.seek(0)
         file.truncate()
         out = csvlib.DictWriter(file, self.columns, restval="")
@@ -220,3 +235,12 @@ class HyperparameterLog:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "recording"
         return f"HyperparameterLog(names={self.names!r}, updates={len(self.rows)}, {state})"
+
+
+def _target_columns(targets: Mapping[str, Target]) -> list[tuple[Target, list[str]]]:
+    """Each target with its columns: its name, or ``<name>/<place>`` for each of its places."""
+    out = []
+    for name, target in targets.items():
+        places = target.places()
+        out.append((target, [name] if len(places) == 1 else [f"{name}/{p}" for p in places]))
+    return out
