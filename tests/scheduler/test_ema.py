@@ -112,6 +112,14 @@ def test_a_decay_schedule_leaving_0_1_is_refused_before_anything_moves():
     assert update.decay == 0.0
 
 
+def test_a_relative_decay_is_refused_naming_absolute():
+    _, opt = model_and_optimizer()
+    with pytest.raises(ValueError, match="target 'ema_decay' .* takes the schedule's values "
+                                         "themselves: give 'ema_decay' in 'absolute'"):
+        cadence.Scheduler(opt, ema_decay=EMAWarmup(end=0.999),
+                          targets={"ema_decay": cadence.EMAUpdate(0.999)})
+
+
 def test_ema_warmup_formula_and_where_it_reaches_its_end():
     s = EMAWarmup(end=0.999, gamma=1.0, power=2 / 3)
     for t in (0, 1, 7, 100, 31_000, 31_622, 31_623, 10**6):

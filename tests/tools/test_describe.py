@@ -19,6 +19,7 @@ from cadence.schedules import (
     Exponential,
     Linear,
     MultiStep,
+    Repeat,
     Step,
     Warmup,
     join,
@@ -275,3 +276,10 @@ def test_overflow_and_a_single_step_do_not_fail():
     assert s.peak == math.inf and s.start == 1.0
     (s,) = describe(Cosine(steps=10), 1).summaries
     assert (s.start, s.end, s.warmup_steps, s.settles, s.jumps) == (1.0, 1.0, 0, 0, [])
+
+
+def test_a_repeated_rise_from_zero_is_not_warned_about_but_a_mid_cycle_zero_is():
+    # cyclical KL annealing: 0 at every restart, on purpose
+    assert describe(Repeat(Linear(start=0.0, end=1.0, steps=25), period=50), 200).warnings == []
+    dips = describe(Repeat(Linear(start=1.0, end=0.0, steps=25), period=50), 200).warnings
+    assert dips == ["repeat: lr: the value reaches 0 at step 25, before the last step (199)."]

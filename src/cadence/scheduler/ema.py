@@ -40,6 +40,7 @@ class EMAUpdate(Target):
     until a scheduler writes it: 0 averages nothing, the average is the model)."""
 
     bounds = (0.0, 1.0)
+    absolute_only = True  # the schedule gives the decay itself
 
     def __init__(self, decay: float = 0.0) -> None:
         self.decay = check_range("decay", decay, 0.0, 1.0)

@@ -45,6 +45,9 @@ class TargetSet:
         for name, target in self.targets.items():
             bases = target.read()
             span = spans.get(name, RELATIVE)
+            if target.absolute_only and not span.absolute:
+                raise InvalidValue(f"target {name!r} ({target!r}) takes the schedule's values "
+                                   f"themselves: give {name!r} in 'absolute'")
             if span == RELATIVE and any(b == 0 for b in bases):
                 raise InvalidValue(
                     f"target {name!r} holds 0 ({', '.join(target.places())}), so a relative "

@@ -84,6 +84,7 @@ class Target:
     """Places holding a number each, written together. Subclasses say where."""
 
     bounds: tuple[float, float] = UNBOUNDED
+    absolute_only = False  # True where a factor of the current value means nothing (a decay)
 
     def places(self) -> list[str]:
         """A name for each place, for messages and plots."""

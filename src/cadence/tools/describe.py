@@ -278,8 +278,10 @@ def _value_warnings(curve: Curve, s: CurveSummary) -> list[str]:
     out = []
     tol = _tolerance(v)
     zero = np.abs(v) <= tol
-    arrivals = np.flatnonzero(zero[1:] & ~zero[:-1]) + 1
-    if arrivals.size and arrivals[0] < v.size - 1:
+    restarts = [m.step for m in curve.marks if m.kind == "restart"]
+    arrivals = [i for i in np.flatnonzero(zero[1:] & ~zero[:-1]) + 1  # a restart at 0 is meant
+                if not any(t[i - 1] < m <= t[i] for m in restarts)]
+    if arrivals and arrivals[0] < v.size - 1:
         i = int(arrivals[0])
         stays = ", and stays 0 from there" if zero[i:].all() else ""
         out.append(f"{s.name}: the value reaches 0 at step {fmt_step(t[i])}, before the last "
