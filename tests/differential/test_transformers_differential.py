@@ -93,17 +93,13 @@ cycles = st.floats(0.1, 3.0).map(rounded(2))
 
 
 @st.composite
-def cases(draw, known_discrepancies=False):
+def cases(draw):
     name = draw(st.sampled_from(sorted(FUNCTIONS)))
     by_name = draw(st.booleans())
     default_lr = draw(st.floats(1e-5, 1.0).map(rounded(6)))
     lrs = tuple(draw(st.lists(st.floats(1e-5, 1.0).map(rounded(6)), min_size=1, max_size=3)))
     w = draw(step_counts(0, 40))
-    if name == "cosine_warmup_with_min_lr" and not known_discrepancies:
-        w = float(int(w)) if isinstance(w, float) else w  # test_fractional_step_counts[...]
     total = draw(step_counts(1, 200))
-    if name == "linear" and 0 < total - w < 1 and not known_discrepancies:
-        total = w + 1  # test_fractional_step_counts[linear]
     kwargs: dict[str, Any] = {}
     if name in SWINGING and draw(st.booleans()):
         kwargs["num_cycles"] = draw(cycles)
@@ -250,23 +246,15 @@ def test_reduce_lr_on_plateau_is_transformers(metrics, kwargs, by_name):
         their_sched.num_bad_epochs, their_sched.cooldown_counter, their_sched.last_epoch)
 
 
-# -- the known discrepancies, the smallest examples found ---------------------------------------
-# cases() leaves these step counts out; once one is fixed, its strict xfail fails, and the mark
-# and the matching line in cases() go.
-@pytest.mark.xfail(strict=True, raises=(AssertionError, ValueError), reason=(
-    "fractional step counts, which transformers takes: 'linear' with 0 < num_training_steps - "
-    "num_warmup_steps < 1 (transformers divides by max(1, T - w) and starts its decay at "
-    "T - w, cadence's Linear starts at 1); 'cosine_warmup_with_min_lr' with a fractional "
-    "num_warmup_steps (transformers' (t + 1) / w warm-up lasts while t < w, cadence joins the "
-    "decay at w - 1, and for 0 < w < 1 raises \"'steps' must be a positive number (got -0.5)\" "
-    "building Linear(steps=w - 1)); compat/transformers.py"))
+# -- fractional step counts, which transformers takes: the smallest examples the suite found
+# when they differed (now fixed in compat/transformers.py), kept as regression tests
 @pytest.mark.parametrize("case", [
-    # transformers: [0.0, 0.5, 0.0]; cadence: [0.0, 1.0, 0.0]
+    # transformers: [0.0, 0.5, 0.0]; cadence gave [0.0, 1.0, 0.0]
     Case("linear", by_name=True, warmup=1, total=1.5, kwargs={}, lrs=(1.0,), steps=2),
-    # transformers: [0.6667, 1.3333, 0.9326, 0.8212]; cadence: [0.6667, 0.9923, ...]
+    # transformers: [0.6667, 1.3333, 0.9326, 0.8212]; cadence gave [0.6667, 0.9923, ...]
     Case("cosine_warmup_with_min_lr", by_name=True, warmup=1.5, total=10,
          kwargs={"min_lr_rate": 0.1}, lrs=(1.0,), steps=3),
-    # transformers: [1.0, 0.9458, 0.8548, 0.7308]; cadence raises
+    # transformers: [1.0, 0.9458, 0.8548, 0.7308]; cadence raised
     Case("cosine_warmup_with_min_lr", by_name=True, warmup=0.5, total=10,
          kwargs={"min_lr_rate": 0.1}, lrs=(1.0,), steps=3),
 ], ids=["linear", "cosine_warmup_with_min_lr", "cosine_warmup_with_min_lr-below-1"])

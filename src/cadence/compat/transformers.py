@@ -69,10 +69,10 @@ __all__ = [
 
 # -- the shapes, in transformers' terms ---------------------------------------------------------
 def warm_up(warmup: float, main: Schedule) -> Schedule:
-    """``t / warmup`` for ``t < warmup``, then ``main`` in local time."""
+    """``t / max(1, warmup)`` for ``t < warmup``, then ``main`` in local time."""
     if warmup == 0:
         return main
-    return join([Linear(start=0.0, end=1.0, steps=warmup), main], [warmup])
+    return join([Linear(start=0.0, end=warmup / max(1.0, warmup), steps=warmup), main], [warmup])
 
 
 def cosine_wave(cycles: float, steps: float, low: float = 0.0) -> Schedule:
@@ -122,8 +122,9 @@ def get_linear_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup
     """Linear warm-up from 0, then linear decay to 0 at ``num_training_steps``."""
     w = _warmup_steps(num_warmup_steps)
     total = check_non_negative_steps("num_training_steps", num_training_steps)
-    decay: Schedule = (Linear(start=1.0, end=0.0, steps=total - w) if total > w
-                       else Constant(0.0))
+    # (total - t) / max(1, total - w): from 1 at w, or from total - w when that is below 1
+    decay: Schedule = (Linear(start=(total - w) / max(1.0, total - w), end=0.0, steps=total - w)
+                       if total > w else Constant(0.0))
     return _lambda(optimizer, warm_up(w, decay), last_epoch)
 
 
@@ -219,25 +220,25 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     num_cycles: float = 0.5, last_epoch: int = -1, min_lr: float | None = None,
     min_lr_rate: float | None = None, warmup_lr_rate: float | None = None,
 ) -> LambdaLR:
-    """transformers' "cosine_warmup_with_min_lr": a warm-up that reaches 1 at step
-    ``warmup - 1`` (from ``1 / warmup``, or from ``warmup_lr_rate``), and a decay that starts
-    there."""
+    """transformers' "cosine_warmup_with_min_lr": for ``t < warmup``, ``(t + 1) / max(1,
+    warmup)`` (or ``warmup_lr_rate + (1 - warmup_lr_rate) * t / max(1, warmup - 1)``), so that
+    it reaches 1 at step ``warmup - 1``; from ``warmup`` on, the decay one step ahead (its
+    progress is ``(t - warmup + 1) / max(1, num_training_steps - warmup)``)."""
     rate = _min_rate(optimizer, min_lr, min_lr_rate)
     w = _warmup_steps(num_warmup_steps)
     total = check_non_negative_steps("num_training_steps", num_training_steps)
     decay = cosine_wave(check_non_negative("num_cycles", num_cycles), max(1, total - w), rate)
-    if w == 0:  # the decay's progress starts at (t + 1) / steps
-        return _lambda(optimizer, Offset(decay, steps=1), last_epoch)
-    if warmup_lr_rate is None:
-        start = 1.0 / w
-    else:
-        start = check_non_negative("warmup_lr_rate", warmup_lr_rate)
-    if w == 1:
-        schedule = decay if warmup_lr_rate is None else join(
-            [Constant(start), Offset(decay, steps=1)], [1])
-    else:
-        schedule = join([Linear(start=start, end=1.0, steps=w - 1), decay], [w - 1])
-    return _lambda(optimizer, schedule, last_epoch)
+    ahead = Offset(decay, steps=1)
+    if w == 0:
+        return _lambda(optimizer, ahead, last_epoch)
+    if warmup_lr_rate is None:  # (t + 1) / m
+        m = max(1.0, w)
+        start, end = 1.0 / m, (w + 1.0) / m
+    else:  # r + (1 - r) * t / m
+        r, m = check_non_negative("warmup_lr_rate", warmup_lr_rate), max(1.0, w - 1.0)
+        start, end = r, r + (1.0 - r) * w / m
+    return _lambda(optimizer, join([Linear(start=start, end=end, steps=w), ahead], [w]),
+                   last_epoch)
 
 
 def get_wsd_schedule(
