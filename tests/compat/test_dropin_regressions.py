@@ -409,3 +409,28 @@ def test_chained_values_past_a_minimum_or_at_zero_move_as_pytorchs(build, lr):
         theirs = _chain_lrs(T, build, 8, lr)
         ours = _chain_lrs(C, build, 8, lr)
     assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-300)
+
+
+def shrink(epoch: int) -> float:
+    return 0.9 if epoch % 2 else 0.8
+
+
+def test_multiplicative_lr_at_an_explicit_epoch_multiplies_as_pytorchs():
+    # PyTorch's MultiplicativeLR has no closed form: step(epoch) multiplies the current lr by
+    # lr_lambda(epoch), and so does SequentialLR starting it at its milestone
+    def run(module):
+        opt = sgd(tensor=False)
+        sched = module.MultiplicativeLR(opt, shrink)
+        out = []
+        for epoch in (1, 2, 2, 5, 3):
+            opt.step()
+            sched.step(epoch)
+            out.append(lrs(opt))
+        for _ in range(3):
+            opt.step()
+            sched.step()
+            out.append(lrs(opt))
+        return out
+
+    theirs, ours = side_by_side(run)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-14)

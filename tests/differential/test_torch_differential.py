@@ -202,20 +202,8 @@ def absolute_specs(n, lrs):
              or spec.kwargs["pct_start"] * spec.kwargs["total_steps"] >= 2)
 
 
-def before_known_discrepancies(specs, mode, milestones):
-    """How many steps a chain can take before it reaches a case where cadence is known to
-    differ from PyTorch (each one is a strict xfail test at the end of this file;
-    ``plans(known_discrepancies=True)`` draws them too)."""
-    limit = math.inf
-    if mode == "sequential":
-        for spec, milestone in zip(specs[1:], milestones):
-            if spec.name == "MultiplicativeLR" and milestone > 0:
-                limit = min(limit, milestone - 1)  # test_sequential_starts_a_multiplicative_child
-    return limit
-
-
 @st.composite
-def plans(draw, known_discrepancies=False):
+def plans(draw):
     lrs = tuple(draw(st.lists(st.floats(1e-3, 1.0).map(rounded(4)),
                               min_size=1, max_size=3)))
     n = len(lrs)
@@ -236,8 +224,6 @@ def plans(draw, known_discrepancies=False):
         active_until = milestones[0] if mode == "sequential" and milestones else math.inf
         if active_until > specs[0].kwargs["total_steps"] - 1:
             steps = min(steps, specs[0].kwargs["total_steps"] - 1)
-    if not known_discrepancies:
-        steps = min(steps, before_known_discrepancies(specs, mode, milestones))
     return Plan(lrs=lrs, tensor_group=draw(st.none() | st.integers(0, n - 1)),
                 adam=draw(st.booleans()), specs=tuple(specs), mode=mode, milestones=milestones,
                 pass_optimizer=draw(st.booleans()), steps=steps,
@@ -355,9 +341,7 @@ def test_a_state_round_trip_in_the_middle_changes_nothing(plan):
     assert our_epochs == their_epochs[plan.resume_at + 1:]
 
 
-# -- the known discrepancies, each the smallest example found ---------------------------------
-# plans() stops its chains before these (before_known_discrepancies); once one is fixed, its
-# test passes, strict xfail fails it, and the mark and the matching limit go.
+# -- the differences the suite found, each the smallest example, all fixed: regression tests ----
 def lrs_side_by_side(make, steps):
     """Every group's lr after each of ``steps`` steps: PyTorch's, then cadence's."""
     out = []
@@ -393,15 +377,12 @@ def test_a_decay_that_reached_0_stops_acting(make):
     np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "SequentialLR reaching a MultiplicativeLR child's milestone calls its _update_lr(0) (as "
-    "step(epoch=0) does): PyTorch 2.13's MultiplicativeLR, which has no closed form, multiplies "
-    "the lr by lr_lambda(0) there; cadence writes its closed form at 0, the base "
-    "(compat/torch_base.py, LRScheduler._update_lr with an epoch, for MultiplicativeLR)"))
 def test_sequential_starts_a_multiplicative_child():
+    # SequentialLR starts a child at its milestone with _update_lr(0); PyTorch's
+    # MultiplicativeLR, which has no closed form, multiplies the lr by lr_lambda(0) there
     theirs, ours = lrs_side_by_side(
         lambda m, o: [m.SequentialLR(o, [m.LinearLR(o, start_factor=0.5, total_iters=2),
                                          m.MultiplicativeLR(o, multiply_constant)], [3])],
         steps=5)
-    # PyTorch: [0.75, 1.0, 0.95, 0.9025, 0.857]; cadence: [0.75, 1.0, 1.0, 0.95, 0.9025]
+    # PyTorch: [0.75, 1.0, 0.95, 0.9025, 0.857]; cadence gave [0.75, 1.0, 1.0, 0.95, 0.9025]
     np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)

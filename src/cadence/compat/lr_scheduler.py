@@ -29,10 +29,10 @@ from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 from cadence.compat import torch_shapes as shapes
 from cadence.compat.combined import ChainedScheduler, SequentialLR
 from cadence.compat.plateau import ReduceLROnPlateau
-from cadence.compat.torch_base import LRScheduler, check_epoch, per_group, real
+from cadence.compat.torch_base import LRScheduler, check_epoch, per_group, real, write_lrs
 from cadence.scheduler.plan import group_values
 from cadence.scheduler.slots import as_float
-from cadence.schedules import Schedule
+from cadence.schedules import Multiplicative, Schedule
 from cadence.schedules.ops import SCALAR
 from cadence.validation import (
     InvalidType,
@@ -139,6 +139,20 @@ class MultiplicativeLR(_UserFunctionLR, T.MultiplicativeLR):
                  last_epoch: int = -1, verbose: bool | str = "deprecated") -> None:
         self._start(optimizer, last_epoch, verbose)
         T.MultiplicativeLR.__init__(self, optimizer, lr_lambda, last_epoch)
+
+    def _update_lr(self, epoch: float | None = None, initial: bool = False) -> None:
+        """At an explicit epoch (``step(epoch)``, or SequentialLR starting it at its
+        milestone), PyTorch's MultiplicativeLR, which has no closed form, multiplies each
+        group's lr by ``lr_lambda(epoch)``: so does this one."""
+        if epoch is None or self._custom:
+            super()._update_lr(epoch, initial)
+            return
+        self.last_epoch = check_epoch(epoch)  # type: ignore[assignment]
+        groups = self.optimizer.param_groups
+        factors = [Multiplicative(fn)._number(fn(self.last_epoch), self.last_epoch)
+                   for fn in self.lr_lambdas]
+        write_lrs(groups, [as_float(g["lr"]) * f for g, f in zip(groups, factors)])
+        self._last_lr = group_values(groups, "lr")
 
 
 class StepLR(LRScheduler, T.StepLR):
