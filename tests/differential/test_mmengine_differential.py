@@ -180,32 +180,15 @@ def param_of(spec):
     return "momentum" if spec.name.endswith("Momentum") else spec.kwargs["param_name"]
 
 
-def before_known_discrepancies(drawn):
-    """The schedulers changed to stay clear of the cases where cadence is known to differ from
-    MMEngine (each a strict xfail test at the end of this file); it needs another scheduler on
-    the same parameter."""
-    out = []
-    for spec in drawn:
-        kwargs = dict(spec.kwargs)
-        shared = sum(param_of(other) == param_of(spec) for other in drawn) > 1
-        if shared and spec.name.startswith("CosineRestart"):
-            # test_chained_cosine_restarts_keep_their_floor: a floor of 0
-            kwargs.update({k: 0.0 for k in ("eta_min", "eta_min_ratio") if k in kwargs})
-        out.append(Spec(spec.name, kwargs, spec.convert))
-    return out
-
-
 @st.composite
-def plans(draw, known_discrepancies=False):
+def plans(draw):
     epoch_length = draw(st.integers(1, 10))
     epochs = draw(st.integers(1, 10))
     lrs = tuple(draw(st.lists(st.floats(1e-3, 1.0).map(rounded(4)), min_size=1, max_size=3)))
     drawn = draw(st.lists(specs(epoch_length, epochs).filter(lambda s: s is not None),
                           min_size=1, max_size=4))
-    if not known_discrepancies:
-        drawn = before_known_discrepancies(drawn)
-        # test_a_second_one_cycle_overrides_the_first: one OneCycleLR at most
-        assume(sum(spec.name == "OneCycleLR" for spec in drawn) <= 1)
+    # one OneCycleLR at most: two differ on purpose (test_a_second_one_cycle_keeps_the_first)
+    assume(sum(spec.name == "OneCycleLR" for spec in drawn) <= 1)
     iterations = epoch_length * epochs
     return Plan(lrs=lrs, adam=draw(st.booleans()), wrapped=draw(st.booleans()),
                 specs=tuple(drawn), epoch_length=epoch_length, epochs=epochs,
@@ -310,9 +293,8 @@ def test_a_state_round_trip_in_the_middle_changes_nothing(plan):
 
 
 
-# -- the known discrepancies, each the smallest example found ---------------------------------
-# plans() keeps clear of these (before_known_discrepancies, the assume in plans()); once one is
-# fixed, its test passes, strict xfail fails it, and the mark and the matching lines go.
+# -- the differences the suite found, each the smallest example: regression tests, and the one
+# difference kept on purpose
 def lrs_side_by_side(make, steps):
     """Group 0's lr after each of ``steps`` iterations (all schedulers by iteration):
     MMEngine's, then cadence's."""
@@ -338,32 +320,30 @@ def test_chained_cosine_after_its_minimum():
     np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "CosineRestartLR / CosineRestartMomentum / CosineRestartParamScheduler with another "
-    "scheduler on the same parameter: MMEngine scales the value's distance from eta_min, "
-    "cadence the value itself (compat/mmengine_shapes.py, cosine_restart(): its track has no "
-    "floor, so chaining.floors() gives None)"))
 @pytest.mark.parametrize("floor", [{"eta_min": 0.1}, {"eta_min_ratio": 0.1}])
 def test_chained_cosine_restarts_keep_their_floor(floor):
+    # with another scheduler on the same parameter, MMEngine scales the value's distance from
+    # eta_min
     theirs, ours = lrs_side_by_side(lambda m, o: [
         m.ExponentialLR(o, gamma=0.5, by_epoch=False),
         m.CosineRestartLR(o, periods=[4], restart_weights=[1.0], by_epoch=False, **floor)],
         steps=4)
-    # MMEngine: [0.4414, 0.1707, 0.0957, 0.0479]; cadence: [0.4341, 0.1375, 0.0290, 0.0145]
+    # MMEngine: [0.4414, 0.1707, 0.0957, 0.0479]; cadence gave [0.4341, 0.1375, 0.0290, 0.0145]
     np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "two OneCycleLRs on one optimizer (one after the other): MMEngine's reads initial_lr, "
-    "max_lr and min_lr from the param groups at every step, and the later one's constructor "
-    "overwrote them, so the first cycle runs with the second's peak; cadence's first cycle "
-    "keeps its own settings (compat/mmengine_base.py, OneCycleParamScheduler's bases and "
-    "peaks, and mmengine_shapes.one_cycle())"))
-def test_a_second_one_cycle_overrides_the_first():
+def test_a_second_one_cycle_keeps_the_first():
+    # Kept on purpose (docs/compat.md): MMEngine's OneCycleLR reads initial_lr, max_lr and
+    # min_lr from the param groups at every step, and a second OneCycleLR's constructor
+    # overwrites them, so the first cycle runs with the second's peak; cadence's first cycle
+    # keeps its own settings, and the second runs as MMEngine's does.
     theirs, ours = lrs_side_by_side(lambda m, o: [
         m.OneCycleLR(o, eta_max=1.0, final_div_factor=10.0, begin=0, end=6, by_epoch=False),
         m.OneCycleLR(o, eta_max=0.5, final_div_factor=100.0, begin=6, end=12, by_epoch=False)],
         steps=11)
-    # MMEngine: [0.4972, 0.4059, 0.2314, 0.0669, 0.0002, 0.02, ...];
-    # cadence:  [0.9944, 0.8125, 0.4648, 0.1369, 0.004, 0.02, ...]
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+    alone, _ = lrs_side_by_side(lambda m, o: [
+        m.OneCycleLR(o, eta_max=1.0, final_div_factor=10.0, begin=0, end=6, by_epoch=False)],
+        steps=5)
+    np.testing.assert_allclose(ours[:5], alone, rtol=RTOL, atol=ATOL)  # the first, as built
+    assert max(theirs[:5]) <= 0.5 < max(alone)  # MMEngine's first cycle: the second's peak
+    np.testing.assert_allclose(ours[5:], theirs[5:], rtol=RTOL, atol=ATOL)

@@ -255,10 +255,19 @@ def cosine_restart(bases: Bases, periods: Sequence[float], restart_weights: Sequ
         pieces.append(Constant(pieces[-1](lengths[-1] - 1)))
         return join(pieces, marks)
 
+    # in the span from the floor, so that a chained step scales the value's distance from the
+    # floor, as MMEngine's chainable form does; a base at its floor has no such span
     if eta_min_ratio is not None:
-        return Track.shared("", cycles(weights, _arg("eta_min_ratio", eta_min_ratio)), bases)
+        ratio = _arg("eta_min_ratio", eta_min_ratio)
+        if ratio == 1.0:
+            return Track.shared("", cycles(weights, ratio), bases)
+        return Track.shared("", cycles([(w - ratio) / (1 - ratio) for w in weights], 0.0), bases,
+                            Span(low_rel=ratio))
     low = _arg("eta_min", eta_min)
-    return Track("", [cycles([b * w for w in weights], low) for b in bases], bases, ABSOLUTE)
+    if any(b == low for b in bases):
+        return Track("", [cycles([b * w for w in weights], low) for b in bases], bases, ABSOLUTE)
+    return Track("", [cycles([(b * w - low) / (b - low) for w in weights], 0.0) for b in bases],
+                 bases, Span.floor(low))
 
 
 FAMILIES: dict[str, Callable[..., Track]] = {
