@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
-import time
 
 import torch
+from bench_scheduler import per_step_us  # the same timing (the script's folder is on the path)
 
 import cadence
 from cadence.schedules import Cosine, EMAWarmup, Linear, Warmup
@@ -33,16 +32,6 @@ def model() -> torch.nn.Module:
 
 class Loss:
     kl_weight = 0.0
-
-
-def per_step_us(step: object, steps: int, repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        for _ in range(steps):
-            step()  # type: ignore[operator]
-        runs.append((time.perf_counter() - began) / steps)
-    return statistics.median(runs) * 1e6
 
 
 def scheduled(kinds: tuple[str, ...]) -> object:

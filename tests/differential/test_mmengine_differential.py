@@ -332,6 +332,16 @@ def test_chained_cosine_restarts_keep_their_floor(floor):
     np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
+def test_a_chained_cosine_restart_cycle_without_amplitude_still_moves_the_value():
+    # its first cycle restarts at restart_weights[0] * base = eta_min: MMEngine still scales
+    # the distance from eta_min by the cosine's change
+    theirs, ours = lrs_side_by_side(lambda m, o: [
+        m.StepLR(o, step_size=1, gamma=0.5, by_epoch=False),
+        m.CosineRestartLR(o, periods=[2, 1, 1], restart_weights=[0.1, 1.0, 1.0], eta_min=0.1,
+                          by_epoch=False)], steps=4)
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+
+
 def test_a_second_one_cycle_keeps_the_first():
     # Kept on purpose (docs/compat.md): MMEngine's OneCycleLR reads initial_lr, max_lr and
     # min_lr from the param groups at every step, and a second OneCycleLR's constructor

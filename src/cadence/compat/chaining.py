@@ -37,6 +37,8 @@ from typing import Any
 
 from cadence.scheduler.binder import Binder
 from cadence.scheduler.track import Track
+from cadence.schedules.base import Schedule
+from cadence.schedules.combinators import Join, Scale
 from cadence.schedules.decay import Exponential, MultiStep, Step
 from cadence.schedules.function import Multiplicative
 from cadence.schedules.ops import SCALAR
@@ -257,9 +259,29 @@ def change(schedule: Any, step: float, t: float, before: Any, after: Any) -> flo
             for k in range(math.floor(step) + 1, math.floor(t) + 1):
                 r *= schedule._factor(k)  # the product reached 0: upstream multiplies on
             return r
+    scaled = _scaled_piece(schedule, step, t)
+    if scaled is not None:  # a piece times a constant (a restart cycle's weight): its own change
+        piece, a, b = scaled
+        first = piece._eval(a, SCALAR)
+        return piece._eval(b, SCALAR) / first if first else None
     if before is None or after is None or not before:
         return None
     return after / before
+
+
+def _scaled_piece(schedule: Any, step: float, t: float) -> tuple[Schedule, float, float] | None:
+    """``(s, a, b)`` where ``schedule`` is ``Scale(s, k)`` from ``step`` to ``t`` (the piece
+    of a join both fall in, in its local time ``a`` to ``b``): the change is that of ``s``, known
+    even for ``k = 0``."""
+    if isinstance(schedule, Join):
+        starts = (0.0, *map(float, schedule.boundaries))
+        i, j = bisect.bisect_right(starts, step) - 1, bisect.bisect_right(starts, t) - 1
+        if i != j or i < 0:
+            return None
+        schedule, step, t = schedule.schedules[i], step - starts[i], t - starts[i]
+    if isinstance(schedule, Scale):
+        return schedule.schedule, step, t
+    return None
 
 
 # the schedules whose upstream change is their own multiplier, not a ratio of their values (the

@@ -255,18 +255,26 @@ def cosine_restart(bases: Bases, periods: Sequence[float], restart_weights: Sequ
         pieces.append(Constant(pieces[-1](lengths[-1] - 1)))
         return join(pieces, marks)
 
+    def scaled(weights: Sequence[float]) -> Schedule:
+        """Cycles from ``weights[i]`` to 0, each a cosine times its weight: chained, a cycle
+        moves by its cosine's change, as MMEngine's does, even for a weight of 0."""
+        pieces: list[Schedule] = [Scale(Cosine(start=1.0, end=0.0, steps=p), w)
+                                  for w, p in zip(weights, lengths)]
+        pieces.append(Constant(pieces[-1](lengths[-1] - 1)))
+        return join(pieces, marks)
+
     # in the span from the floor, so that a chained step scales the value's distance from the
     # floor, as MMEngine's chainable form does; a base at its floor has no such span
     if eta_min_ratio is not None:
         ratio = _arg("eta_min_ratio", eta_min_ratio)
         if ratio == 1.0:
             return Track.shared("", cycles(weights, ratio), bases)
-        return Track.shared("", cycles([(w - ratio) / (1 - ratio) for w in weights], 0.0), bases,
+        return Track.shared("", scaled([(w - ratio) / (1 - ratio) for w in weights]), bases,
                             Span(low_rel=ratio))
     low = _arg("eta_min", eta_min)
     if any(b == low for b in bases):
         return Track("", [cycles([b * w for w in weights], low) for b in bases], bases, ABSOLUTE)
-    return Track("", [cycles([(b * w - low) / (b - low) for w in weights], 0.0) for b in bases],
+    return Track("", [scaled([(b * w - low) / (b - low) for w in weights]) for b in bases],
                  bases, Span.floor(low))
 
 

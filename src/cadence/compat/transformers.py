@@ -236,7 +236,7 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
         start, end = 1.0 / m, (w + 1.0) / m
     else:  # r + (1 - r) * t / m
         r, m = check_non_negative("warmup_lr_rate", warmup_lr_rate), max(1.0, w - 1.0)
-        start, end = r, r + (1.0 - r) * w / m
+        start, end = r, r * (1.0 - w / m) + w / m  # r + (1 - r) * w / m, without overflow
     return _lambda(optimizer, join([Linear(start=start, end=end, steps=w), ahead], [w]),
                    last_epoch)
 
