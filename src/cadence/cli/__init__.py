@@ -29,7 +29,10 @@ from cadence.tools.preview import MAX_HEIGHT, MAX_WIDTH
 from cadence.validation import InvalidInput, InvalidValue
 
 SPEC_HELP = ("a YAML or JSON file, inline JSON ('{\"type\": \"cosine\", \"steps\": 1000}'), or a "
-             "preset: " + ", ".join(sorted(PRESETS)))
+             "preset: " + ", ".join(sorted(PRESETS)) + ". A file or JSON holds a schedule, a "
+             "drop-in's config, MMEngine's list, or a 'scheduler' config of several "
+             "hyperparameters and targets (loss weights, an EMA decay, dropouts), one curve "
+             "each")
 STEPS_HELP = ("how many steps to show, 0 .. N-1 (default: {whose} own length: 500 for "
               "'{{\"type\": \"cosine\", \"steps\": 500}}', a bit past a step decay's last "
               "milestone; 1000 for a preset, which is sized to it, and for a shape with no end, "
