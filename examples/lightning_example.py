@@ -24,9 +24,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import cadence
 from cadence.compat import lr_scheduler
-from cadence.schedules import Constant, Cosine, Stretch, Warmup
+from cadence.schedules import Constant, Cosine, Linear, Stretch, Warmup
 
 WARMUP, TOTAL, BATCH = 10, 60, 4
+DROPOUT, L2 = 0.2, 1e-3  # the "targets" recipe: its dropout's built p, its penalty's last weight
 
 
 def lr_schedule() -> Cosine | Warmup:
@@ -35,16 +36,24 @@ def lr_schedule() -> Cosine | Warmup:
 
 
 class Regression(L.LightningModule):
-    """A linear model on a fixed synthetic set; ``recipe`` picks the scheduler."""
+    """A linear model on a fixed synthetic set; ``recipe`` picks the scheduler. The "targets"
+    recipe puts a dropout before it and an L2 penalty of weight ``l2`` on it, both scheduled
+    with the lr."""
 
     def __init__(self, recipe: str) -> None:
         super().__init__()
         self.recipe = recipe
         self.net = torch.nn.Linear(8, 1)
+        if recipe == "targets":
+            self.net = torch.nn.Sequential(torch.nn.Dropout(DROPOUT), self.net)
+        self.l2 = 0.0
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = batch
-        return F.mse_loss(self.net(x), y)
+        loss = F.mse_loss(self.net(x), y)
+        if self.recipe == "targets":
+            loss = loss + self.l2 * sum(p.square().sum() for p in self.parameters())
+        return loss
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         x, y = batch
@@ -55,6 +64,15 @@ class Regression(L.LightningModule):
         if self.recipe == "warmup-cosine":  # per update, whatever Lightning's interval
             return {"optimizer": optimizer,
                     "lr_scheduler": cadence.Scheduler(optimizer, lr=lr_schedule())}
+        if self.recipe == "targets":  # the dropout's p and the penalty's weight move with the lr
+            scheduler = cadence.Scheduler(
+                optimizer, lr=lr_schedule(),
+                dropout=Linear(start=0.0, end=1.0, steps=TOTAL // 2),  # up to its built p
+                l2=Linear(start=0.0, end=L2, steps=TOTAL),
+                targets={"dropout": cadence.Modules(self, "p", type=torch.nn.Dropout),
+                         "l2": cadence.Attribute(self, "l2")},
+                absolute=["l2"])
+            return {"optimizer": optimizer, "lr_scheduler": scheduler}
         if self.recipe == "plateau":  # a warm-up, then halve the lr when val_loss stalls
             scheduler = cadence.Scheduler(optimizer, lr=Warmup(Constant(1.0), steps=WARMUP),
                                           plateau=cadence.ReduceOnPlateau(patience=0, factor=0.5))
@@ -81,15 +99,19 @@ class Regression(L.LightningModule):
 
 
 class Record(L.Callback):
-    """The lr each optimizer update used, and the validation losses."""
+    """The lr each optimizer update used (with the "targets" recipe, the dropout's p and the
+    penalty's weight its loss used too), and the validation losses."""
 
     def __init__(self) -> None:
         self.lrs: list[tuple[int, float]] = []
+        self.targets: list[tuple[int, float, float]] = []
         self.val_losses: list[float] = []
 
     def on_before_optimizer_step(self, trainer: L.Trainer, module: L.LightningModule,
                                  optimizer: Any) -> None:
         self.lrs.append((trainer.global_step, float(optimizer.param_groups[0]["lr"])))
+        if module.recipe == "targets":
+            self.targets.append((trainer.global_step, module.net[0].p, module.l2))
 
     def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if not trainer.sanity_checking:
@@ -124,7 +146,7 @@ def fit(recipe: str, max_steps: int = TOTAL, accumulate: int = 1,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipe", default="warmup-cosine",
-                        choices=["warmup-cosine", "plateau", "fraction", "per-epoch",
+                        choices=["warmup-cosine", "targets", "plateau", "fraction", "per-epoch",
                                  "drop-in-one-cycle", "drop-in-plateau", "torch-plateau"])
     parser.add_argument("--max-steps", type=int, default=TOTAL, help="optimizer updates")
     parser.add_argument("--accumulate", type=int, default=1, help="accumulate_grad_batches")
@@ -137,7 +159,8 @@ def main() -> None:
                  args.checkpoint_dir, args.resume)
     if args.record:
         with open(args.record, "w") as out:
-            json.dump({"lrs": record.lrs, "val_losses": record.val_losses}, out)
+            json.dump({"lrs": record.lrs, "targets": record.targets,
+                       "val_losses": record.val_losses}, out)
     else:
         for step, lr in record.lrs:
             print(f"update {step:3d}: lr {lr:.6f}")

@@ -23,6 +23,17 @@ def test_each_update_uses_the_schedule_at_its_step(accumulate):
     assert [lr for _, lr in record.lrs] == [BASE * schedule(t) for t in range(30)]
 
 
+def test_targets_move_with_the_lr_at_every_update():
+    record = recipes.fit("targets", max_steps=40)
+    schedule = recipes.lr_schedule()
+    half = recipes.TOTAL // 2
+    assert [lr for _, lr in record.lrs] == [BASE * schedule(t) for t in range(40)]
+    assert [step for step, _, _ in record.targets] == list(range(40))
+    for t, p, l2 in record.targets:
+        assert p == pytest.approx(recipes.DROPOUT * min(t, half) / half, rel=1e-14, abs=1e-17)
+        assert l2 == pytest.approx(recipes.L2 * t / recipes.TOTAL, rel=1e-14, abs=1e-20)
+
+
 def test_a_plateau_scheduler_is_fed_the_monitored_metric():
     record = recipes.fit("plateau")
     # PyTorch's ReduceLROnPlateau fed the same validation losses, one per epoch
@@ -72,7 +83,7 @@ def test_the_one_cycle_drop_in_per_step():
     assert [lr for _, lr in record.lrs] == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("recipe", ["warmup-cosine", "plateau"])
+@pytest.mark.parametrize("recipe", ["targets", "plateau"])  # targets: the warmup-cosine lr too
 def test_a_mid_epoch_checkpoint_resumes_in_a_fresh_process(tmp_path, recipe):
     uninterrupted = recipes.fit(recipe)
     stop = 20  # not a multiple of the 8 updates per epoch
@@ -85,3 +96,4 @@ def test_a_mid_epoch_checkpoint_resumes_in_a_fresh_process(tmp_path, recipe):
     tail = [lr for step, lr in uninterrupted.lrs if step >= stop]
     assert [step for step, _ in resumed["lrs"]] == list(range(stop, recipes.TOTAL))
     assert [lr for _, lr in resumed["lrs"]] == tail  # bit for bit
+    assert resumed["targets"] == [list(row) for row in uninterrupted.targets if row[0] >= stop]
