@@ -164,6 +164,15 @@ def test_bounds_on_any_target():
     (lambda o, n, loss: Modules(n, "p", name="encoder"), "Modules found no module of Net with name 'encoder' that has the attribute 'p'"),
     (lambda o, n, loss: Modules(n, "p", type=3), "'type' must be a class"),
     (lambda o, n, loss: Attribute(loss, "clip_norm", bounds=(2, 1)), "'bounds' must be a pair"),
+    (lambda o, n, loss: cadence.Scheduler(o, lr=Linear(steps=5), clip_norm=Linear(steps=5),
+                                          batch_size_mode="linear", base_batch_size=32,
+                                          batch_scaled=["lr", "clip_norm"],
+                                          targets={"clip_norm": Attribute(loss, "clip_norm")}),
+     "'batch_scaled' names the target 'clip_norm'"),
+    (lambda o, n, loss: cadence.Scheduler(o, lr=Linear(steps=5), clip_norm=Linear(steps=5),
+                                          plateau=cadence.ReduceOnPlateau(applies_to=["clip_norm"]),
+                                          targets={"clip_norm": Attribute(loss, "clip_norm")}),
+     "'plateau.applies_to'"),
 ])
 def test_mistakes_are_named(build, message):
     net, loss = Net(), Loss()

@@ -139,6 +139,9 @@ class Scheduler(TorchLRScheduler):
         self._spans = choose_spans(names | set(places), absolute, spans)
         self._batch_mode, self._base_batch = check_settings(batch_size_mode, base_batch_size)
         self._batch_scaled = set(check_names("batch_scaled", batch_scaled, None))
+        for name in sorted(self._batch_scaled & set(places)):
+            raise InvalidValue(f"'batch_scaled' names the target {name!r}: batch scaling is for "
+                               "the optimizer's hyperparameters")
         if plateau is not None:
             if not isinstance(plateau, ReduceOnPlateau):
                 raise InvalidType(f"'plateau' must be a ReduceOnPlateau (got {plateau!r})")
