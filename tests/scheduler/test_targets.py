@@ -361,3 +361,22 @@ def test_module_attributes_plain_or_properties_are_all_written():
     assert sched.current_step == 2
     assert (net[0].drop_prob, net[2].drop_prob) == pytest.approx((0.05, 0.15))
     assert net[0].sets == 3  # at construction and after each update
+
+
+def test_a_losss_own_attribute_label_smoothing_is_used_by_the_loss():
+    # nn.CrossEntropyLoss keeps label_smoothing as an attribute and reads it in forward
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.0)
+    model = torch.nn.Linear(4, 3)
+    opt = sgd(model)
+    sched = cadence.Scheduler(opt, smoothing=Linear(start=0.0, end=0.2, steps=5), absolute=True,
+                              targets={"smoothing": Attribute(loss_fn, "label_smoothing")})
+    x, y = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2])
+    for t in range(7):
+        out = model(x)
+        expected = torch.nn.functional.cross_entropy(out, y, label_smoothing=0.2 * min(t, 5) / 5)
+        loss = loss_fn(out, y)
+        assert torch.equal(loss, expected)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    assert sched.current_step == 7
