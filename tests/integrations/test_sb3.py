@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 from example_runner import example, run_example
-from stable_baselines3 import PPO
+from stable_baselines3 import DQN, PPO
+from stable_baselines3.common.callbacks import BaseCallback
 
 from cadence.integrations.sb3 import ProgressSchedule, progress
-from cadence.schedules import Constant, Cosine, Linear
+from cadence.schedules import Constant, Cosine, Linear, join
 
 recipes = example("ppo_cartpole")
 TOTAL, N_STEPS, BASE_LR = 4096, 512, 3e-4  # the example's defaults
@@ -242,3 +243,34 @@ def test_sb3_computes_progress_remaining_as_this_test_does():
 def test_an_unrounded_float_total_steps():
     schedule = progress(Linear(start=0.0, end=1.0, steps=1000), total_steps=1000.0)
     assert schedule.step_at(sb3_progress_remaining(100, 1000)) == 99.99999999999997
+
+
+class ExplorationRates(BaseCallback):
+    """The exploration rate DQN acts with at each timestep (SB3 updates it after the step)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[int, float]] = []
+
+    def _on_step(self) -> bool:
+        self.seen.append((self.model.num_timesteps, self.model.exploration_rate))
+        return True
+
+
+def test_dqns_exploration_rate_follows_a_schedule_in_timesteps():
+    # DQN's epsilon is no constructor argument: its exploration_schedule attribute is replaced
+    torch.set_num_threads(1)
+    total = 600
+    model = DQN("MlpPolicy", "CartPole-v1", learning_starts=100, buffer_size=1000, seed=0,
+                device="cpu")
+    model.exploration_schedule = progress(
+        join([Cosine(start=1.0, end=0.05, steps=300), Constant(0.05)], boundaries=[300]),
+        total_steps=total)
+    rates = ExplorationRates()
+    model.learn(total, callback=rates)
+    assert [n for n, _ in rates.seen] == list(range(1, total + 1))
+    for n, rate in rates.seen[1:]:  # the n-th action uses the rate at n - 1 timesteps done
+        t = n - 1
+        expected = 0.05 + 0.95 * (1 + math.cos(math.pi * t / 300)) / 2 if t < 300 else 0.05
+        assert rate == pytest.approx(expected, rel=1e-12, abs=1e-15), n
+
