@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from stepping import lrs_per_step
 from torch.optim import lr_scheduler as T
 
 from cadence import Scheduler
@@ -365,15 +366,7 @@ def test_state_checks_name_the_key():
 
 # -- chaining cases the differential tests found (tests/differential) --------------------------
 def _chain_lrs(module, build, steps, lr=1.0):
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
-    schedulers = build(module, opt)
-    out = []
-    for _ in range(steps):
-        opt.step()
-        for s in schedulers:
-            s.step()
-        out.append(opt.param_groups[0]["lr"])
-    return out
+    return [row[0] for row in lrs_per_step(module, build, steps, lr=lr)]
 
 
 def _exponential_then_cosine(m, opt):

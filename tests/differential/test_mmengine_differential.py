@@ -24,6 +24,7 @@ import pytest
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from stepping import lrs_per_step
 
 mm = pytest.importorskip("mmengine.optim.scheduler")
 from mmengine.optim import OptimWrapper  # noqa: E402
@@ -298,18 +299,8 @@ def test_a_state_round_trip_in_the_middle_changes_nothing(plan):
 def lrs_side_by_side(make, steps):
     """Group 0's lr after each of ``steps`` iterations (all schedulers by iteration):
     MMEngine's, then cadence's."""
-    out = []
-    for module in (mm, M):
-        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=0.9)
-        schedulers = make(module, opt)
-        values = []
-        for _ in range(steps):
-            opt.step()
-            for s in schedulers:
-                s.step()
-            values.append(opt.param_groups[0]["lr"])
-        out.append(values)
-    return out
+    return [[row[0] for row in lrs_per_step(module, make, steps, momentum=0.9)]
+            for module in (mm, M)]
 
 
 def test_chained_cosine_after_its_minimum():

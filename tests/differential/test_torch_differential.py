@@ -24,6 +24,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stepping import lrs_per_step
 from torch.optim import lr_scheduler as T
 
 from cadence.compat import lr_scheduler as C
@@ -344,18 +345,7 @@ def test_a_state_round_trip_in_the_middle_changes_nothing(plan):
 # -- the differences the suite found, each the smallest example, all fixed: regression tests ----
 def lrs_side_by_side(make, steps):
     """Every group's lr after each of ``steps`` steps: PyTorch's, then cadence's."""
-    out = []
-    for module in (T, C):
-        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-        stepped = make(module, opt)
-        values = []
-        for _ in range(steps):
-            opt.step()
-            for s in stepped:
-                s.step()
-            values.append([float(g["lr"]) for g in opt.param_groups])
-        out.append(values)
-    return out
+    return [lrs_per_step(module, make, steps) for module in (T, C)]
 
 
 def test_chained_cosine_after_its_minimum():
