@@ -249,19 +249,18 @@ def cosine_restart(bases: Bases, periods: Sequence[float], restart_weights: Sequ
     if not math.isfinite(marks[-1]):
         raise InvalidValue(f"'periods' must add up to a finite number of steps (got {lengths})")
 
+    def joined(pieces: list[Schedule]) -> Schedule:
+        """One cycle per period, then the last cycle's last value held."""
+        return join([*pieces, Constant(pieces[-1](lengths[-1] - 1))], marks)
+
     def cycles(start: Sequence[float], end: float) -> Schedule:
-        pieces: list[Schedule] = [Cosine(start=w, end=end, steps=p)
-                                  for w, p in zip(start, lengths)]
-        pieces.append(Constant(pieces[-1](lengths[-1] - 1)))
-        return join(pieces, marks)
+        return joined([Cosine(start=w, end=end, steps=p) for w, p in zip(start, lengths)])
 
     def scaled(weights: Sequence[float]) -> Schedule:
         """Cycles from ``weights[i]`` to 0, each a cosine times its weight: chained, a cycle
         moves by its cosine's change, as MMEngine's does, even for a weight of 0."""
-        pieces: list[Schedule] = [Scale(Cosine(start=1.0, end=0.0, steps=p), w)
-                                  for w, p in zip(weights, lengths)]
-        pieces.append(Constant(pieces[-1](lengths[-1] - 1)))
-        return join(pieces, marks)
+        return joined([Scale(Cosine(start=1.0, end=0.0, steps=p), w)
+                       for w, p in zip(weights, lengths)])
 
     # in the span from the floor, so that a chained step scales the value's distance from the
     # floor, as MMEngine's chainable form does; a base at its floor has no such span

@@ -211,12 +211,11 @@ class Scheduler(TorchLRScheduler):
 
     def _write(self) -> None:
         self._sync_groups()
-        if not self._targets:
-            self._binder.write_at(float(self._t), self._scale())
-            return
-        values = self._targets.values(float(self._t))  # checked before anything is written
-        self._binder.write_at(float(self._t), self._scale())
-        self._targets.write(values)
+        t = float(self._t)
+        targets = self._targets.values(t) if self._targets else None  # checked first
+        self._binder.write_at(t, self._scale())  # checks, then writes the groups
+        if targets is not None:
+            self._targets.write(targets)
 
     def value_at(self, step: Any, batch_size: float | None = None) -> dict[str, Any]:
         """The values every scheduled hyperparameter takes at ``step``, without changing

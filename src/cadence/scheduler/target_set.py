@@ -11,7 +11,7 @@ computed and checked (finite, inside the target's bounds) before any is written.
 >>> weights = {"kl": 0.0}
 >>> bound = TargetSet({"kl": Item(weights, "kl")}, {"kl": Linear(start=0.0, end=1.0, steps=4)},
 ...                   {"kl": ABSOLUTE})
->>> bound.write_at(1.0); weights
+>>> bound.write(bound.values(1.0)); weights
 {'kl': 0.25}
 """
 
@@ -79,12 +79,9 @@ class TargetSet:
         return out
 
     def write(self, values: Mapping[str, list[float]]) -> None:
+        """Write :meth:`values` into the places."""
         for name, row in values.items():
             self.targets[name].write(row)
-
-    def write_at(self, t: float) -> None:
-        """Compute and check every value at step ``t``, then write them all."""
-        self.write(self.values(t))
 
     def values_at(self, steps: np.ndarray) -> dict[str, np.ndarray]:
         """``{name: array (steps..., places)}``."""

@@ -129,7 +129,7 @@ class Attribute(Target):
         if not hasattr(obj, name):
             raise InvalidValue(f"'name': {_name_of(obj)} has no attribute {name!r}")
         self.obj, self.name = obj, name
-        _number(f"attribute {name!r} of {_name_of(obj)}", getattr(obj, name))
+        self.read()  # it holds a number
         self.bounds = _check_bounds(bounds) if bounds is not None else _dropout_bounds([obj], name)
 
     def places(self) -> list[str]:
@@ -162,7 +162,7 @@ class Item(Target):
             raise InvalidValue(f"'key' {shown(key)} is not in the mapping (its keys: "
                                f"{list(mapping)[:20]})")
         self.mapping, self.key = mapping, key
-        _number(f"entry {key!r}", mapping[key])
+        self.read()  # it holds a number
         self.bounds = _check_bounds(bounds)
 
     def places(self) -> list[str]:
@@ -240,10 +240,9 @@ class Modules(Target):
             if not hasattr(module, attribute):
                 raise InvalidValue(f"'attribute': module {qualified or '<model>'!r} "
                                    f"({_name_of(module)}) has no attribute {attribute!r}")
-            _number(f"attribute {attribute!r} of module {qualified or '<model>'!r}",
-                    getattr(module, attribute))
         self.model, self.attribute, self.picked = model, attribute, picked
         self.found = found
+        self.read()  # each holds a number
         # a plain attribute (in the module's __dict__, no property of that name) is written
         # there directly: what nn.Module.__setattr__ does for it after its checks, 10x faster
         self._plain = [module.__dict__ if attribute in module.__dict__ and not hasattr(
@@ -256,7 +255,7 @@ class Modules(Target):
         return [f"{qualified or '<model>'}.{self.attribute}" for qualified, _ in self.found]
 
     def read(self) -> list[float]:
-        return [_number(f"attribute {self.attribute!r} of module {q!r}",
+        return [_number(f"attribute {self.attribute!r} of module {q or '<model>'!r}",
                         getattr(m, self.attribute)) for q, m in self.found]
 
     def write(self, values: Sequence[float]) -> None:

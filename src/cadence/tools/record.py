@@ -114,8 +114,9 @@ class HyperparameterLog:
             raise InvalidType("'tensorboard' must be a directory path or a writer with "
                               f"add_scalar(tag, value, global_step) (got {tensorboard!r})")
         self._targets = _target_columns(as_targets(targets))
+        self._target_names = [column for _, columns in self._targets for column in columns]
         self.rows: list[Row] = []
-        self.columns: list[str] = ["update", *self._slots(), *self._columns_of_targets()]
+        self.columns: list[str] = ["update", *self._slots(), *self._target_names]
         self._writer = _summary_writer(tensorboard) if own_writer else tensorboard
         self._own_writer = own_writer
         self._file: IO[str] | None = None
@@ -140,9 +141,6 @@ class HyperparameterLog:
                 except ValueError:
                     continue
         return out
-
-    def _columns_of_targets(self) -> list[str]:
-        return [column for _, columns in self._targets for column in columns]
 
     def _check_present(self) -> None:
         slots = self._slots()
@@ -174,7 +172,7 @@ class HyperparameterLog:
         new = [c for c in slots if c not in self.columns]
         if new:
             order = {c: k for k, c in enumerate(slots)}
-            targets = self._columns_of_targets()
+            targets = self._target_names
             known = [c for c in self.columns[1:] if c not in order and c not in targets]
             self.columns = ["update", *known, *sorted(order, key=order.__getitem__), *targets]
         if self._file is not None:
@@ -188,7 +186,7 @@ class HyperparameterLog:
                 if row[column] is not None:
                     name, group = column.rsplit("/", 1)
                     self._writer.add_scalar(f"{name}/group{group}", row[column], update)
-            for column in self._columns_of_targets():
+            for column in self._target_names:
                 self._writer.add_scalar(column, row[column], update)
 
     def _rewrite(self, file: IO[str]) -> None:
