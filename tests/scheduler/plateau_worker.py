@@ -109,6 +109,22 @@ def missing(rank: int) -> dict[str, Any]:
     return {"error": message, "seconds": time.monotonic() - began}
 
 
+def late(rank: int) -> dict[str, Any]:
+    """Rank 1 reports after rank 0's wait ran out: both see the exchange abandoned, neither
+    applies it, and the next report finds them together again with the same lr."""
+    opt = optimizer()
+    sched = Scheduler(opt, lr=Constant(1.0),
+                      plateau=ReduceOnPlateau(patience=0, factor=0.5, timeout=1))
+    if rank == 1:
+        time.sleep(3)
+    first = error(lambda: sched.report(5.0))
+    dist.barrier()
+    after_first = opt.param_groups[0]["lr"]
+    second = error(lambda: sched.report(6.0))  # worse on both: one reduction, on both
+    return {"first": first, "after_first": after_first, "second": second,
+            "lr": opt.param_groups[0]["lr"], "reductions": sched.plateau.reductions}
+
+
 def main(out: str) -> None:
     dist.init_process_group("gloo")
     rank = dist.get_rank()
@@ -120,6 +136,7 @@ def main(out: str) -> None:
         "steps": steps(rank),
         "steps_collective": steps(rank, timeout=None),
         "kinds": kinds(rank),
+        "late": late(rank),
         "missing": missing(rank),
     }
     with open(os.path.join(out, f"rank{rank}.json"), "w") as f:

@@ -95,6 +95,16 @@ def test_a_rank_that_does_not_report_is_named_within_the_timeout(ranks):
     assert ranks[1]["missing"]["error"] is None  # it did not call: it goes on
 
 
+def test_a_rank_that_comes_after_the_others_gave_up_does_not_apply_the_exchange(ranks):
+    early, late = ranks[0]["late"], ranks[1]["late"]
+    assert early["first"].startswith("RankTimeout: rank 1 did not report metric #")
+    assert late["first"].startswith("RankTimeout: rank 0 gave up waiting for exchange #")
+    assert "abandoned on every rank" in late["first"]
+    assert early["after_first"] == late["after_first"] == 0.1  # neither applied it
+    assert early["second"] is None and late["second"] is None
+    assert early["lr"] == late["lr"] and early["reductions"] == late["reductions"]
+
+
 def test_ranks_at_different_steps_are_refused_naming_their_steps(ranks):
     for case in ("steps", "steps_collective"):
         for rank in ranks:

@@ -92,19 +92,19 @@ def test_a_config_with_targets_is_previewed_plotted_and_described_without_its_ob
 
 
 def test_a_live_scheduler_shows_one_curve_per_target_or_one_per_place():
-    model = torch.nn.Sequential(torch.nn.Dropout(0.2), torch.nn.Dropout(0.2), torch.nn.Dropout(0.5))
+    model = torch.nn.Sequential(*(torch.nn.Dropout(p) for p in (0.2, 0.2, 0.2, 0.5, 0.3)))
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
-    same = cadence.Modules(model, "p", name="[01]")
-    every = cadence.Modules(model, "p", type=torch.nn.Dropout)
+    same = cadence.Modules(model, "p", name="[01]")  # two places, one base: one curve
+    every = cadence.Modules(model, "p", name="[234]")  # three bases: a curve each
     sched = cadence.Scheduler(opt, lr=Constant(1.0), same=Linear(start=1.0, end=0.0, steps=10),
                               every=Linear(start=1.0, end=0.5, steps=10),
                               targets={"same": same, "every": every})
     found = curves(sched, 20)
     assert [(c.hyperparameter, c.place) for c in found] == [
-        ("lr", None), ("same", None), ("every", "0.p"), ("every", "1.p"), ("every", "2.p")]
+        ("lr", None), ("same", None), ("every", "2.p"), ("every", "3.p"), ("every", "4.p")]
     figure = plot(sched, steps=20)
     assert [ax.get_title() for ax in figure.axes] == [
-        "lr", "same", "every (0.p)", "every (1.p)", "every (2.p)"]
+        "lr", "same", "every (2.p)", "every (3.p)", "every (4.p)"]
 
 
 def test_cadence_plot_draws_a_config_file_that_schedules_several_targets(tmp_path):

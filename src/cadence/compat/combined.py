@@ -14,8 +14,10 @@ from typing import Any
 import torch
 from torch.optim import lr_scheduler as T
 
+from cadence.compat import legacy, resume
 from cadence.compat.torch_base import LRScheduler, check_last_epoch, check_optimizer, write_lrs
 from cadence.compat.torch_shapes import absolute_values
+from cadence.scheduler import writers
 from cadence.scheduler.plan import group_values
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Track
 from cadence.schedules import Constant, Scale, Schedule, join, product
@@ -108,11 +110,15 @@ class SequentialLR(LRScheduler, T.SequentialLR):
         first = self._schedulers[bisect_right(self._milestones, 0)]
         first._initial_step()
         self._last_lr = first.get_last_lr()
+        self._built = resume.built(self)
+        writers.claim(self)
 
     _loaded_values = _children_values
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """PyTorch's rule: the container's own entries, then each child's state in turn."""
+        if legacy.load(self, state_dict):  # a state of cadence 0.1.0, converted
+            return
         _check_children_state(self, state_dict)
         super().load_state_dict(state_dict)
 
@@ -161,11 +167,18 @@ class ChainedScheduler(LRScheduler, T.ChainedScheduler):
         self._schedulers = _check_children("ChainedScheduler", items, target)
         self.optimizer = target
         self._last_lr = group_values(self._schedulers[-1].optimizer.param_groups, "lr")
+        self._built = resume.built(self)
+        writers.claim(self)
 
     _loaded_values = _children_values
 
+    def _counter(self) -> Any:
+        return tuple(getattr(s, "last_epoch", None) for s in self._schedulers)
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """PyTorch's rule: the container's own entries, then each child's state in turn."""
+        if legacy.load(self, state_dict):  # a state of cadence 0.1.0, converted
+            return
         _check_children_state(self, state_dict)
         super().load_state_dict(state_dict)
 

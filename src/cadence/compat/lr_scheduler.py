@@ -26,6 +26,7 @@ import torch
 from torch.optim import lr_scheduler as T
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 
+from cadence.compat import legacy
 from cadence.compat import torch_shapes as shapes
 from cadence.compat.combined import ChainedScheduler, SequentialLR
 from cadence.compat.plateau import ReduceLROnPlateau
@@ -97,6 +98,8 @@ class _UserFunctionLR(LRScheduler):
         from cadence.config.io import from_config
         from cadence.config.registry import registered
 
+        if legacy.load(self, state_dict):  # a state of cadence 0.1.0, converted
+            return
         saved = state_dict.get("lr_lambdas", []) if isinstance(state_dict, dict) else []
         if not isinstance(saved, list) or len(saved) > len(self.lr_lambdas) or not all(
                 c is None or isinstance(c, dict) for c in saved):
@@ -108,8 +111,8 @@ class _UserFunctionLR(LRScheduler):
                    and i < len(self.lr_lambdas) and isinstance(self.lr_lambdas[i], Schedule)}
         others = [None if i in rebuilt else c for i, c in enumerate(saved)]
         super().load_state_dict({**state_dict, "lr_lambdas": others})
-        for i, schedule in rebuilt.items():
-            self.lr_lambdas[i] = schedule
+        # a new list, not the old one changed: the closed form's cache key holds the old one
+        self.lr_lambdas = [rebuilt.get(i, fn) for i, fn in enumerate(self.lr_lambdas)]
 
 
 class LambdaLR(_UserFunctionLR, T.LambdaLR):
@@ -249,7 +252,7 @@ class CosineAnnealingLR(LRScheduler, T.CosineAnnealingLR):
                  last_epoch: int = -1, verbose: bool | str = "deprecated") -> None:
         self._start(optimizer, last_epoch, verbose)
         check_positive("T_max", real(T_max))
-        check_number("eta_min", real(eta_min))
+        check_non_negative("eta_min", real(eta_min))
         T.CosineAnnealingLR.__init__(self, optimizer, T_max, eta_min, last_epoch)
 
 
@@ -267,13 +270,16 @@ class CosineAnnealingWarmRestarts(LRScheduler, T.CosineAnnealingWarmRestarts):
         self._start(optimizer, last_epoch, verbose)
         check_positive_int("T_0", T_0)
         check_positive_int("T_mult", T_mult)
-        check_number("eta_min", eta_min)
+        check_non_negative("eta_min", real(eta_min))
         T.CosineAnnealingWarmRestarts.__init__(self, optimizer, T_0, T_mult, eta_min, last_epoch)
 
     def step(self, epoch: float | None = None) -> None:
         """Advance one step, or go to ``epoch`` (a float: ``step(epoch + i / iters)``); like
         PyTorch's, this class's ``step`` gives no warnings and keeps ``_step_count``."""
         self._update_lr(epoch)
+
+    def _counter(self) -> Any:
+        return (self.last_epoch, self.T_cur)
 
     def _position(self) -> float:
         """The step of the restarts schedule that ``T_cur`` and ``T_i`` stand for."""
@@ -302,6 +308,7 @@ class CosineAnnealingWarmRestarts(LRScheduler, T.CosineAnnealingWarmRestarts):
             if float(self.T_cur).is_integer() and float(self.T_i).is_integer():
                 self.T_cur, self.T_i = int(self.T_cur), int(self.T_i)
         self.last_epoch = math.floor(epoch)
+        self._added_values()  # PyTorch's has no lr for a group added since: refused, named
         runtime = self._now()
         runtime.binder.write(runtime.values(self._position()))
         self._last_lr = group_values(self.optimizer.param_groups, "lr")
@@ -319,8 +326,6 @@ class CosineAnnealingWarmRestarts(LRScheduler, T.CosineAnnealingWarmRestarts):
         [track] = self._now().binder.tracks.values()
         return track.schedules[0]
 
-    def _get_closed_form_lr(self) -> list[Any]:
-        return list(self._now().values(self._position())["lr"])
 
 
 class CyclicLR(LRScheduler, T.CyclicLR):
@@ -340,12 +345,12 @@ class CyclicLR(LRScheduler, T.CyclicLR):
                  verbose: bool | str = "deprecated") -> None:
         self._start(optimizer, last_epoch, verbose)
         lows = per_group("base_lr", base_lr, optimizer)
-        for name, values in (("max_lr", max_lr), ("base_momentum", base_momentum),
-                             ("max_momentum", max_momentum)):
-            for v in per_group(name, values, optimizer):
+        for name, values in (("base_lr", base_lr), ("max_lr", max_lr)):
+            for v in per_group(name, values, optimizer):  # lrs: none below 0
+                check_non_negative(name, real(v))
+        for name, values in (("base_momentum", base_momentum), ("max_momentum", max_momentum)):
+            for v in per_group(name, values, optimizer):  # any momentum PyTorch's writes
                 check_number(name, real(v))
-        for v in lows:
-            check_number("base_lr", real(v))
         up = check_positive("step_size_up", real(step_size_up))
         down = up if step_size_down is None else check_positive("step_size_down",
                                                                  real(step_size_down))
@@ -371,6 +376,8 @@ class CyclicLR(LRScheduler, T.CyclicLR):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """PyTorch's rule; its ``_scale_fn_custom`` entry (None, or a custom ``scale_fn``'s
         ``__dict__``) is checked first, as PyTorch would fail on it inside."""
+        if legacy.load(self, state_dict):  # a state of cadence 0.1.0, converted
+            return
         if isinstance(state_dict, dict):
             if "_scale_fn_custom" not in state_dict:
                 raise MissingKey("state_dict['_scale_fn_custom'] is missing (a CyclicLR state "

@@ -25,6 +25,7 @@ from cadence.validation import (
     MissingPackage,
     UpstreamAssertion,
     check_choice,
+    check_non_negative,
     check_number,
 )
 
@@ -36,7 +37,7 @@ except ImportError as exc:  # pragma: no cover - the parity extra installs it
     raise MissingPackage("cadence.compat.mmengine needs MMEngine: pip install mmengine-lite "
                          "(or mmengine)") from exc
 
-from cadence.compat import mmengine_shapes
+from cadence.compat import legacy, mmengine_shapes, resume
 from cadence.compat.chaining import ClosedForm
 from cadence.compat.mmengine_shapes import (
     FAMILIES,
@@ -47,7 +48,8 @@ from cadence.compat.mmengine_shapes import (
     factors,
     window,
 )
-from cadence.compat.torch_base import check_loaded, check_torch_state, real
+from cadence.compat.torch_base import check_loaded, check_torch_state, group_claims, real
+from cadence.scheduler import writers
 from cadence.scheduler.binder import Binder
 from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.track import RELATIVE, Track
@@ -83,14 +85,13 @@ def _check_plateau(arguments: dict[str, Any], groups: int) -> None:
     for name in ("patience", "threshold", "cooldown", "eps"):
         check_number(name, real(arguments[name]))
     minimum = arguments["min_value"]
-    if isinstance(minimum, (list, tuple)):
-        if len(minimum) != groups:
-            raise InvalidValue(f"'min_value' must have one entry per param group ({groups}) "
-                               f"(got {len(minimum)})")
-        for value in minimum:
-            check_number("min_value", real(value))
-    else:
-        check_number("min_value", real(minimum))
+    if isinstance(minimum, (list, tuple)) and len(minimum) != groups:
+        raise InvalidValue(f"'min_value' must have one entry per param group ({groups}) "
+                           f"(got {len(minimum)})")
+    # an lr it reduces never goes below 0
+    floor = check_non_negative if arguments.get("param_name") == "lr" else check_number
+    for value in minimum if isinstance(minimum, (list, tuple)) else [minimum]:
+        floor("min_value", real(value))
     if not arguments["by_epoch"]:
         raise UpstreamAssertion(f"'by_epoch' must be True: MMEngine's ReduceOnPlateau "
                                 f"schedulers count epochs (got {arguments['by_epoch']!r})")
@@ -144,6 +145,8 @@ def start(scheduler: Any, upstream: type, *args: Any, **kwargs: Any) -> None:
     elif bases is not None:
         describe(family, bases, arguments, name)  # every argument, under its own name
     cast(Any, upstream).__init__(scheduler, *args, **kwargs)
+    scheduler._built = resume.built(scheduler)
+    writers.claim(scheduler)
 
 
 class ParamScheduler:
@@ -151,7 +154,7 @@ class ParamScheduler:
     ``_get_value`` from the family's closed form, and cadence's read API. Not a scheduler by
     itself."""
 
-    __slots__ = ("_runtime",)
+    __slots__ = ("_built", "_runtime")
     family: ClassVar[str | None] = None  # None: MMEngine's own values (ReduceOnPlateau)
     _arguments: ClassVar[tuple[str, ...]] = ()
     optimizer: Any
@@ -196,13 +199,36 @@ class ParamScheduler:
         schedulers left in the groups."""
         if self.family is None:
             return super()._get_value()  # type: ignore[misc]
+        added = self._added_values()  # before any write
         runtime = self._now()
         name = self.param_name
         after = runtime.values(float(self.last_step))[name]
         if not self._chains_at(self.last_step):
-            return after
+            return after + added
         current = [as_float(g[name]) for g in self.optimizer.param_groups]
-        return runtime.chain(name, float(self.last_step - 1), float(self.last_step), current)
+        moved = runtime.chain(name, float(self.last_step - 1), float(self.last_step), current)
+        return moved + added
+
+    def _added_values(self) -> list[Any]:
+        """MMEngine's values for the param groups added (``optimizer.add_param_group``) after
+        this scheduler was built: what its class computes for them (its chainable form moves
+        them on from their own value; where it has none for them, they keep theirs, as MMEngine
+        writes only as many as it computes). A class that fails on them fails here too, named."""
+        known = len(self.base_values)
+        if len(self.optimizer.param_groups) <= known:
+            return []
+        upstream: Any = next(k for k in type(self).__mro__
+                             if k.__module__.startswith("mmengine") and "_get_value" in vars(k))
+        try:
+            return list(upstream._get_value(self))[known:]
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            raise InvalidValue(
+                f"param group {known} has no base value in 'base_values' ({known} entries): it "
+                f"was added (optimizer.add_param_group) after this {type(self).__name__} was "
+                f"built or saved, and {type(self).__name__} has no value for it: MMEngine's "
+                f"fails here too ({type(exc).__name__}: {exc}). Build the scheduler once every "
+                "group is in the optimizer, or use cadence.Scheduler, which schedules groups "
+                "added later") from exc
 
     def _chains_at(self, step: int) -> bool:
         """Whether the value at ``step`` moves what the groups hold (MMEngine's chainable
@@ -210,12 +236,34 @@ class ParamScheduler:
         return True
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """MMEngine's rule (the saved settings win), after checking the saved step and bases."""
+        """MMEngine's rule (the saved settings win), after checking the saved step and bases;
+        the dict given is not changed. Loaded into a scheduler whose groups hold only what
+        schedulers' constructions wrote, it writes the saved values
+        (:mod:`cadence.compat.resume`)."""
+        if legacy.load(self, state_dict):  # a state of cadence 0.1.0, converted
+            return
         check_torch_state(state_dict, "last_step", bases_key="base_values",
                           values_key="_last_value", counters=("_global_step",))
+        fresh = resume.untouched(self)
         before = self.__dict__.copy()
-        super().load_state_dict(state_dict)  # type: ignore[misc]
+        super().load_state_dict(dict(state_dict))  # type: ignore[misc]
         check_loaded(self, state_dict, before, self._loaded_values)
+        if fresh:
+            groups = self.optimizer.param_groups
+            if resume.restore(groups, self.param_name, self.__dict__.get("_last_value")):
+                for group, base in zip(groups, getattr(self, "base_values", ())):
+                    group[f"initial_{self.param_name}"] = base
+            self._built = resume.built(self)
+
+    def _counter(self) -> Any:
+        return self._global_step  # type: ignore[attr-defined]  # every step() moves it
+
+    # -- one writer per place (cadence.scheduler.writers): a drop-in chains, so it shares ------
+    def claims(self) -> list[tuple[Any, str]]:
+        return group_claims(self.optimizer, [self.param_name])
+
+    def shares(self) -> bool:
+        return True
 
     def _loaded_values(self) -> list[Any]:
         """The settings a loaded state leaves, checked as the constructor checks its arguments,

@@ -60,6 +60,7 @@ from cadence.validation import (
     InvalidValue,
     UpstreamAssertion,
     check_choice,
+    check_non_negative,
     check_number,
     check_positive,
     check_positive_int,
@@ -282,6 +283,10 @@ FAMILIES: dict[str, Callable[..., Track]] = {
     "CosineAnnealing": cosine_annealing_family, "Linear": linear, "Poly": poly,
     "OneCycle": one_cycle, "CosineRestart": cosine_restart,
 }
+# the arguments that are values of the lr (or factors of its base), per family
+VALUE_ARGUMENTS = {"CosineAnnealing": ("eta_min", "eta_min_ratio"), "Poly": ("eta_min",),
+                   "OneCycle": ("eta_max",),
+                   "CosineRestart": ("eta_min", "eta_min_ratio", "restart_weights")}
 TIME_ARGUMENTS = {"Step": ("step_size",), "MultiStep": ("milestones",),
                   "CosineAnnealing": ("T_max",), "OneCycle": ("total_steps",),
                   "CosineRestart": ("periods",)}
@@ -313,6 +318,12 @@ def describe(family: str, bases: Bases, settings: Mapping[str, Any], name: str) 
     if missing:
         raise InvalidValue(f"MMEngine's {family} scheduler needs {missing[0]!r} (got the "
                            f"settings {sorted(map(str, settings))})")
+    if name == "lr":  # no lr below 0 (MMEngine writes any momentum it is given)
+        for arg in VALUE_ARGUMENTS.get(family, ()):
+            value = settings.get(arg)
+            for v in value if isinstance(value, (list, tuple)) else [value]:
+                if v is not None:
+                    check_non_negative(arg, _item(v))
     track = function(bases, **{k: v for k, v in settings.items() if k in accepted})
     return Track(name, track.schedules, track.bases, track.span)
 

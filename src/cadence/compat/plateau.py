@@ -13,7 +13,9 @@ import torch
 from torch.optim import lr_scheduler as T
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 
+from cadence.compat import resume
 from cadence.compat.torch_base import LRScheduler, check_optimizer, real
+from cadence.scheduler import writers
 from cadence.scheduler.plan import Writes, group_values
 from cadence.scheduler.plateau import advance, reduce_once
 from cadence.scheduler.ranks import DEFAULT_TIMEOUT, mean_over_ranks
@@ -64,6 +66,8 @@ class ReduceLROnPlateau(LRScheduler, T.ReduceLROnPlateau):
         T.ReduceLROnPlateau.__init__(self, optimizer, mode, factor,  # type: ignore[arg-type]
                                      patience, threshold, threshold_mode,  # type: ignore[arg-type]
                                      cooldown, min_lr, eps)
+        self._built = resume.built(self)
+        writers.claim(self)
 
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
         """Take one epoch's metric (required, as in PyTorch)."""
@@ -107,6 +111,7 @@ class ReduceLROnPlateau(LRScheduler, T.ReduceLROnPlateau):
     def _initial_step(self) -> None:
         """First in a SequentialLR: the lrs stay the groups' own."""
         self._last_lr = group_values(self.optimizer.param_groups, "lr")
+        self._built = resume.built(self)
 
     def _update_lr(self, epoch: Any = None, initial: bool = False) -> None:
         """Its turn in a SequentialLR comes: it starts from the groups' base lrs."""

@@ -26,10 +26,12 @@ import torch
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 
+from cadence.compat import legacy, resume
 from cadence.compat.chaining import ClosedForm
+from cadence.scheduler import writers
 from cadence.scheduler.binder import Binder
 from cadence.scheduler.plan import group_values
-from cadence.scheduler.slots import as_float
+from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.track import Track
 from cadence.schedules.base import Schedule, as_step_array
 from cadence.validation import (
@@ -53,7 +55,7 @@ class LRScheduler(TorchLRScheduler):
     still passes it).
     """
 
-    __slots__ = ("_runtime",)
+    __slots__ = ("_built", "_runtime")
     describe: ClassVar[Callable[..., list[Track]] | None] = None
     chainable: ClassVar[bool] = True  # moves the current lr (PyTorch's chainable form) or sets it
     _settings: ClassVar[tuple[str, ...]] = ()
@@ -122,9 +124,33 @@ class LRScheduler(TorchLRScheduler):
                           "`get_last_lr()`.", UserWarning, stacklevel=2)
         return self._get_closed_form_lr()
 
+    def _position(self) -> float:
+        """The step of the closed form that the scheduler stands at (``last_epoch``)."""
+        return float(self.last_epoch)
+
+    def _counter(self) -> Any:
+        """What every step of this scheduler changes (see :mod:`cadence.compat.resume`)."""
+        return self.last_epoch
+
+    def _initial_step(self) -> None:
+        super()._initial_step()
+        self._built = resume.built(self)
+        writers.claim(self)
+
+    # -- one writer per place (cadence.scheduler.writers): a drop-in chains, so it shares ------
+    def claims(self) -> list[tuple[Any, str]]:
+        """The lr of every group (and the momentum, where this scheduler cycles it)."""
+        names = ["lr"]
+        if not self._custom and _inherited_description(type(self)) is not None:
+            names += [t.name for t in self._tracks() if t.name != "lr"]
+        return group_claims(self.optimizer, names)
+
+    def shares(self) -> bool:
+        return True
+
     def _get_closed_form_lr(self) -> list[Any]:
         """Every group's lr at ``last_epoch``, from the closed form."""
-        lrs = self._now().values(float(self.last_epoch)).get("lr", [])
+        lrs = self._now().values(self._position()).get("lr", [])
         current = group_values(self.optimizer.param_groups, "lr")
         return [c if i >= len(lrs) or lrs[i] is None else lrs[i] for i, c in enumerate(current)]
 
@@ -163,16 +189,17 @@ class LRScheduler(TorchLRScheduler):
             self._update_from_get_lr(epoch)
         else:
             runtime = self._now()
+            step = self.last_epoch
+            self.last_epoch = step + 1 if epoch is None else check_epoch(epoch)  # type: ignore[assignment]
+            added = self._added_values(explicit=epoch is not None)  # before any write
             if epoch is not None:
-                self.last_epoch = check_epoch(epoch)  # type: ignore[assignment]
                 written = runtime.write(float(self.last_epoch))
-            else:
-                step = self.last_epoch
-                self.last_epoch = step + 1
-                if not self.chainable:
-                    written = runtime.write(float(step + 1))
-                elif not (initial and step >= 0):  # resuming keeps the loaded lrs (#102261)
-                    written = runtime.move(float(step), float(step + 1))
+            elif not self.chainable:
+                written = runtime.write(float(step + 1))
+            elif not (initial and step >= 0):  # resuming keeps the loaded lrs (#102261)
+                written = runtime.move(float(step), float(step + 1))
+            if added:
+                write_lrs(self.optimizer.param_groups, added, start=len(self.base_lrs))
         groups = self.optimizer.param_groups
         # what the groups hold: the lrs just written, when they went into every group (a
         # drop-in with one track schedules the lr)
@@ -181,6 +208,38 @@ class LRScheduler(TorchLRScheduler):
         if self.verbose:
             for i, lr in enumerate(self._last_lr):
                 print(f"Adjusting learning rate of group {i} to {as_float(lr):.4e}.")
+
+    def _added_values(self, explicit: bool = False) -> list[Any]:
+        """Upstream's lrs for the param groups added (``optimizer.add_param_group``) after this
+        scheduler was built, at the step just taken: what PyTorch's class computes for them
+        (its chainable ``get_lr`` moves them on from their own lr; a closed form, used at an
+        explicit epoch, has none: they keep theirs). Upstream's class that cannot (its formula
+        needs a base lr, a ``max_lr`` or a function per group) fails here too: that is refused,
+        naming the group, and the step is undone."""
+        groups = self.optimizer.param_groups
+        known = len(self.base_lrs)
+        if len(groups) <= known or _inherited_description(type(self)) is None:
+            return []  # every group is known, or nothing is scheduled
+        upstream = _upstream(type(self))
+        if explicit and "_get_closed_form_lr" in vars(upstream):
+            return []
+        self._get_lr_called_within_step = True
+        try:
+            values = list(upstream.get_lr(self))
+            if len(values) != len(groups):  # PyTorch's write then fails (a strict zip)
+                raise ValueError(f"its get_lr() gives {len(values)} lrs for {len(groups)} groups")
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            self.last_epoch -= 1 if not explicit else 0
+            raise InvalidValue(
+                f"param group {known} has no base lr in 'base_lrs' ({known} entries): it was "
+                f"added (optimizer.add_param_group) after this {type(self).__name__} was built "
+                f"or saved, and {type(self).__name__} has no lr for it: PyTorch's fails here "
+                f"too ({type(exc).__name__}: {exc}). Build the scheduler once every group is "
+                "in the optimizer, or use cadence.Scheduler, which schedules groups added "
+                "later") from exc
+        finally:
+            self._get_lr_called_within_step = False
+        return values[known:]
 
     def _update_from_get_lr(self, epoch: float | None) -> None:
         """A user's ``get_lr``: PyTorch's own update."""
@@ -200,12 +259,36 @@ class LRScheduler(TorchLRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """PyTorch's rule (the saved settings win), after checking that the saved step and base
-        lrs are possible ones."""
+        lrs are possible ones; the dict given is not changed. Loaded into a scheduler whose
+        groups hold only what schedulers' constructions wrote (the optimizer's state loaded
+        before it was built, or none at all), it writes the values of the loaded step:
+        :mod:`cadence.compat.resume`."""
+        if legacy.load(self, state_dict):  # a state of cadence 0.1.0, converted
+            return
         check_torch_state(state_dict)
+        fresh = resume.untouched(self)
         before = self.__dict__.copy()
-        super().load_state_dict(state_dict)
+        super().load_state_dict(dict(state_dict))  # a copy: upstream's pops entries from it
         if not self._custom:
             check_loaded(self, state_dict, before, self._loaded_values)
+        if fresh:
+            self._restore()
+
+    def _restore(self) -> None:
+        """Write the loaded step's values: the saved lrs (``_last_lr``, or the closed form),
+        the closed form of any other hyperparameter; the bases become ``initial_lr``."""
+        groups = self.optimizer.param_groups
+        described = not self._custom and _inherited_description(type(self)) is not None
+        closed = self._get_closed_form_lr if described else None
+        if resume.restore(groups, "lr", self.__dict__.get("_last_lr"), closed):
+            for group, base in zip(groups, getattr(self, "base_lrs", ())):  # not a container's
+                group["initial_lr"] = base.clone() if isinstance(base, torch.Tensor) else base
+        runtime = self._now() if described else None
+        if runtime is not None and len(runtime.binder.tracks) > 1 and self.last_epoch >= 0:
+            values = runtime.values(self._position())  # momentum, where it is scheduled too
+            runtime.binder.write({n: v for n, v in values.items() if n != "lr"})
+        self._last_lr = group_values(groups, "lr")
+        self._built = resume.built(self)
 
     def _loaded_values(self) -> list[Any]:
         """The values a loaded state gives now (see :func:`check_loaded`): the closed form at the
@@ -242,6 +325,25 @@ class LRScheduler(TorchLRScheduler):
         return self.__dict__.copy()  # the runtime is made again from the settings
 
 
+def group_claims(optimizer: Any, names: Sequence[str]) -> list[tuple[Any, str]]:
+    """The places of hyperparameters ``names`` in every param group of ``optimizer``."""
+    out = []
+    for i, group in enumerate(optimizer.param_groups):
+        for name in names:
+            try:
+                slot = resolve(name, group, i)
+            except InvalidValue:  # a group without it (momentum on a plain SGD group)
+                continue
+            out.append((writers.group_place(optimizer, group, slot.key, slot.index),
+                        f"param group {i}'s {name!r}"))
+    return out
+
+
+def _upstream(cls: type) -> Any:
+    """PyTorch's class that a drop-in (or a user's subclass of one) stands for."""
+    return next(k for k in cls.__mro__ if k.__module__ == TorchLRScheduler.__module__)
+
+
 def _inherited_description(cls: type) -> Callable[..., list[Track]] | None:
     """The nearest ``describe`` up the class's bases (a user's subclass of a drop-in)."""
     for klass in cls.__mro__:
@@ -258,11 +360,13 @@ def _track(tracks: Sequence[Track], name: str) -> Track:
     raise KeyError(f"{name!r} is not scheduled (scheduled: {[t.name for t in tracks]})")
 
 
-def write_lrs(groups: Sequence[dict[str, Any]], values: Sequence[Any]) -> None:
-    """PyTorch's write: a tensor lr is filled in place, a float one replaced."""
-    if len(values) != len(groups):
-        raise InvalidValue(f"get_lr() returned {len(values)} lrs for {len(groups)} param groups")
-    for group, value in zip(groups, values):
+def write_lrs(groups: Sequence[dict[str, Any]], values: Sequence[Any], start: int = 0) -> None:
+    """PyTorch's write: a tensor lr is filled in place, a float one replaced; ``values`` are
+    for the groups from ``start`` on."""
+    if len(values) != len(groups) - start:
+        raise InvalidValue(f"get_lr() returned {len(values)} lrs for {len(groups) - start} "
+                           "param groups")
+    for group, value in zip(groups[start:], values):
         if isinstance(group["lr"], torch.Tensor):
             with torch.no_grad():
                 group["lr"].fill_(as_float(value))

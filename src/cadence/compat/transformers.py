@@ -47,7 +47,6 @@ from cadence.validation import (
     InvalidValue,
     check_non_negative,
     check_non_negative_steps,
-    check_number,
     check_positive,
 )
 
@@ -157,7 +156,7 @@ def get_polynomial_decay_schedule_with_warmup(
     """Linear warm-up, then polynomial decay from the optimizer's default lr to ``lr_end``."""
     check_optimizer(optimizer)
     lr_init = as_float(optimizer.defaults["lr"])
-    check_number("lr_end", real(lr_end))
+    check_non_negative("lr_end", real(lr_end))
     if not lr_init > lr_end:
         raise InvalidValue(f"lr_end ({lr_end}) must be smaller than initial lr ({lr_init})")
     w = _warmup_steps(num_warmup_steps)

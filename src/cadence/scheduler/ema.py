@@ -24,7 +24,7 @@ current``, with ``decay`` the value the scheduler last wrote. PyTorch's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import torch
@@ -63,8 +63,18 @@ class EMAUpdate(Target):
     def read(self) -> list[float]:
         return [self.decay]
 
+    def keys(self) -> list[Hashable]:
+        return [("ema", id(self))]
+
     def write(self, values: Sequence[float]) -> None:
         self.decay = values[0]
+
+    def swap(self, values: Sequence[float]) -> list[Any]:
+        before, self.decay = [self.decay], values[0]
+        return before
+
+    def put_back(self, before: list[Any]) -> None:
+        self.decay = before[0]
 
     def __repr__(self) -> str:
         return f"EMAUpdate(decay={self.decay!r})"

@@ -14,8 +14,12 @@ process group's timeout (30 minutes by default). Exchange ``n`` of rank ``r`` is
 ``cadence/<generation>/<n>/<r>`` (``generation`` counts the process groups a process used on
 the same store); a rank deletes its key of exchange ``n - 1`` once it has read everyone's key of
 ``n`` (all of them have read ``n - 1`` by then), so the store holds at most two exchanges' keys
-per rank. Every rank computes the mean from the same values, correctly rounded
-(``math.fsum``), so it is bit-identical on every rank.
+per rank. Each exchange has one outcome for all ranks, set once and atomically
+(``compare_set``) by the first rank to know it: ``done`` when everyone came, or abandoned when a
+rank's wait ran out; a rank that comes after an abandonment raises :class:`RankTimeout` too,
+rather than apply alone what the others gave up (their lrs would differ from then on). Every
+rank computes the mean from the same values, correctly rounded (``math.fsum``), so it is
+bit-identical on every rank.
 
 Without a usable store (the MPI backend has none) or with ``timeout=None``, the values travel by
 one ``all_gather`` of the backend instead: the same checks and the same mean, but a rank that
@@ -194,21 +198,35 @@ def _gather_store(store: Any, ranks: tuple[int, int], kind: str, metric: float |
     prefix = f"cadence/{channel.generation}/{n}/"
     keys = [f"{prefix}{r}" for r in range(size)]
     store.set(keys[rank], json.dumps([kind, step, metric]))
+    missing: list[int] = []
     try:
         store.wait(keys, timedelta(seconds=timeout))
     except RuntimeError:  # torch.distributed.DistStoreError: someone is missing
         missing = [r for r, key in enumerate(keys) if not store.check([key])]
         if not missing:
             raise
+    # one outcome for the exchange, on every rank: the first rank to decide it (everyone came,
+    # or its wait ran out) decides for all, atomically, so a rank that comes late never
+    # applies an exchange the others gave up on
+    decided = store.compare_set(f"{prefix}outcome", "", "done" if not missing else
+                                f"abandoned by {rank}")
+    outcome = decided.decode() if isinstance(decided, bytes) else str(decided)
+    if outcome != "done":
         what = "report metric" if kind == "report" else "call check_ranks()"
+        gave_up = outcome.removeprefix("abandoned by ")
+        who = (f"{_ranks(missing)} did not {what} #{n} within {timeout:g} s" if missing else
+               f"rank {gave_up} gave up waiting for exchange #{n} before everyone came, so it "
+               "is abandoned on every rank and nothing of it is applied")
         raise RankTimeout(
-            f"{_ranks(missing)} did not {what} #{n} within {timeout:g} s (this rank, {rank}, "
-            f"called {call} at step {step}; #{n} counts the exchanges between the ranks, "
-            f"reports and check_ranks() calls): {call} is a collective, every rank must call "
-            f"it, the same number of times and in the same order. {hint}".rstrip()) from None
+            f"{who} (this rank, {rank}, called {call} at step {step}; #{n} counts the "
+            f"exchanges between the ranks, reports and check_ranks() calls): {call} is a "
+            "collective, every rank must call it, the same number of times and in the same "
+            f"order. {hint}".rstrip()) from None
     seen = [json.loads(raw) for raw in store.multi_get(keys)]
-    if n > 1:  # everyone has read exchange n - 1: its key of it is not needed any more
+    if n > 1:  # everyone has read exchange n - 1: its keys are not needed any more
         store.delete_key(f"cadence/{channel.generation}/{n - 1}/{rank}")
+        if rank == 0:
+            store.delete_key(f"cadence/{channel.generation}/{n - 1}/outcome")
     return [(k, s, m) for k, s, m in seen]
 
 

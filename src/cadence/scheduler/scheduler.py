@@ -18,45 +18,24 @@ import torch
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 
 from cadence.config.io import fingerprint
+from cadence.scheduler import writers
 from cadence.scheduler.batch import batch_factor, check_batch_size, check_settings
 from cadence.scheduler.binder import Binder, capture_base
 from cadence.scheduler.plan import group_values
 from cadence.scheduler.plateau import ReduceOnPlateau
+from cadence.scheduler.rollback import restoring
 from cadence.scheduler.selection import Selection, check_names, routes
 from cadence.scheduler.slots import as_float, resolve
-from cadence.scheduler.state import differences, read_state
+from cadence.scheduler.state import describe_groups, differences, match_groups, read_state
 from cadence.scheduler.target_set import TargetSet, target_specs
 from cadence.scheduler.targets import as_targets
 from cadence.scheduler.track import ABSOLUTE, Span, Track, choose_spans, rule_of
+from cadence.scheduler.updates import UpdateCounter, check_caller
 from cadence.schedules.base import Schedule, as_step_array
 from cadence.validation import InvalidType, InvalidValue, check_choice, check_non_negative_int
 
 STATE_FORMAT = "cadence.Scheduler/2"
 COUNTS = ("updates", "calls")
-
-
-class UpdateCounter:
-    """Optimizer step post-hook: each real update moves the scheduler to the next step and
-    writes its values, without keeping the scheduler alive. ``ref()`` is the scheduler (None
-    once collected): tools that must tell a scheduler's hook from others look for this type."""
-
-    def __init__(self, scheduler: Scheduler) -> None:
-        self.ref = weakref.ref(scheduler)
-
-    def __call__(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        scheduler = self.ref()
-        if scheduler is not None:
-            _advance(scheduler)
-
-
-@torch.compiler.disable  # a compiled optimizer.step runs the hook as it is, not traced
-def _advance(scheduler: Scheduler) -> None:
-    scheduler._t += 1
-    try:
-        scheduler._write()
-    except BaseException:
-        scheduler._t -= 1  # nothing was written: the scheduler stays where it was
-        raise
 
 
 class Scheduler(TorchLRScheduler):
@@ -158,8 +137,15 @@ class Scheduler(TorchLRScheduler):
         self._targets = TargetSet(places, target_schedules, self._spans)
         self._saved_bases: dict[str, list[float | None]] = {}
         self._synced = 0  # how many groups have their schedules
+        self._members: list[Any] = []  # each such group's params list: who it is
+        self._last_group: Any = None
         self._hook: Any = None
-        self._write()  # first: a refused value leaves no hook behind
+        self._handed_over = False  # a child of a container, which writes through it
+        self._used: float | None = None  # the step the last update used, until step()
+        self._called = False  # step() was called (the first call looks at its caller)
+        with restoring(optimizer):  # a refused value or place leaves the groups as they were
+            self._write()
+            writers.claim(self)
         self._register_hook()
 
     # -- groups ------------------------------------------------------------------------------
@@ -169,6 +155,48 @@ class Scheduler(TorchLRScheduler):
             weakref.finalize(self, handle.remove)
             self._hook = handle
 
+    def _advance(self) -> None:
+        """An optimizer update was made: move to the next step and write its values."""
+        self._t += 1
+        try:
+            self._write()
+        except BaseException:
+            self._t -= 1  # nothing was written: the scheduler stays where it was
+            raise
+        self._used = self._t - 1.0
+
+    def close(self) -> None:
+        """Stop scheduling: the optimizer's updates no longer move this scheduler, and its
+        places (the groups' hyperparameters, the targets) are free for another one. The
+        values written stay."""
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+        self._count = "calls"
+        writers.release(self)
+
+    # -- one writer per place (cadence.scheduler.writers) -----------------------------------
+    def claims(self) -> list[tuple[Any, str]]:
+        """Every place this scheduler writes, with its name: each scheduled group's
+        hyperparameter, then each target's places."""
+        self._sync_groups()
+        out = []
+        groups = self.optimizer.param_groups
+        for name, track in self._binder.tracks.items():
+            for i, schedule in enumerate(track.schedules[: len(groups)]):
+                if schedule is not None:
+                    slot = resolve(name, groups[i], i)
+                    out.append((writers.group_place(self.optimizer, groups[i], slot.key,
+                                                    slot.index), f"param group {i}'s {name!r}"))
+        for name, target in self._targets.targets.items():
+            out += [(key, f"target {name!r} ({place})")
+                    for key, place in zip(target.keys(), target.places())]
+        return out
+
+    def shares(self) -> bool:
+        """A child of a container (PyTorch's SequentialLR) writes through it: it shares."""
+        return self._handed_over
+
     def _count_calls(self) -> None:
         """Count ``step()`` calls from now on: a child of PyTorch's SequentialLR is stepped by
         the container only while it is the active one (its optimizer hook would write it on
@@ -177,31 +205,54 @@ class Scheduler(TorchLRScheduler):
             self._hook.remove()
             self._hook = None
         self._count = "calls"
+        self._handed_over = True
 
     def _sync_groups(self) -> None:
-        """Give groups added since the last call their schedules and bases."""
+        """Follow the optimizer's groups: groups added since the last call get their schedules
+        and bases; a group removed takes its base away, and one that moved keeps its own."""
         groups = self.optimizer.param_groups
-        if len(groups) == self._synced:
+        if len(groups) == self._synced and (not groups or groups[-1] is self._last_group):
             return
-        self._synced = len(groups)
-        added = False
-        for name, track in self._binder.tracks.items():
-            if len(track) >= len(groups):
-                continue
-            selection = self._selections[name]
-            start = len(track)
-            saved = self._saved_bases.get(name, [])
-            for index, k in enumerate(selection.route(groups, start), start=start):
-                group = groups[index]
-                if k is None:
-                    track.set(index, None, None)
-                    continue
-                slot = resolve(name, group, index)
-                base = capture_base(name, slot, group, saved[index] if index < len(saved) else None)
-                track.set(index, selection.schedules[k], base)
-            added = True
-        if added:
+        known = {id(p): i for i, p in enumerate(self._members)}
+        moved = [known.get(id(g["params"])) for g in groups]
+        count = len(self._members)
+        if moved[:count] == list(range(count)) and not any(
+                m is not None for m in moved[count:]):
+            self._add_groups(count)  # only added (or the same groups, loaded)
+        else:
+            for name, track in self._binder.tracks.items():
+                kept = [(None, None) if m is None else (track.schedules[m], track.bases[m])
+                        for m in moved]
+                track.reassign([s for s, _ in kept], [b for _, b in kept])
+                for index, m in enumerate(moved):
+                    if m is None:
+                        self._place(name, track, index)
             self._binder.forget_layout()
+        self._members = [g["params"] for g in groups]
+        self._synced, self._last_group = len(groups), groups[-1] if groups else None
+
+    def _add_groups(self, start: int) -> None:
+        """Schedules and bases for the groups from ``start`` on (added to the optimizer)."""
+        groups = self.optimizer.param_groups
+        for name, track in self._binder.tracks.items():
+            for index in range(len(track), len(groups)):
+                self._place(name, track, index, self._saved_bases.get(name, []))
+        self._binder.forget_layout()
+
+    def _place(self, name: str, track: Track, index: int,
+               saved: list[float | None] | None = None) -> None:
+        """Group ``index``'s schedule (by the selectors) and base for ``name`` (``saved[index]``
+        if there is one, else its own value)."""
+        groups = self.optimizer.param_groups
+        selection = self._selections[name]
+        [k] = selection.route(groups[: index + 1], index)
+        if k is None:
+            track.set(index, None, None)
+            return
+        group = groups[index]
+        slot = resolve(name, group, index)
+        known = saved[index] if saved is not None and index < len(saved) else None
+        track.set(index, selection.schedules[k], capture_base(name, slot, group, known))
 
     # -- values ------------------------------------------------------------------------------
     def _scale(self) -> dict[str, float] | None:
@@ -212,10 +263,19 @@ class Scheduler(TorchLRScheduler):
     def _write(self) -> None:
         self._sync_groups()
         t = float(self._t)
-        targets = self._targets.values(t) if self._targets else None  # checked first
-        self._binder.write_at(t, self._scale())  # checks, then writes the groups
-        if targets is not None:
-            self._targets.write(targets)
+        if not self._targets:
+            self._binder.write_at(t, self._scale())  # checks, then writes the groups
+            return
+        generation = self._targets.generation
+        targets = self._targets.values(t)  # checked first (a target's places may have moved)
+        if self._targets.generation != generation and (clash := writers.conflicts(self)):
+            raise InvalidValue(clash)
+        self._targets.write(targets)  # all or none
+        try:
+            self._binder.write_at(t, self._scale())
+        except BaseException:
+            self._targets.put_back()  # a value refused: the targets as they were too
+            raise
 
     def value_at(self, step: Any, batch_size: float | None = None) -> dict[str, Any]:
         """The values every scheduled hyperparameter takes at ``step``, without changing
@@ -232,8 +292,7 @@ class Scheduler(TorchLRScheduler):
             steps = as_step_array(step)
             return {**self._binder.values_at(steps, scale), **self._targets.values_at(steps)}
         t = float(as_step_array(step))
-        return {**self._binder.values(t, scale),
-                **{n: track.values(t) for n, track in self._targets.tracks.items()}}
+        return {**self._binder.values(t, scale), **self._targets.value_at(t)}
 
     def current_values(self) -> dict[str, list[float | None]]:
         """What every scheduled hyperparameter holds now, read from the param groups (None
@@ -252,8 +311,16 @@ class Scheduler(TorchLRScheduler):
         return out
 
     def get_last_lr(self) -> list[Any]:
-        """The lr of every param group, read from the groups (tensors are copied)."""
-        return group_values(self.optimizer.param_groups, "lr")
+        """The lr of every param group, as PyTorch's schedulers give it: after ``step()`` (and
+        after construction) the lr of the next update, read from the groups (tensors are
+        copied); between an optimizer update and the ``step()`` that follows it, the lr that
+        update used (transformers' Trainer logs it from there)."""
+        groups = self.optimizer.param_groups
+        if self._used is None or "lr" not in self._binder.tracks:
+            return group_values(groups, "lr")
+        used = self.value_at(self._used, self._batch_size)["lr"]
+        return [g["lr"].new_tensor(v) if isinstance(g["lr"], torch.Tensor) and v is not None
+                else (v if v is not None else g["lr"]) for g, v in zip(groups, used)]
 
     @property
     def _last_lr(self) -> list[Any]:  # type: ignore[override]  # read by code for PyTorch's base
@@ -341,6 +408,10 @@ class Scheduler(TorchLRScheduler):
             size = check_batch_size(batch_size)
             factor = batch_factor(self._batch_mode, size, self._base_batch)
         calls = self._count == "calls"
+        if not (calls or self._called):
+            check_caller(self)
+        self._called = True
+        self._used = None
         old_size, old_batch = self._batch_size, self._batch
         plateau_before = None if metrics is None else self.plateau.state_dict()  # type: ignore[union-attr]
         if calls:
@@ -443,6 +514,7 @@ class Scheduler(TorchLRScheduler):
             "plateau": None if self.plateau is None else self.plateau.config(),
             "count": self._count,
             **({"targets": self._targets.layout()} if self._targets else {}),
+            "param_groups": describe_groups(self.optimizer.param_groups),
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -470,44 +542,55 @@ class Scheduler(TorchLRScheduler):
         a bad one is refused with its key, and nothing changes.
         """
         state = read_state(state_dict, STATE_FORMAT)
-        found = differences(state["layout"], self._layout()) if "layout" in state else []
+        layout = self._layout()
+        saved_layout = state.get("layout", {})
+        found = differences(saved_layout, layout) if "layout" in state else []
         if found and strict:
             raise InvalidValue(
                 "this state was saved with a different schedule: " + "; ".join(found)
                 + f". Pass strict=False to continue this scheduler's schedule from the saved "
                 f"step {state['steps']}."
             )
+        if self.plateau is not None and state.get("plateau_state") is None and strict:
+            raise InvalidValue(
+                "state_dict['plateau_state'] is None, and this scheduler has a plateau "
+                "controller: its reductions would be lost. Pass strict=False to start the "
+                "controller afresh at the saved step")
+        which = match_groups(saved_layout.get("param_groups") if isinstance(
+            saved_layout, dict) else None, describe_groups(self.optimizer.param_groups))
         undo = self._undo_load()
         try:
-            plateau_state = state.get("plateau_state")
-            if self.plateau is not None and plateau_state is not None:
-                self.plateau.load_state_dict(plateau_state)
-            for name, track in self._binder.tracks.items():
-                saved = state["bases"].get(name, [])
-                self._saved_bases[name] = list(saved)
-                bases = list(track.bases)
-                for i, base in enumerate(saved[: len(bases)]):
-                    if base is not None and bases[i] is not None:
-                        bases[i] = float(base)
-                        self.optimizer.param_groups[i][f"initial_{name}"] = float(base)
-                track.rebase(bases)
-            self._targets.rebase(state["bases"])
-            self._t = state["steps"]
-            self._batch_size = state["batch_size"]
-            self._batch = batch_factor(self._batch_mode, self._batch_size, self._base_batch)
-            self._write()  # a value refused here (a saved base that gives a negative lr)...
+            with restoring(self.optimizer):  # the groups as they were, if anything is refused
+                plateau_state = state.get("plateau_state")
+                if self.plateau is not None and plateau_state is not None:
+                    self.plateau.load_state_dict(plateau_state)
+                for name, track in self._binder.tracks.items():
+                    saved = state["bases"].get(name, [])
+                    self._saved_bases[name] = list(saved)
+                    bases = list(track.bases)
+                    for i, j in enumerate(which[: len(bases)]):  # each group its own base
+                        base = None if j is None or j >= len(saved) else saved[j]
+                        if base is not None and bases[i] is not None:
+                            bases[i] = float(base)
+                            self.optimizer.param_groups[i][f"initial_{name}"] = float(base)
+                    track.rebase(bases)
+                self._targets.rebase(state["bases"])
+                self._t = state["steps"]
+                self._batch_size = state["batch_size"]
+                self._batch = batch_factor(self._batch_mode, self._batch_size, self._base_batch)
+                self._used = None
+                self._write()  # a value refused here (a saved base giving a negative lr)...
         except BaseException:
-            undo()  # ...leaves the scheduler and the groups as they were
+            undo()  # ...leaves the scheduler as it was
             raise
 
     def _undo_load(self) -> Callable[[], None]:
-        """What puts back everything :meth:`load_state_dict` changes."""
+        """What puts back everything :meth:`load_state_dict` changes in the scheduler (the
+        groups: :func:`~cadence.scheduler.rollback.restoring`)."""
         plateau = None if self.plateau is None else self.plateau.state_dict()
         kept = (self._t, self._batch_size, self._batch, dict(self._saved_bases))
         bases = {name: list(track.bases) for name, track in self._binder.tracks.items()}
         target_bases = self._targets.bases()
-        groups = self.optimizer.param_groups
-        initial = [{k: v for k, v in g.items() if k.startswith("initial_")} for g in groups]
 
         def undo() -> None:
             if plateau is not None:
@@ -516,8 +599,6 @@ class Scheduler(TorchLRScheduler):
             for name, track in self._binder.tracks.items():
                 track.rebase(bases[name])
             self._targets.rebase(target_bases)
-            for group, keys in zip(groups, initial):
-                group.update(keys)
         return undo
 
     def __getstate__(self) -> dict[str, Any]:
@@ -528,6 +609,7 @@ class Scheduler(TorchLRScheduler):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._binder.forget_layout()
+        writers.claim(self)
         self._register_hook()
 
     def __repr__(self) -> str:

@@ -12,9 +12,11 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
+from cadence.scheduler.track import ABSOLUTE, RELATIVE
 from cadence.validation import InvalidType, InvalidValue, float_or_none, shown
 
 OLD_FORMATS = {"cadence.Scheduler/1": "step"}  # format -> its key for the step count
+RELEASES = {"cadence.Scheduler/1": "0.1.0"}  # format -> the last release that wrote it
 KEYS = ("steps", "batch_size", "bases", "plateau_state", "layout")
 
 
@@ -62,10 +64,16 @@ def read_state(state: object, expected: str) -> dict[str, Any]:
                  f"it has no 'format' (its keys: {sorted(map(str, state))})")
         raise InvalidValue(f"'state_dict' must come from cadence.Scheduler.state_dict(), whose "
                            f"'format' is {expected!r} ({found})")
-    missing = [k for k in (step_key, "batch_size", "bases") if k not in state]
+    required = (step_key, "batch_size", "bases", *(("layout",) if fmt == expected else ()))
+    missing = [k for k in required if k not in state]
     if missing:
         raise InvalidValue(f"'state_dict' lacks {missing} (a cadence.Scheduler state has "
                            f"{list(KEYS)})")
+    unknown = sorted(str(k) for k in state if k not in ("format", step_key, *KEYS))
+    if unknown:
+        raise InvalidValue(f"'state_dict' has keys no cadence.Scheduler state has: {unknown} "
+                           f"(its keys are {['format', *KEYS]}): it was not written by "
+                           "Scheduler.state_dict()")
     out: dict[str, Any] = {"steps": check_step(step_key, state[step_key])}
     size = state["batch_size"]
     if size is not None:
@@ -91,6 +99,8 @@ def read_state(state: object, expected: str) -> dict[str, Any]:
             raise _bad("layout", "a dict (what the scheduler's state_dict() wrote)",
                        state["layout"], InvalidType)
         out["layout"] = state["layout"]
+        if fmt in RELEASES:  # for the messages of differences()
+            out["layout"] = {**state["layout"], "format": fmt}
     return out
 
 
@@ -114,9 +124,35 @@ def check_plateau_state(state: object) -> None:
         check_step((path, key), state[key])
 
 
+def upgrade_layout(saved: object) -> object:
+    """A layout saved by release 0.1.0 (format ``cadence.Scheduler/1``) in the current terms:
+    each hyperparameter's ``absolute`` flag gives its span, and its ``chain`` flag goes (the
+    current Scheduler has one writer per place: a lone scheduler's values do not depend on it).
+    Any other layout as it is."""
+    if not isinstance(saved, Mapping) or "chain" not in saved \
+            or not isinstance(saved.get("hyperparameters"), Mapping):
+        return saved
+    hyperparameters = {}
+    for name, entry in saved["hyperparameters"].items():
+        if isinstance(entry, Mapping) and "span" not in entry and isinstance(
+                entry.get("absolute"), bool):
+            span = ABSOLUTE if entry["absolute"] else RELATIVE
+            entry = {**entry, "span": list(span.__dict__.values())}
+        hyperparameters[name] = entry
+    return {**{k: v for k, v in saved.items() if k != "chain"}, "hyperparameters": hyperparameters}
+
+
 def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """What differs between the layout a state was saved with and the current one."""
-    if not isinstance(saved, Mapping) or set(saved) - {"targets"} != set(current) - {"targets"} \
+    """What differs between the layout a state was saved with and the current one (a layout
+    of release 0.1.0 included, :func:`upgrade_layout`)."""
+    if isinstance(saved, Mapping) and saved.get("format") in RELEASES:
+        fmt = saved["format"]
+        found = differences({k: v for k, v in saved.items() if k != "format"}, current)
+        return [f"it was saved by cadence {RELEASES[fmt]} (format {fmt!r})", *found] if found \
+            else []
+    saved = upgrade_layout(saved)  # type: ignore[assignment]
+    optional = {"targets", "param_groups"}  # keys a layout may lack (param_groups: no rule)
+    if not isinstance(saved, Mapping) or set(saved) - optional != set(current) - optional \
             or "hyperparameters" not in current:
         return [] if saved == current else [f"the layout {saved!r} != {current!r}"]
     out = []
@@ -141,6 +177,38 @@ def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
         if saved.get(key) != current.get(key):
             out.append(f"{key} {saved.get(key)!r} != {current.get(key)!r}")
     return out + _target_differences(saved.get("targets", {}), current.get("targets", {}))
+
+
+def describe_groups(groups: Any) -> list[dict[str, Any]]:
+    """Who each param group is, as a state keeps it: its ``name`` (None without one) and the
+    shapes of its parameters."""
+    return [{"name": g["name"] if isinstance(g.get("name"), str) else None,
+             "shapes": [list(p.shape) for p in g["params"]]} for g in groups]
+
+
+def match_groups(saved: object, current: list[dict[str, Any]]) -> list[int | None]:
+    """For each current group (:func:`describe_groups`), the saved group it is: the one of the
+    same name, else the next one whose parameters have the same shapes; None for a group the
+    state does not know (it keeps its own base). Without descriptions (a state saved before
+    they were kept), by position."""
+    if not isinstance(saved, list) or not all(isinstance(g, Mapping) for g in saved):
+        return list(range(len(current)))
+    free = list(range(len(saved)))
+    out: list[int | None] = [None] * len(current)
+    names = {g.get("name"): i for i, g in enumerate(saved) if g.get("name") is not None}
+    for i, group in enumerate(current):
+        j = names.get(group["name"]) if group["name"] is not None else None
+        if j is not None and j in free:
+            out[i] = j
+            free.remove(j)
+    for i, group in enumerate(current):
+        if out[i] is None:
+            j = next((j for j in free if saved[j].get("shapes") == group["shapes"]
+                      and (group["name"] is None or saved[j].get("name") is None)), None)
+            if j is not None:
+                out[i] = j
+                free.remove(j)
+    return out
 
 
 def _target_differences(saved: object, current: Mapping[str, Any]) -> list[str]:

@@ -151,6 +151,12 @@ class Track:
             self.bases[group] = base
         self._parts = self._ends = self._admitted = None
 
+    def reassign(self, schedules: Sequence[Schedule | None],
+                 bases: Sequence[float | None]) -> None:
+        """Every group's schedule and base anew (the groups were removed or reordered)."""
+        self.schedules, self.bases = list(schedules), list(bases)
+        self._parts = self._ends = self._admitted = None
+
     def rebase(self, bases: Sequence[float | None]) -> None:
         """New bases (after loading a state); the schedules stay."""
         self.bases = list(bases)
@@ -222,7 +228,10 @@ class Track:
         ends = [(low, span) for low, span, schedule in zip(lows, spans, self.schedules)
                 if schedule is not None]
         top = max((max(abs(low), abs(span)) for low, span in ends), default=1.0) or 1.0
-        lo, hi = -_HUGE / top, _HUGE / top  # no overflow to infinity
+        # |low + span * f| <= top + top * |f| stays finite; the bound itself is a finite
+        # number (for bases below 1, _HUGE / top would overflow and admit f = inf)
+        bound = min(_HUGE / top, sys.float_info.max)
+        lo, hi = -bound, bound
         if self.rule == NON_NEGATIVE:
             for low, span in ends:
                 if span > 0:

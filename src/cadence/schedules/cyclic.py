@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from cadence.config.registry import register
-from cadence.schedules.anneal import Cosine, Linear
+from cadence.schedules.anneal import Constant, Cosine, Linear
 from cadence.schedules.base import MAX_MARKS, Composed, Mark, Schedule, set_field, tidy
-from cadence.schedules.combinators import join
+from cadence.schedules.combinators import Offset, join
+from cadence.schedules.ops import SCALAR
 from cadence.validation import (
     InvalidType,
     InvalidValue,
@@ -87,7 +87,7 @@ class Cyclic(Schedule):
 @register("one_cycle")
 @dataclass(frozen=True, kw_only=True)
 class OneCycle(Composed):
-    """The one-cycle policy, with PyTorch ``OneCycleLR``'s phase boundaries.
+    """The one-cycle policy, with PyTorch ``OneCycleLR``'s phases.
 
     From ``start`` (default ``peak / div_factor``) up to ``peak`` at step
     ``pct_start * total_steps - 1``, then down to ``end`` (default ``start / final_div_factor``)
@@ -95,6 +95,13 @@ class OneCycle(Composed):
     ``2 * pct_start * total_steps - 2`` before the final descent. Each phase is a half cosine
     (``anneal="cos"``) or a straight line (``"linear"``). ``start=0.95, peak=0.85, end=0.95``
     gives the inverse momentum cycle.
+
+    A short cycle follows PyTorch's rule exactly: a step belongs to the first phase whose end
+    it has not passed (the last phase takes the rest), and a phase runs from the end of the
+    phase before it, so one that ends before step 0 is skipped and the next starts part-way
+    (``total_steps=3, pct_start=0.3``: the rise ends at step -0.1, and step 0 is already
+    0.1 / 2.1 of the way down). A phase that would run backwards, or over no time, where a step
+    falls in it (PyTorch divides by zero or goes back in time there) is refused.
 
     >>> s = OneCycle(total_steps=11, peak=1.0, pct_start=0.5, div_factor=10, anneal="linear")
     >>> s([0, 4.5, 10]).round(6).tolist()
@@ -116,8 +123,7 @@ class OneCycle(Composed):
         set_field(self, "peak", check_number("peak", self.peak))
         set_field(self, "start", check_optional(check_number, "start", self.start))
         set_field(self, "end", check_optional(check_number, "end", self.end))
-        set_field(self, "pct_start", check_range("pct_start", self.pct_start, 0.0, 1.0,
-                                                 low_open=True, high_open=True))
+        set_field(self, "pct_start", check_range("pct_start", self.pct_start, 0.0, 1.0))
         set_field(self, "div_factor", check_positive("div_factor", self.div_factor))
         set_field(self, "final_div_factor", check_positive("final_div_factor",
                                                            self.final_div_factor))
@@ -129,19 +135,35 @@ class OneCycle(Composed):
     def _build(self) -> Schedule:
         start = self.peak / self.div_factor if self.start is None else self.start
         end = start / self.final_div_factor if self.end is None else self.end
-        up = self.pct_start * self.total_steps - 1.0
+        rise = float(self.pct_start * self.total_steps) - 1.0
         last = self.total_steps - 1.0
-        marks = [up, 2.0 * up] if self.three_phase else [up]
-        if up <= 0 or marks[-1] >= last:
-            raise InvalidValue(
-                "'pct_start' * 'total_steps' must be > 1 and leave every phase at least one "
-                f"step (got pct_start={self.pct_start!r}, total_steps={self.total_steps!r})"
-            )
-        shape = ANNEAL[self.anneal]
+        ends = [rise, 2.0 * float(self.pct_start * self.total_steps) - 2.0, last] \
+            if self.three_phase else [rise, last]
         values = [start, self.peak, start, end] if self.three_phase else [start, self.peak, end]
-        edges = [0.0, *marks, last]
-        pieces = [
-            shape(start=a, end=b, steps=edges[k + 1] - edges[k])
-            for k, (a, b) in enumerate(itertools.pairwise(values))
-        ]
-        return join(pieces, marks)
+        pieces: list[Schedule] = []
+        marks: list[float] = []
+        begin, covered = 0.0, 0.0  # where the phase starts; the steps taken by earlier phases
+        cut = False
+        for k, phase_end in enumerate(ends):
+            reach = last if k == len(ends) - 1 else min(phase_end, last)
+            if reach > covered or (not pieces and reach >= covered):  # some step falls in it
+                length = phase_end - begin
+                if not length > 0:
+                    raise InvalidValue(
+                        f"'pct_start' * 'total_steps' must leave every phase that a step falls "
+                        f"in a positive length (got pct_start={self.pct_start!r}, total_steps="
+                        f"{self.total_steps!r}, three_phase={self.three_phase!r}: phase {k + 1} "
+                        f"runs from step {begin:g} to {phase_end:g})")
+                piece: Schedule = ANNEAL[self.anneal](start=values[k], end=values[k + 1],
+                                                      steps=length)
+                if covered > begin:  # the phase started before the steps it covers
+                    piece = Offset(piece, covered - begin)
+                if pieces:
+                    marks.append(covered)
+                pieces.append(piece)
+                covered, cut = reach, phase_end > reach
+            begin = phase_end
+        shape = join(pieces, marks) if marks else pieces[0]
+        if cut:  # the run ends inside a phase: its value at the last step holds
+            shape = join([shape, Constant(float(shape._eval(last, SCALAR)))], [last])
+        return shape

@@ -5,9 +5,10 @@ Smith's test (2015, "Cyclical Learning Rates for Training Neural Networks"), run
 goes from ``start_lr`` to ``end_lr``, the loss of every update is recorded and smoothed, and the
 run stops once the smoothed loss explodes. The sweep is a schedule like any other,
 ``Geometric(start=start_lr, end=end_lr, steps=num_iter - 1)`` (``lr_i = start * (end /
-start) ** (i / (num_iter - 1))``) or ``Linear(...)``, bound to the lr by a
-:class:`~cadence.scheduler.Scheduler`. Afterwards the model, the optimizer, every scheduler on
-the optimizer (given or not) and the random number generators are put back exactly as they were.
+start) ** (i / (num_iter - 1))``) or ``Linear(...)``, written into every group by the binding
+core while the schedulers on the optimizer wait. Afterwards the model, the optimizer, every
+scheduler on the optimizer (given or not) and the random number generators are put back
+exactly as they were.
 
 >>> import torch
 >>> g = torch.Generator().manual_seed(0)
@@ -37,8 +38,9 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 import torch
 
-from cadence.scheduler import Scheduler
+from cadence.scheduler.binder import Binder
 from cadence.scheduler.slots import as_float
+from cadence.scheduler.track import ABSOLUTE, Track
 from cadence.schedules import Geometric, Linear, Schedule
 from cadence.tools.snapshot import TrainingSnapshot, scheduler_hooks_paused, seed_everything
 from cadence.validation import (
@@ -391,19 +393,21 @@ class _Run:
 def _sweep(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
            loss_fn: Callable[[Any, Any], torch.Tensor], batches: Iterator[Any], run: _Run,
            lrs: Schedule, seed: int | None) -> None:
-    """The sweep itself: ``lrs`` (absolute) written by a scheduler stepped once per update,
-    until the run stops or ``num_iter`` updates are done."""
+    """The sweep itself: ``lrs`` (absolute) written into every group before each update,
+    until the run stops or ``num_iter`` updates are done. The binding core writes them: the
+    schedulers on the optimizer are paused (and put back afterwards), so the sweep is not a
+    second scheduler beside them."""
     if seed is not None:
         seed_everything(seed)
     model.train()
     optimizer.zero_grad()
-    sweep = Scheduler(optimizer, lr=lrs, absolute=True, count="calls")
+    groups = optimizer.param_groups
+    sweep = Binder(optimizer, [Track.shared("lr", lrs, [1.0] * len(groups), ABSOLUTE)])
     for i in range(run.num_iter):
-        lr = as_float(optimizer.param_groups[0]["lr"])
+        sweep.write_at(float(i))
+        lr = as_float(groups[0]["lr"])
         if run.record(i, lr, _update(model, optimizer, loss_fn, batches, run)):
             break
-        if i < run.num_iter - 1:
-            sweep.step()
 
 
 def _update(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
