@@ -4,7 +4,8 @@ The constructors are found by walking the package (:mod:`properties.surface`), s
 is covered without anyone listing it. For each argument of each one, with the others valid, a
 wrong value (wrong type, zero, negative, NaN, +-inf, ints too large for a float, bools, strings,
 None, empty or junk containers) must either work, and then the result produces only finite
-values, or raise a ``ValueError``/``TypeError`` whose message names the argument. Anything else
+values, or raise a ``ValueError``/``TypeError`` whose message names the argument (when built,
+or at a step that would write a value that is not finite). Anything else
 (an ``OverflowError``, a ``ZeroDivisionError``, an ``AttributeError`` or ``KeyError`` from deep
 inside, a value accepted that turns into NaN or inf, an error that names something else) is a
 defect.
@@ -69,6 +70,10 @@ def outcome(entry: Entry, name: str, value: Any) -> str | None:
         check_result(result, shown)
     except NotFinite as exc:
         return f"{shown} was accepted, but {exc}"
+    except (ValueError, TypeError) as exc:  # a step that would write inf, refused: by name
+        if names_argument(str(exc), name, value, entry.key):
+            return None
+        return f"{shown} was accepted, then raised {type(exc).__name__}: {exc}"
     except Exception as exc:
         return f"{shown} was accepted, then raised {type(exc).__name__}: {exc}"
     return None

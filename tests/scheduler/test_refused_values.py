@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cadence import Scheduler
+from cadence import Attribute, Scheduler
 from cadence.compat import lr_scheduler as ours
-from cadence.schedules import Constant, Cosine, Lambda, Linear
+from cadence.scheduler.track import ABSOLUTE, FINITE, NON_NEGATIVE, RELATIVE, Span, Track
+from cadence.schedules import Constant, Cosine, Exponential, Lambda, Linear
 
 
 def sgd(*lrs, momentum=0.9):
@@ -71,6 +75,86 @@ def test_a_factor_that_overflows_a_group_to_infinity_is_refused():
     opt = sgd(1e300)
     with pytest.raises(ValueError, match=r"'lr' must be a finite number >= 0 \(got inf"):
         Scheduler(opt, lr=Constant(1e10))
+
+
+def test_a_schedule_that_overflows_is_refused_when_every_base_is_small():
+    """Exponential(rate=1.5) reaches inf at step 1751; on a base of 0.1 the bound on the
+    schedule's values once overflowed to inf itself and let inf through."""
+    opt = sgd(0.1, 0.001)
+    sched = Scheduler(opt, lr=Exponential(rate=1.5), count="calls", start_step=1750)
+    held = lrs(opt)
+    with pytest.raises(ValueError, match=r"'lr' must be a finite number >= 0 \(got inf"):
+        sched.step()
+    assert lrs(opt) == held and all(math.isfinite(v) for v in held)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(1e-300, 1e300), min_size=1, max_size=4),
+       st.floats(-1e308, 1e308) | st.sampled_from([math.inf, -math.inf, math.nan]),
+       st.sampled_from([RELATIVE, ABSOLUTE, Span.floor(1e-3), Span.between(0.2, 2.0)]),
+       st.sampled_from([FINITE, NON_NEGATIVE]))
+def test_a_schedule_value_is_admitted_exactly_when_every_group_value_keeps_the_rule(
+        bases, f, span, rule):
+    track = Track("lr", [Constant(1.0)] * len(bases), bases, span, rule)
+    lows, spans = track.ends()
+    with np.errstate(all="ignore"):
+        values = [low + width * f for low, width in zip(lows, spans)]
+    keeps = all(math.isfinite(v) and (rule == FINITE or v >= 0) for v in values)
+    low, high = track.admitted()
+    assert math.isfinite(low) or low == -math.inf or not keeps  # the bound is never +-inf...
+    assert high != math.inf
+    if low <= f <= high:
+        assert keeps, (f, values)  # ...and what it admits keeps the rule
+    elif keeps and abs(f) <= 1e300:
+        pytest.fail(f"refused {f} whose values {values} keep the rule")  # no needless refusal
+
+
+FAILS_WHEN_BUILT = {
+    "a refused value at step 0": dict(lr=Constant(-1.0)),
+    "a target whose write fails": dict(w=Constant(0.1), absolute=["w"]),
+    "two names for one place": dict(w=Constant(0.6), v=Constant(0.7), absolute=["w", "v"]),
+}
+
+
+class Picky:
+    """An attribute whose setter refuses small values."""
+
+    def __init__(self) -> None:
+        self._w = 1.0
+
+    @property
+    def w(self) -> float:
+        return self._w
+
+    @w.setter
+    def w(self, value: float) -> None:
+        if value < 0.5:
+            raise ValueError("w must be >= 0.5")
+        self._w = value
+
+
+@pytest.mark.parametrize("case", FAILS_WHEN_BUILT)
+@pytest.mark.parametrize("count", ["updates", "calls"])
+def test_a_failed_construction_leaves_the_optimizer_and_targets_as_they_were(case, count):
+    opt = sgd(0.1, 0.2)
+    for g in opt.param_groups:
+        g["lr"] = torch.tensor(g["lr"])  # filled in place: must be filled back too
+    picky = Picky()
+    before = [{k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in g.items()}
+              for g in opt.param_groups]
+    targets = {"w": Attribute(picky, "w")}
+    if case == "two names for one place":
+        targets["v"] = Attribute(picky, "w")
+    kwargs = {"lr": Cosine(steps=10), **FAILS_WHEN_BUILT[case]}
+    with pytest.raises(ValueError):
+        Scheduler(opt, count=count, targets=targets if "w" in kwargs else None, **kwargs)
+    after = [{k: v for k, v in g.items()} for g in opt.param_groups]
+    assert [set(g) for g in after] == [set(g) for g in before]  # no initial_lr left behind
+    for a, b in zip(after, before):
+        for key in b:
+            assert (torch.equal(a[key], b[key]) if isinstance(b[key], torch.Tensor)
+                    else a[key] == b[key]), key
+    assert picky.w == 1.0 and not opt._optimizer_step_post_hooks
 
 
 def test_values_exactly_zero_and_a_floor_are_admitted_every_step():

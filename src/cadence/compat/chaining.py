@@ -32,7 +32,7 @@ from __future__ import annotations
 import bisect
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from cadence.scheduler.binder import Binder
@@ -44,6 +44,7 @@ from cadence.schedules.function import Multiplicative
 from cadence.schedules.ops import SCALAR
 
 _TINY = sys.float_info.min  # below it a float is subnormal: a ratio of two loses digits
+_INF = math.inf
 
 
 class ClosedForm:
@@ -51,11 +52,15 @@ class ClosedForm:
     last step asked. Kept out of the drop-in's state and ``__dict__``, and made again whenever
     the settings or the bases change (a loaded state's settings win, as upstream)."""
 
-    __slots__ = ("_row", "_shared", "binder", "key", "lone")  # _row: the last closed form
+    __slots__ = ("_row", "_shared", "binder", "key", "lone", "refuse")  # _row: see below
 
-    def __init__(self, key: tuple[Any, ...], binder: Binder) -> None:
+    def __init__(self, key: tuple[Any, ...], binder: Binder,
+                 refuse: Callable[[str, Sequence[Any], float], None] | None = None) -> None:
         self.key = key
         self.binder = binder
+        # called with (name, values, step) before values that are not all finite are
+        # written: it raises (the drop-in names itself and its settings)
+        self.refuse = refuse
         self.lone: tuple[float, dict[str, list[Any]], dict[str, list[Any]]] | None = None
         # move()'s last closed form: (step, values, the schedule's value)
         self._row: tuple[float, list[Any], Any] | None = None
@@ -127,7 +132,14 @@ class ClosedForm:
                            change(schedules[i], step, t, was[i], now[i]) for i in members]
                 new = chained(current, held, old, new,
                               floors(track, None if complete else writes.indices), changes)
+            self._check(name, new, t)
             writes.write(new)
+
+    def _check(self, name: str, values: Sequence[Any], t: float) -> None:
+        """Refuse values that are not all finite (None: a group left alone)."""
+        if self.refuse is not None and not all(
+                v is None or -_INF < v < _INF for v in values):
+            self.refuse(name, values, t)
 
     def chain(self, name: str, step: float, t: float, current: Sequence[float]) -> list[Any]:
         """Track ``name``'s values at ``t`` for every group, chained from ``step`` onto what the
@@ -177,6 +189,8 @@ class ClosedForm:
                     lone0 = lows[0] + (current - lows[0]) * r
                 else:
                     lone0 = _floored(current, old[0], lone0, lows[0])
+            if not -_INF < lone0 < _INF:  # inf or NaN: never written
+                self._check(key, [lone0], t)
             group[key] = lone0
             return [lone0]
         lone = [low + span * f for low, span in zip(lows, spans)]
@@ -195,12 +209,15 @@ class ClosedForm:
                            for c, h, a, low in zip(current, old, lone, lows)]
             else:
                 written = [a if c == h else c * r for c, h, a in zip(current, old, lone)]
+        self._check(track.name, written, t)
         writes.write_all(written)
         return written
 
     def write(self, t: float) -> list[Any] | None:
         """Write the values at ``t`` outright; returns them as :meth:`move` does."""
         values = self.values(t)
+        for name, row in values.items():
+            self._check(name, row, t)
         self.binder.write(values)
         if len(values) == 1:
             writes = self.binder.writes(next(iter(values)))

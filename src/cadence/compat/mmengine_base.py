@@ -191,7 +191,8 @@ class ParamScheduler:
         if runtime is None or runtime.key != key:
             bases = [as_float(b) for b in self.base_values]
             track = describe(family, bases, settings, self.param_name)
-            runtime = self._runtime = ClosedForm(key, Binder(self.optimizer, [track]))
+            runtime = self._runtime = ClosedForm(key, Binder(self.optimizer, [track]),
+                                                 self._refuse_values)
         return runtime
 
     def _get_value(self) -> list[Any]:
@@ -199,15 +200,30 @@ class ParamScheduler:
         schedulers left in the groups."""
         if self.family is None:
             return super()._get_value()  # type: ignore[misc]
-        added = self._added_values()  # before any write
-        runtime = self._now()
-        name = self.param_name
-        after = runtime.values(float(self.last_step))[name]
-        if not self._chains_at(self.last_step):
-            return after + added
-        current = [as_float(g[name]) for g in self.optimizer.param_groups]
-        moved = runtime.chain(name, float(self.last_step - 1), float(self.last_step), current)
-        return moved + added
+        try:
+            added = self._added_values()  # before any write
+            runtime = self._now()
+            name = self.param_name
+            values = runtime.values(float(self.last_step))[name]
+            if self._chains_at(self.last_step):
+                current = [as_float(g[name]) for g in self.optimizer.param_groups]
+                values = runtime.chain(name, float(self.last_step - 1), float(self.last_step),
+                                       current)
+            runtime._check(name, values, float(self.last_step))
+        except BaseException:
+            self.last_step -= 1  # type: ignore[misc]  # MMEngine counted it: refused, not taken
+            self._global_step -= 1  # type: ignore[attr-defined]
+            raise
+        return values + added
+
+    def _refuse_values(self, name: str, values: Sequence[Any], t: float) -> None:
+        """Refuse values that are not all finite, before they are written (MMEngine would
+        write them, and the next update would make the parameters inf or NaN)."""
+        bad = next(i for i, v in enumerate(values) if v is not None and not math.isfinite(v))
+        settings = ", ".join(f"{k}={v!r}" for k, v in self._setting_values().items())
+        raise InvalidValue(
+            f"{name!r} must be a finite number (got {values[bad]!r} for param group {bad} at "
+            f"step {t:g} from {type(self).__name__}({settings})): it is never written")
 
     def _added_values(self) -> list[Any]:
         """MMEngine's values for the param groups added (``optimizer.add_param_group``) after

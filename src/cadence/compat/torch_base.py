@@ -112,7 +112,8 @@ class LRScheduler(TorchLRScheduler):
             describe = _inherited_description(type(self))
             tracks = [] if describe is None else describe(self._bases(),
                                                           **self._setting_values())
-            runtime = self._runtime = ClosedForm(key, Binder(self.optimizer, tracks))
+            runtime = self._runtime = ClosedForm(key, Binder(self.optimizer, tracks),
+                                                 self._refuse_values)
         return runtime
 
     # -- PyTorch's API -------------------------------------------------------------------------
@@ -163,7 +164,20 @@ class LRScheduler(TorchLRScheduler):
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
-        self._update_lr(epoch, initial)
+        try:
+            self._update_lr(epoch, initial)
+        except BaseException:
+            self._step_count -= 1  # a refused step is not taken
+            raise
+
+    def _refuse_values(self, name: str, values: Sequence[Any], t: float) -> None:
+        """Refuse values that are not all finite, before they are written (upstream would
+        write them, and the next update would make the parameters inf or NaN)."""
+        bad = next(i for i, v in enumerate(values) if v is not None and not math.isfinite(v))
+        settings = ", ".join(f"{k}={shown(v)}" for k, v in self._setting_values().items())
+        raise InvalidValue(
+            f"{name!r} must be a finite number (got {values[bad]!r} for param group {bad} at "
+            f"step {t:g} from {type(self).__name__}({settings})): it is never written")
 
     def _check_call_order(self) -> None:
         """PyTorch's two warnings at the first ``step()``: ``optimizer.step`` replaced after the
@@ -191,13 +205,17 @@ class LRScheduler(TorchLRScheduler):
             runtime = self._now()
             step = self.last_epoch
             self.last_epoch = step + 1 if epoch is None else check_epoch(epoch)  # type: ignore[assignment]
-            added = self._added_values(explicit=epoch is not None)  # before any write
-            if epoch is not None:
-                written = runtime.write(float(self.last_epoch))
-            elif not self.chainable:
-                written = runtime.write(float(step + 1))
-            elif not (initial and step >= 0):  # resuming keeps the loaded lrs (#102261)
-                written = runtime.move(float(step), float(step + 1))
+            try:
+                added = self._added_values(explicit=epoch is not None)  # before any write
+                if epoch is not None:
+                    written = runtime.write(float(self.last_epoch))
+                elif not self.chainable:
+                    written = runtime.write(float(step + 1))
+                elif not (initial and step >= 0):  # resuming keeps the loaded lrs (#102261)
+                    written = runtime.move(float(step), float(step + 1))
+            except BaseException:
+                self.last_epoch = step  # refused before anything was written
+                raise
             if added:
                 write_lrs(self.optimizer.param_groups, added, start=len(self.base_lrs))
         groups = self.optimizer.param_groups
@@ -229,7 +247,6 @@ class LRScheduler(TorchLRScheduler):
             if len(values) != len(groups):  # PyTorch's write then fails (a strict zip)
                 raise ValueError(f"its get_lr() gives {len(values)} lrs for {len(groups)} groups")
         except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
-            self.last_epoch -= 1 if not explicit else 0
             raise InvalidValue(
                 f"param group {known} has no base lr in 'base_lrs' ({known} entries): it was "
                 f"added (optimizer.add_param_group) after this {type(self).__name__} was built "

@@ -12,6 +12,7 @@ optimizer it is given with them (:mod:`~cadence.scheduler.targets`,
 :mod:`~cadence.scheduler.target_set`).
 """
 
+from cadence.scheduler.advice import LooksLikeRates
 from cadence.scheduler.ema import EMAUpdate
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.plateau_scheduler import PlateauScheduler
@@ -20,6 +21,7 @@ from cadence.scheduler.targets import Attribute, Item, Modules, Target, TensorVa
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
 
 __all__ = [
-    "ABSOLUTE", "RELATIVE", "Attribute", "EMAUpdate", "Item", "Modules", "PlateauScheduler",
+    "ABSOLUTE", "RELATIVE", "Attribute", "EMAUpdate", "Item", "LooksLikeRates", "Modules",
+    "PlateauScheduler",
     "ReduceOnPlateau", "Scheduler", "Span", "Target", "TensorValue", "Track",
 ]

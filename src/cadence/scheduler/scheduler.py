@@ -9,6 +9,7 @@ a reduce-on-plateau controller. Everything is a closed form of ``t``: resuming i
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
@@ -19,6 +20,7 @@ from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 
 from cadence.config.io import fingerprint
 from cadence.scheduler import writers
+from cadence.scheduler.advice import LooksLikeRates, rates_as_factors
 from cadence.scheduler.batch import batch_factor, check_batch_size, check_settings
 from cadence.scheduler.binder import Binder, capture_base
 from cadence.scheduler.plan import group_values
@@ -29,7 +31,7 @@ from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.state import describe_groups, differences, match_groups, read_state
 from cadence.scheduler.target_set import TargetSet, target_specs
 from cadence.scheduler.targets import as_targets
-from cadence.scheduler.track import ABSOLUTE, Span, Track, choose_spans, rule_of
+from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track, choose_spans, rule_of
 from cadence.scheduler.updates import UpdateCounter, check_caller
 from cadence.schedules.base import Schedule, as_step_array
 from cadence.validation import InvalidType, InvalidValue, check_choice, check_non_negative_int
@@ -46,7 +48,9 @@ class Scheduler(TorchLRScheduler):
     the betas) and gives a :class:`~cadence.schedules.Schedule` (or a number), or a mapping from
     group selectors (index, tuple of indices, ``name`` key, or predicate) to schedules.
 
-    - Values are relative to each group's base value unless ``absolute`` is True or names it.
+    - Values are relative to each group's base value unless ``absolute`` is True or names it
+      (an lr schedule that looks like learning rates, bound as factors without ``absolute``
+      said, is warned about: :mod:`~cadence.scheduler.advice`).
       Bases are captured once (from the group's ``initial_<name>`` key if present, which the
       scheduler also writes) and kept in the state. ``spans`` gives other mappings from a
       schedule's value to a group's value (:class:`~cadence.scheduler.track.Span`).
@@ -92,7 +96,7 @@ class Scheduler(TorchLRScheduler):
         lr: object = None,
         momentum: object = None,
         weight_decay: object = None,
-        absolute: bool | Collection[str] = False,
+        absolute: bool | Collection[str] | None = None,
         spans: Mapping[str, Span] | None = None,
         batch_size_mode: str | None = None,
         base_batch_size: float | None = None,
@@ -115,7 +119,8 @@ class Scheduler(TorchLRScheduler):
             raise InvalidValue("Scheduler needs at least one hyperparameter to schedule, "
                                "e.g. lr=...")
         names = set(self._selections)
-        self._spans = choose_spans(names | set(places), absolute, spans)
+        self._spans = choose_spans(names | set(places), bool(absolute) if absolute is None
+                                   else absolute, spans)
         self._batch_mode, self._base_batch = check_settings(batch_size_mode, base_batch_size)
         self._batch_scaled = set(check_names("batch_scaled", batch_scaled, None))
         for name in sorted(self._batch_scaled & set(places)):
@@ -144,8 +149,10 @@ class Scheduler(TorchLRScheduler):
         self._used: float | None = None  # the step the last update used, until step()
         self._called = False  # step() was called (the first call looks at its caller)
         with restoring(optimizer):  # a refused value or place leaves the groups as they were
+            writers.claim(self)  # a place named twice: refused before anything is written
             self._write()
-            writers.claim(self)
+        if absolute is None and self._spans.get("lr") == RELATIVE:
+            self._advise()
         self._register_hook()
 
     # -- groups ------------------------------------------------------------------------------
@@ -174,6 +181,14 @@ class Scheduler(TorchLRScheduler):
             self._hook = None
         self._count = "calls"
         writers.release(self)
+
+    def _advise(self) -> None:
+        """Warn of an lr schedule written as learning rates but bound as factors."""
+        track = self._binder.tracks["lr"]
+        for schedule, members in track.parts():
+            message = rates_as_factors(schedule, [track.bases[i] for i in members])
+            if message is not None:
+                warnings.warn(message, LooksLikeRates, stacklevel=3)
 
     # -- one writer per place (cadence.scheduler.writers) -----------------------------------
     def claims(self) -> list[tuple[Any, str]]:

@@ -16,6 +16,8 @@ schedule, its config, a file of one and a preset stay torch-free.
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -68,7 +70,7 @@ from cadence.schedules import (
     Warmup,
 )
 from cadence.tools.presets import PRESETS, preset
-from cadence.validation import InvalidType, InvalidValue
+from cadence.validation import InvalidType, InvalidValue, shown
 
 if TYPE_CHECKING:
     import torch
@@ -101,6 +103,20 @@ def stand_in_optimizer() -> torch.optim.Optimizer:
 
     return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=1.0,
                            weight_decay=1.0)
+
+
+def build_on_stand_in(config: Any, optimizer: Any = None, value: float = 1.0) -> Any:
+    """``config`` built on a stand-in optimizer (:func:`stand_in_optimizer` by default) and
+    stand-in targets holding ``value``. Its bases are stand-ins, so the advice an lr schedule
+    gets at construction (:class:`~cadence.scheduler.advice.LooksLikeRates`) is not given
+    here: ``describe`` gives it, in its own words."""
+    from cadence.compat.configs import build
+    from cadence.scheduler.advice import LooksLikeRates
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LooksLikeRates)
+        return build(config, stand_in_optimizer() if optimizer is None else optimizer,
+                     targets=stand_in_targets(config, value))
 
 
 def stand_in_targets(config: Any, value: float = 1.0) -> dict[str, Any] | None:
@@ -181,9 +197,7 @@ def _build(value: Any, spec: Any) -> Any:
     if isinstance(value, Mapping) and not needs_optimizer(value):
         return from_config(value)  # a schedule: unknown types are refused with the nearest
     if isinstance(value, (Mapping, list)):
-        from cadence.compat.configs import build
-
-        return build(value, stand_in_optimizer(), targets=stand_in_targets(value))
+        return build_on_stand_in(value)
     raise InvalidType(f"cannot show {spec!r}: give a schedule, a scheduler, a config, a file or "
                       "a preset name")
 
@@ -204,8 +218,18 @@ def check_steps_shown(steps: int, what: str = "'steps'") -> int:
     that names ``what`` and the limit."""
     if steps > MAX_STEPS:
         raise InvalidValue(f"{what} must be at most {MAX_STEPS:,} steps to show (got "
-                           f"{steps:,}): pass fewer steps")
+                           f"{_count(steps)}): pass fewer steps")
     return steps
+
+
+def _count(steps: int) -> str:
+    """A count of steps for a message: ``12,345,678``, or ``1.798e+308`` past 15 digits."""
+    if steps < 10**15:
+        return f"{steps:,}"
+    try:
+        return f"{float(steps):.4g}"
+    except OverflowError:  # an int past the floats
+        return shown(steps)
 
 
 def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
@@ -305,10 +329,16 @@ def horizon(spec: Any) -> int:
 def steps_for(reach: Extent) -> int:
     """The steps to show for an extent (see :func:`horizon`)."""
     if reach.after == ENDS and reach.end > 0:
-        return max(1, math.ceil(reach.end))
+        return max(1, _whole(reach.end))
     if reach.after == HOLDS and reach.end > 0:
-        return max(2, math.ceil(reach.end * (1 + TAIL)))
-    return max(DEFAULT_STEPS, math.ceil(reach.end * (1 + TAIL)))
+        return max(2, _whole(reach.end * (1 + TAIL)))
+    return max(DEFAULT_STEPS, _whole(reach.end * (1 + TAIL)))
+
+
+def _whole(steps: float) -> int:
+    """``math.ceil(steps)``; a length past the largest float (it overflowed to inf) counts as
+    the largest float, far more than any view shows (:func:`check_steps_shown` says so)."""
+    return math.ceil(steps if steps <= sys.float_info.max else sys.float_info.max)
 
 
 def extent(schedule: Schedule) -> Extent:

@@ -175,13 +175,13 @@ def describe(spec: Any, steps: Any, *, training_steps: int | None = None) -> Des
     grid = _check_steps(steps)
     total = check_optional(check_positive_int, "training_steps", training_steps)
     found = curves(spec, grid)
-    warnings: list[str] = []
+    source = load(spec, int(grid.max()) + 1)  # the very source ``curves`` previewed
+    warnings: list[str] = _lr_advice(source, found)
     with np.errstate(all="ignore"):  # values that overflow to inf are summarized as they are
         summaries = [_summarize(c) for c in found]
         for curve, summary in zip(found, summaries):
             warnings += _value_warnings(curve, summary)
         if total is not None:
-            source = load(spec, int(grid.max()) + 1)  # the very source ``curves`` previewed
             dense = _check_grid(total)
             checked = curves(source, np.append(dense, float(_FAR * total)))
             for summary, curve in zip(summaries, checked):
@@ -191,6 +191,26 @@ def describe(spec: Any, steps: Any, *, training_steps: int | None = None) -> Des
 
 
 # -- analysis ------------------------------------------------------------------------------------
+def _lr_advice(source: Any, found: list[Curve]) -> list[str]:
+    """A scheduler's lr schedule that looks like learning rates but is bound as factors of
+    the base lrs (:mod:`cadence.scheduler.advice`)."""
+    span = getattr(source, "span", None)
+    if span is None or "lr" not in getattr(source, "hyperparameters", ()):
+        return []
+    from cadence.scheduler.advice import rates_as_factors
+    from cadence.scheduler.track import RELATIVE
+
+    if span("lr") != RELATIVE:
+        return []
+    label = next((c.label for c in found if c.hyperparameter == "lr"), "scheduler")
+    shared: dict[int, tuple[Any, list[float | None]]] = {}
+    for schedule, base in zip(source.schedules("lr"), source.bases("lr")):
+        if schedule is not None:
+            shared.setdefault(id(schedule), (schedule, []))[1].append(base)
+    found_advice = (rates_as_factors(schedule, bases) for schedule, bases in shared.values())
+    return [f"{label}: {advice}" for advice in found_advice if advice is not None]
+
+
 def _check_steps(steps: Any) -> np.ndarray:
     if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
         count = check_positive_int("steps", int(steps))

@@ -23,14 +23,7 @@ from matplotlib.figure import Figure
 
 from cadence.config.registry import registered
 from cadence.schedules import Schedule
-from cadence.tools.curves import (
-    Curve,
-    curves,
-    is_scheduler,
-    parse,
-    stand_in_optimizer,
-    stand_in_targets,
-)
+from cadence.tools.curves import Curve, build_on_stand_in, curves, is_scheduler, parse
 from cadence.validation import InvalidValue, check_positive, check_positive_int
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -61,14 +54,10 @@ def value_kind(spec: Any, hyperparameter: str, steps: int) -> str:
         return ABSOLUTE
     if isinstance(value, dict) and value.get("type") in registered():
         return FACTOR
-    from cadence.compat.configs import build
-
     grid = np.arange(steps)
     try:
-        ones = build(value, stand_in_optimizer(),
-                     targets=stand_in_targets(value)).value_at(grid)[hyperparameter]
-        twos = build(value, _stand_in(2.0),
-                     targets=stand_in_targets(value, 2.0)).value_at(grid)[hyperparameter]
+        ones = build_on_stand_in(value).value_at(grid)[hyperparameter]
+        twos = build_on_stand_in(value, _stand_in(2.0), 2.0).value_at(grid)[hyperparameter]
     except (KeyError, TypeError, ValueError):
         return ON_BASE_ONE
     if np.allclose(twos, 2 * ones, rtol=1e-9, atol=0, equal_nan=True):
