@@ -77,6 +77,12 @@ class Record(TrainerCallback):
         self.optimizer = optimizer
         self.lrs: list[tuple[int, float]] = []
         self.eval_losses: list[float] = []
+        self.logged: list[tuple[int, float]] = []  # the learning_rate the Trainer logs
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None,
+               **kwargs: Any) -> None:
+        if logs and "learning_rate" in logs:
+            self.logged.append((state.global_step, float(logs["learning_rate"])))
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.lrs.append((state.global_step, float(self.optimizer.param_groups[0]["lr"])))
@@ -87,7 +93,8 @@ class Record(TrainerCallback):
 
 
 def fit(recipe: str, output_dir: str, max_steps: int = TOTAL, accumulate: int = 1,
-        save_steps: int | None = None, resume: str | None = None) -> Record:
+        save_steps: int | None = None, resume: str | None = None,
+        logging_steps: int = 50) -> Record:
     """Train with transformers' Trainer on the CPU; returns what :class:`Record` saw."""
     torch.manual_seed(0)
     model = Regression()
@@ -98,7 +105,8 @@ def fit(recipe: str, output_dir: str, max_steps: int = TOTAL, accumulate: int = 
         output_dir=output_dir, max_steps=max_steps, per_device_train_batch_size=BATCH,
         gradient_accumulation_steps=accumulate, eval_strategy="steps", eval_steps=8,
         metric_for_best_model="loss", save_strategy="steps" if save_steps else "no",
-        save_steps=save_steps or 500, report_to=[], use_cpu=True, seed=0, logging_steps=50,
+        save_steps=save_steps or 500, report_to=[], use_cpu=True, seed=0,
+        logging_steps=logging_steps,
         disable_tqdm=True, dataloader_num_workers=0)
     trainer = Trainer(model=model, args=args, train_dataset=Pairs(0), eval_dataset=Pairs(1),
                       optimizers=(optimizer, scheduler), callbacks=[record])

@@ -71,7 +71,7 @@ def test_describe_and_presets():
      (("preview", "cosine", "--steps", "0"), "--steps must be a positive int up to 10,000,000 "
                                              "(got 0)"),
      (("preview", "cosine", "--epochs", "inf", "--steps-per-epoch", "5"),
-      "--epochs must be a positive number (got inf)"),
+      "--epochs must be a positive number up to 10,000,000 (got inf)"),
      (("preview", "bad.yaml"), "'bad.yaml': aliases and anchors (*name, &name) are not allowed"),
      (("plot", "cosine", "-o", "x.png", "--epochs", "3"), "--epochs needs --steps-per-epoch")],
 )

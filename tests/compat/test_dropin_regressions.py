@@ -15,8 +15,8 @@ from stepping import lrs_per_step
 from torch.optim import lr_scheduler as T
 
 from cadence import Scheduler
+from cadence.compat import _torch_base as torch_base
 from cadence.compat import lr_scheduler as C
-from cadence.compat import torch_base
 from cadence.schedules import Cosine, CosineWave
 
 

@@ -43,6 +43,7 @@ FORMULA_CHANGED = {
     "torch_chained_scheduler", "mm_cosineannealing_lr", "mm_poly_lr", "mm_cosinerestart_lr",
     "mm_cosineannealing_momentum", "mm_poly_momentum", "mm_cosineannealing_param",
     "mm_build_schedulers", "all_in_one", "torch_sequential_lr_plateau_child",
+    "torch_cosine_annealing_warm_restarts",  # now PyTorch's own expression, bit for bit
 }
 # A finding: 0.1.0's OneCycleLR kept its momenta out of the param groups, the current one (as
 # PyTorch's) reads them from there, so 0.1.0's optimizer state loaded after the scheduler's

@@ -151,9 +151,9 @@ def test_duplicate_keys_are_refused_with_the_key_and_its_lines(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("type: cosine\nsteps:\t5\n", r"does not parse: found character .* \(YAML indents with "
-                                  r"spaces, not tabs\) \(line 2, column 7\)"),
-    ("type: cosine\nsteps: [1, 2\n", r"does not parse: expected ',' or '\]'"),
+    ("type: cosine\nsteps:\n\t- 5\n", r"does not parse: found character .* \(YAML indents "
+                                      r"with spaces, not tabs\) \(line 3, column 1\)"),
+    ("type: cosine\nsteps: [1, 2\n", r"does not parse: .*expected ',' or '\]'"),
     ("type: !!python/object/apply:os.system ['true']\n",
      r"could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply"),
     ("hello\n", r"must hold a config \(a mapping with a 'type' key\) or a list of them \(got "

@@ -21,6 +21,16 @@ def test_each_update_uses_the_schedule_at_its_step(tmp_path, accumulate):
     assert [lr for _, lr in record.lrs] == [BASE * schedule(t) for t in range(24)]
 
 
+@pytest.mark.parametrize("recipe", ["warmup-cosine", "drop-in"])
+def test_the_logged_learning_rate_is_the_one_each_update_used(tmp_path, recipe):
+    """The Trainer reads get_last_lr() between optimizer.step() and the scheduler's step()
+    and logs it for that update: a Scheduler that counts updates has moved on by then."""
+    record = recipes.fit(recipe, str(tmp_path), max_steps=16, logging_steps=1)
+    used = dict(record.lrs)  # update k (0-based) makes global step k + 1
+    assert [step for step, _ in record.logged] == list(range(1, 17))
+    assert [lr for _, lr in record.logged] == [used[step - 1] for step, _ in record.logged]
+
+
 def test_a_plateau_scheduler_is_fed_the_evaluation_metric(tmp_path):
     record = recipes.fit("plateau", str(tmp_path))
     reference = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)

@@ -109,9 +109,9 @@ EXAMPLES: dict[str, Any] = {
     "cadence.scheduler.scheduler.Scheduler": {"lr": Constant(0.5)},
     "cadence.scheduler.plateau_scheduler.PlateauScheduler": {
         "lr": Constant(0.5), "plateau": ReduceOnPlateau(patience=0)},
-    "cadence.compat.combined.SequentialLR": _sequential,
-    "cadence.compat.combined.ChainedScheduler": _chained,
-    "cadence.compat.lr_scheduler.OneCycleLR": {"total_steps": 10},
+    "cadence.compat._combined.SequentialLR": _sequential,
+    "cadence.compat._combined.ChainedScheduler": _chained,
+    "cadence.compat._lr_scheduler.OneCycleLR": {"total_steps": 10},
     "cadence.compat.mmengine.CosineRestartLR": {"eta_min": 0.0},
     "cadence.compat.mmengine.CosineRestartMomentum": {"eta_min": 0.0},
     "cadence.compat.mmengine_base.CosineRestartParamScheduler": {"eta_min": 0.0},

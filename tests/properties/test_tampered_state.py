@@ -60,7 +60,7 @@ UPSTREAM_MODULES = ("torch.", "mmengine.")
 # failure of the same kind at the same stage included), decided class by class; every other
 # drop-in must refuse a state it cannot use, naming the key, or work.
 UPSTREAM_PARITY = {
-    "cadence.compat.plateau.ReduceLROnPlateau":
+    "cadence.compat._plateau.ReduceLROnPlateau":
         "PyTorch's ReduceLROnPlateau state (mode, threshold, best, counters) is taken as "
         "PyTorch takes it; checking it belongs in src/cadence/compat/plateau.py, which another "
         "change owns: until then it must fail exactly where PyTorch's class fails",

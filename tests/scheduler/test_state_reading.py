@@ -20,7 +20,7 @@ def test_an_unknown_key_is_refused_naming_it():
     opt, sched = built()
     opt.step()
     state = {**sched.state_dict(), "stepz": 3}
-    fresh_opt, fresh = built()
+    _fresh_opt, fresh = built()
     with pytest.raises(ValueError, match=r"'state_dict' has keys no cadence.Scheduler state "
                        r"has: \['stepz'\]"):
         fresh.load_state_dict(state)
@@ -28,7 +28,7 @@ def test_an_unknown_key_is_refused_naming_it():
 
 
 def test_a_state_without_its_layout_is_refused():
-    opt, sched = built()
+    _opt, sched = built()
     state = sched.state_dict()
     del state["layout"]
     with pytest.raises(ValueError, match=r"'state_dict' lacks \['layout'\]"):
@@ -42,7 +42,7 @@ def test_a_missing_plateau_state_is_not_dropped_silently(strict):
     sched.report(1.0), sched.report(2.0)  # a reduction
     state = sched.state_dict()
     state["plateau_state"] = None
-    opt2, fresh = built(plateau=True)
+    _opt2, fresh = built(plateau=True)
     if strict:
         with pytest.raises(ValueError, match=r"state_dict\['plateau_state'\] is None, and this "
                            "scheduler has a plateau controller"):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cadence.schedules import Constant, Cosine, Exponential, Linear
 from cadence.tools import preview, sparkline
 from cadence.tools.preview import BLOCKS
+from cadence.validation import InvalidValue
 
 BRAILLE = range(0x2800, 0x2900)
 
@@ -83,3 +85,51 @@ def test_sizes_that_would_not_fit_are_refused(kwargs, message):
     if "width" in kwargs:
         with pytest.raises(ValueError, match=message):
             sparkline(Constant(1.0), steps=10, **kwargs)
+
+
+# -- values up to the float range --------------------------------------------------------------
+EXTREME = [
+    (Linear(start=1e308, end=-1e308, steps=99), False, "1e+308", "-1e+308"),
+    (Linear(start=-1.7976931348623157e308, end=1.7976931348623157e308, steps=99), False,
+     "1.798e+308", "-1.798e+308"),
+    (Constant(1.7976931348623157e308), True, "1.798e+308", "1.798e+308"),
+]
+
+
+@pytest.mark.parametrize(("schedule", "log", "high", "low"), EXTREME)
+def test_values_up_to_the_float_range_are_drawn(schedule, log, high, low):
+    text = preview(schedule, steps=100, width=20, height=5, log=log)
+    rows = plot_rows(text)
+    assert len(rows) == 5 and all(len(r) == 20 for r in rows)
+    assert text.splitlines()[0].strip().startswith(f"{high} ┤")
+    assert text.splitlines()[4].strip().startswith(f"{low} ┤")
+    if isinstance(schedule, Linear) and not log:  # from one corner to the other
+        first, last = (0, -1) if schedule.start > schedule.end else (-1, 0)
+        assert rows[first][0] != chr(0x2800) and rows[last][-1] != chr(0x2800)
+    assert len(sparkline(schedule, steps=100, width=20)) == 20
+
+
+def infinite_from(step):
+    return lambda t: np.where(np.asarray(t) >= step, np.inf, 1.0)
+
+
+@pytest.mark.parametrize(("schedule", "value", "first"), [
+    (infinite_from(50), "inf", 50),
+    (lambda t: np.full(np.shape(t), np.nan), "nan", 0),
+    (lambda t: np.where(np.asarray(t) > 0, -np.inf, 1.0), "-inf", 0.01),
+])
+def test_values_that_are_not_finite_are_refused(schedule, value, first):
+    for draw in (preview, sparkline):
+        with pytest.raises(InvalidValue, match=rf"^the schedule is {value} at step ([\d.]+): a "
+                                               r"preview draws finite values only$") as caught:
+            draw(schedule, steps=100)
+        step = float(str(caught.value).split(" at step ")[1].split(":")[0])
+        assert first <= step < first + 2  # the first step sampled where it is not finite
+
+
+@pytest.mark.parametrize("schedule", [Constant(0.0), Constant(-2.0),
+                                      Linear(start=0.0, end=-1e308, steps=10)])
+def test_a_log_scale_with_no_positive_value_is_refused(schedule):
+    with pytest.raises(InvalidValue, match=r"a log scale needs a value above 0 \(every value is "
+                                           r"at or below 0, the highest -?\d"):
+        preview(schedule, steps=10, log=True)

@@ -4,15 +4,19 @@ Every command takes SPECs: a YAML or JSON file, inline JSON, or a preset name (`
 presets`` lists them). A mistake in the command line or in what it names (an
 :class:`~cadence.validation.InvalidInput`, raised where the mistake is made) gives one line,
 ``cadence <command>: error: <message>``, and exit status 2; any other exception is a bug in
-cadence and keeps its traceback. Commands import what they need when they run: those that only
-read schedules (help, presets, preview, describe, plot) import no torch, and only plot imports
-matplotlib.
+cadence and keeps its traceback; Ctrl-C (a KeyboardInterrupt) gives ``cadence <command>:
+interrupted`` and exit status 130. Every number an option takes has bounds, checked as the
+command line is parsed. Files are written whole or not at all, and a report folder's files only
+where cadence wrote them (:mod:`cadence.cli.outputs`). Commands import what they need when they
+run: those that only read schedules (help, presets, preview, describe, plot) import no torch,
+and only plot imports matplotlib.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 import tempfile
@@ -23,6 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
+from cadence.cli import outputs
 from cadence.tools.curves import MAX_STEPS, check_steps_shown, horizon
 from cadence.tools.presets import PRESETS
 from cadence.tools.preview import MAX_HEIGHT, MAX_WIDTH
@@ -36,9 +41,21 @@ SPEC_HELP = ("a YAML or JSON file, inline JSON ('{\"type\": \"cosine\", \"steps\
 STEPS_HELP = ("how many steps to show, 0 .. N-1 (default: {whose} own length: 500 for "
               "'{{\"type\": \"cosine\", \"steps\": 500}}', a bit past a step decay's last "
               "milestone; 1000 for a preset, which is sized to it, and for a shape with no end, "
-              "such as constant or exponential)")
+              "such as constant or exponential; at most 10,000,000)")
 # What tools.plot.plot and LRFinderResult.plot write (a test checks that they agree).
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+# What compare and demo write in --out (cadence.cli.report.FILES; a test checks that they agree).
+REPORT_FILES = ("report.md", "lr.png", "training.png", "results.json")
+# Bounds of the options that train: each well past any use, each refused beyond at parse time.
+MAX_EPOCHS = 1000  # compare, demo: about 35 s per run of 1000 epochs on one core
+MAX_SEEDS = 100
+MAX_ITERS = 10_000  # find-lr: 450 epochs of the digits
+LR_LOW, LR_HIGH = 1e-12, 1e6  # find-lr's --start and --end (the model trains in float32)
+MAX_TRAINING_STEPS = 10**12  # describe --training-steps (it evaluates up to 1000 x as far)
+# The largest magnitude a figure draws: matplotlib's axis limits, margins and ticks overflow
+# (a traceback, or an empty figure) for values much closer to the float range.
+MAX_DRAWN = 1e200
+MIN_PRESET_STEPS = 20  # what cadence.tools.presets.preset refuses below
 TASK = "the digits LeNet, SGD with lr 0.02, momentum 0.9, batch 64"
 COMPARE_SPECS = (
     "A SPEC's values are factors of the task's base lr, 0.02 (a cosine from 1 to 0 takes the lr "
@@ -71,23 +88,35 @@ def number(option: str, kind: type, rule: str, ok: Callable[[Any], bool]
             value = None
         if value is None or (isinstance(value, float) and not math.isfinite(value)) \
                 or not ok(value):
-            raise argparse.ArgumentTypeError(f"{option} must be {rule} (got {text})")
+            got = text if len(text) <= 40 else f"{text[:12]}... ({len(text):,} characters)"
+            raise argparse.ArgumentTypeError(f"{option} must be {rule} (got {got})")
         return value
 
     convert.__name__ = option
     return convert
 
 
-def positive_int(option: str, limit: int | None = None) -> Callable[[str], int]:
-    """An argparse ``type=`` for an int from 1 (to ``limit``)."""
-    if limit is None:
-        return number(option, int, "a positive int", lambda n: n >= 1)
+def positive_int(option: str, limit: int) -> Callable[[str], int]:
+    """An argparse ``type=`` for an int from 1 to ``limit``."""
     return number(option, int, f"a positive int up to {limit:,}", lambda n: 1 <= n <= limit)
 
 
-def positive_number(option: str) -> Callable[[str], float]:
-    """An argparse ``type=`` for a finite float > 0."""
-    return number(option, float, "a positive number", lambda x: x > 0)
+def int_between(option: str, low: int, high: int, high_text: str | None = None
+                ) -> Callable[[str], int]:
+    """An argparse ``type=`` for an int from ``low`` to ``high`` (``high_text`` writes it)."""
+    return number(option, int, f"an int from {low:,} to {high_text or f'{high:,}'}",
+                  lambda n: low <= n <= high)
+
+
+def positive_number(option: str, limit: float) -> Callable[[str], float]:
+    """An argparse ``type=`` for a float > 0, up to ``limit``."""
+    text = f"{limit:,.0f}" if float(limit).is_integer() and limit < 1e15 else f"{limit:g}"
+    return number(option, float, f"a positive number up to {text}", lambda x: 0 < x <= limit)
+
+
+def number_between(option: str, low: float, high: float) -> Callable[[str], float]:
+    """An argparse ``type=`` for a float from ``low`` to ``high``."""
+    return number(option, float, f"a number from {low:g} to {high:g}", lambda x: low <= x <= high)
 
 
 def check_output_file(option: str, path: str, suffixes: tuple[str, ...] = FIGURE_SUFFIXES
@@ -100,7 +129,13 @@ def check_output_file(option: str, path: str, suffixes: tuple[str, ...] = FIGURE
         raise InvalidValue(f"{option} must end in {listed} (got {path!r})")
     if target.is_dir():
         raise InvalidValue(f"{option} {path!r} is a folder: give a file name in it")
-    folder = target.parent
+    real = Path(os.path.realpath(target)) if target.is_symlink() else target  # written through
+    what = outputs.kind(real)
+    if what is not None:
+        raise InvalidValue(f"{option} {path!r} is {what}, not a file cadence can replace")
+    if real.exists() and not os.access(real, os.W_OK):  # renaming over it would ignore that
+        raise InvalidValue(f"{option} {path!r} is read-only: cadence does not replace it")
+    folder = real.parent
     if not folder.exists():
         raise InvalidValue(f"{option} {path!r}: the folder {str(folder)!r} does not exist")
     _check_writable(option, path, folder)
@@ -158,14 +193,40 @@ def _print(text: Any) -> None:
 
 
 # -- commands -------------------------------------------------------------------------------------
+def _check_values(curve: Any, view: str, log: bool = False, limit: float = math.inf) -> None:
+    """Refuse a curve that ``view`` cannot draw: a value that is not finite, one beyond
+    ``limit`` in magnitude, or (on a log scale) no positive value at all."""
+    import numpy as np
+
+    values = np.asarray(curve.values, dtype=np.float64)
+    name = f"the {curve.hyperparameter} of {curve.label!r}"
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise InvalidValue(f"{name} is {values[bad[0]]} at step {curve.steps[bad[0]]:g}: "
+                           f"{view} draws finite values only")
+    far = np.flatnonzero(np.abs(values) > limit)
+    if far.size:
+        raise InvalidValue(f"{name} reaches {values[far[0]]:.4g} at step "
+                           f"{curve.steps[far[0]]:g}, beyond the ±{limit:g} {view} can draw "
+                           "('cadence preview' draws any finite value)")
+    if log and not np.any(values > 0):
+        raise InvalidValue(f"--log: {name} has no positive value to draw on a log scale")
+
+
 def cmd_plot(args: argparse.Namespace) -> None:
-    """Draw the SPECs to a file (the path is checked first)."""
+    """Draw the SPECs to a file (the path is checked first, and the values before drawing);
+    the file named is replaced if it exists, written whole."""
     check_output_file("-o", args.output)
     steps = _shown_steps(args, args.spec)
+    from cadence.tools.curves import curves
     from cadence.tools.plot import plot
 
-    plot(args.spec, steps, steps_per_epoch=args.steps_per_epoch, log=args.log,
-         title=args.title, marks=not args.no_marks, path=args.output)
+    for spec in args.spec:
+        for curve in curves(spec, steps):
+            _check_values(curve, "a figure", log=args.log, limit=MAX_DRAWN)
+    with outputs.replacing(args.output) as temp:
+        plot(args.spec, steps, steps_per_epoch=args.steps_per_epoch, log=args.log,
+             title=args.title, marks=not args.no_marks, path=temp)
     print(f"wrote {args.output}")
 
 
@@ -189,7 +250,10 @@ def cmd_preview(args: argparse.Namespace) -> None:
     # the whole steps nearest those the preview samples (one a column of dots): as exact as
     # every step, at the cost of a few hundred
     grid = np.unique(np.rint(np.linspace(0, steps - 1, 2 * args.width)))
-    for curve in curves(args.spec, grid):
+    found = curves(args.spec, grid)
+    for curve in found:
+        _check_values(curve, "a preview", log=args.log)
+    for curve in found:
         title = f"{curve.label}: {curve.hyperparameter}"
         print(preview(partial(np.interp, xp=curve.steps, fp=curve.values), steps,
                       width=args.width, height=args.height, log=args.log, title=title,
@@ -221,9 +285,11 @@ def _progress(enabled: bool) -> Any:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    """Train under each SPEC (the demo's, for demo) and write the report: the folder and the
-    SPECs are checked before anything trains."""
+    """Train under each SPEC (the demo's, for demo) and write the report: the folder, the
+    files in it that a report would replace, and the SPECs are checked before anything
+    trains."""
     out = check_output_folder("--out", args.out)
+    outputs.Folder(out, REPORT_FILES, force=args.force).check()
     from cadence.cli import report
     from cadence.cli.experiment import DEMO, Ranks, compare, factory
 
@@ -231,6 +297,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
     for spec in specs:  # refuse a bad spec before anything trains
         factory(spec)
     ranks = Ranks()
+    done = False
     try:
         began = time.perf_counter()
         with _progress(ranks.main) as progress:
@@ -242,10 +309,11 @@ def cmd_compare(args: argparse.Namespace) -> None:
             _print(report.table(runs, title=f"{args.epochs} epochs, {args.seeds} seed(s), "
                                             f"{ranks.size} process(es)"))
             paths = report.write(runs, out, epochs=args.epochs, seeds=args.seeds,
-                                 world_size=ranks.size, seconds=seconds)
+                                 world_size=ranks.size, seconds=seconds, force=args.force)
             print("wrote " + ", ".join(str(p) for p in paths))
+        done = True
     finally:
-        ranks.close()
+        ranks.close(wait=done)  # after an error or Ctrl-C, no rank waits for the others
 
 
 def cmd_find_lr(args: argparse.Namespace) -> None:
@@ -273,7 +341,8 @@ def cmd_find_lr(args: argparse.Namespace) -> None:
             table.add_row(rule, "none", suggestion.reason)
     _print(table)
     if args.plot:
-        result.plot(path=args.plot)
+        with outputs.replacing(args.plot) as temp:
+            result.plot(path=temp)
         print(f"wrote {args.plot}")
 
 
@@ -292,11 +361,12 @@ def _horizon(parser: argparse.ArgumentParser, whose: str, axis: bool = True) -> 
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--steps", type=positive_int("--steps", MAX_STEPS),
                        help=STEPS_HELP.format(whose=whose))
-    group.add_argument("--epochs", type=positive_number("--epochs"),
-                       help="how many epochs to show (with --steps-per-epoch)")
-    parser.add_argument("--steps-per-epoch", type=positive_int("--steps-per-epoch"),
-                        help="optimizer steps per epoch" + (": the x axis is then in epochs"
-                                                            if axis else " (for --epochs)"))
+    group.add_argument("--epochs", type=positive_number("--epochs", MAX_STEPS),
+                       help="how many epochs to show (with --steps-per-epoch; at most "
+                            f"{MAX_STEPS:,} steps in all)")
+    parser.add_argument("--steps-per-epoch", type=positive_int("--steps-per-epoch", MAX_STEPS),
+                        help=f"optimizer steps per epoch, at most {MAX_STEPS:,}"
+                             + (": the x axis is then in epochs" if axis else " (for --epochs)"))
 
 
 def _views(sub: Any) -> None:
@@ -305,7 +375,8 @@ def _views(sub: Any) -> None:
                     "cadence plot warmup-cosine cosine-restarts -o lr.png --epochs 30 "
                     "--steps-per-epoch 100")
     p.add_argument("spec", nargs="+", metavar="SPEC", help=SPEC_HELP)
-    p.add_argument("-o", "--output", required=True, help="the file to write (.png, .svg, .pdf)")
+    p.add_argument("-o", "--output", required=True,
+                   help="the file to write (.png, .svg, .pdf); a file of that name is replaced")
     _horizon(p, "the longest SPEC's")
     p.add_argument("--log", action="store_true", help="log scale on the value axis")
     p.add_argument("--title", help="a title for the figure")
@@ -316,8 +387,9 @@ def _views(sub: Any) -> None:
                     "cadence describe my_schedule.yaml --steps 10000 --training-steps 8000")
     p.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     _horizon(p, "the SPEC's", axis=False)
-    p.add_argument("--training-steps", type=positive_int("--training-steps"),
-                   help="the planned training length, to check the schedule against")
+    p.add_argument("--training-steps", type=positive_int("--training-steps", MAX_TRAINING_STEPS),
+                   help="the planned training length, to check the schedule against (at most "
+                        f"{MAX_TRAINING_STEPS:,})")
 
     p = _subcommand(sub, "preview", cmd_preview, "draw a schedule in the terminal",
                     "cadence preview '{\"type\": \"cosine\", \"steps\": 500}' --steps 600")
@@ -331,26 +403,28 @@ def _views(sub: Any) -> None:
 
     p = _subcommand(sub, "presets", cmd_presets, "list the named presets",
                     "cadence presets --steps 5000")
-    p.add_argument("--steps", type=positive_int("--steps", MAX_STEPS), default=1000,
-                   help="size them to this many steps (default 1000, at least 20)")
+    p.add_argument("--steps", type=int_between("--steps", MIN_PRESET_STEPS, MAX_STEPS),
+                   default=1000, help=f"size them to this many steps (default 1000, at least "
+                                      f"{MIN_PRESET_STEPS})")
 
 
 def _training(sub: Any) -> None:
     """find-lr, compare and demo: they train the built-in task (and import torch)."""
     p = _subcommand(sub, "find-lr", cmd_find_lr, "run the LR range test on the built-in task",
                     "cadence find-lr --start 1e-3 --end 10 --plot find_lr.png")
-    p.add_argument("--start", type=positive_number("--start"), default=1e-4,
-                   help="first lr (default 1e-4)")
-    p.add_argument("--end", type=positive_number("--end"), default=10.0,
-                   help="last lr (default 10)")
-    p.add_argument("--iters", type=number("--iters", int, "an int >= 2", lambda n: n >= 2),
-                   default=300,
-                   help="iterations (default 300: the LeNet needs a few epochs to start learning)")
+    lrs = f"from {LR_LOW:g} to {LR_HIGH:g}"
+    p.add_argument("--start", type=number_between("--start", LR_LOW, LR_HIGH), default=1e-4,
+                   help=f"first lr (default 1e-4; {lrs})")
+    p.add_argument("--end", type=number_between("--end", LR_LOW, LR_HIGH), default=10.0,
+                   help=f"last lr (default 10; {lrs})")
+    p.add_argument("--iters", type=int_between("--iters", 2, MAX_ITERS), default=300,
+                   help="iterations (default 300: the LeNet needs a few epochs to start "
+                        f"learning; at most {MAX_ITERS:,})")
     p.add_argument("--mode", choices=("exp", "linear"), default="exp", help="sweep shape")
-    p.add_argument("--seed", type=number("--seed", int, "an int from 0 to 2**32 - 1",
-                                         lambda n: 0 <= n < 2**32),
-                   default=0, help="random seed (default 0)")
-    p.add_argument("--plot", help="also write the loss curve to this file (.png, .svg, .pdf)")
+    p.add_argument("--seed", type=int_between("--seed", 0, 2**32 - 1, "2**32 - 1"),
+                   default=0, help="random seed (default 0; from 0 to 2**32 - 1)")
+    p.add_argument("--plot", help="also write the loss curve to this file (.png, .svg, .pdf); "
+                                  "a file of that name is replaced")
 
     for name, summary, example in (
         ("compare", f"train the built-in task ({TASK}) under each SPEC and compare",
@@ -365,11 +439,21 @@ def _training(sub: Any) -> None:
             p.add_argument("spec", nargs="+", metavar="SPEC", help=SPEC_HELP + ", or one of the "
                            "demo's schedules; its values are factors of the base lr 0.02 unless "
                            "the config says absolute")
-        p.add_argument("--epochs", type=positive_int("--epochs"), default=30,
-                       help="epochs per run (default 30)")
-        p.add_argument("--seeds", type=positive_int("--seeds"), default=3 if name == "demo" else 2,
-                       help=f"seeds per schedule (default {3 if name == 'demo' else 2})")
-        p.add_argument("--out", default="report", help="the report's folder (default report/)")
+        p.add_argument("--epochs", type=positive_int("--epochs", MAX_EPOCHS), default=30,
+                       help=f"epochs per run (default 30, at most {MAX_EPOCHS:,})")
+        p.add_argument("--seeds", type=positive_int("--seeds", MAX_SEEDS),
+                       default=3 if name == "demo" else 2,
+                       help=f"seeds per schedule (default {3 if name == 'demo' else 2}, at most "
+                            f"{MAX_SEEDS})")
+        p.add_argument("--out", default="report",
+                       help="the report's folder (default report/): cadence writes "
+                            f"{', '.join(REPORT_FILES)} there, each whole, and records them in "
+                            f"{outputs.MANIFEST}; a later run replaces only those files, and "
+                            "only if unchanged since. It refuses, before training, to replace "
+                            "a file of those names that you made or edited")
+        p.add_argument("--force", action="store_true",
+                       help="replace the report's files in --out even if cadence did not write "
+                            "them or they changed since")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -394,17 +478,23 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status: 0, or 2 for a mistake in the command line
-    or in what it names, printed as one line. Any other exception is a bug in cadence: it
-    propagates with its traceback."""
+    or in what it names, printed as one line, or 130 for Ctrl-C (a KeyboardInterrupt: one line,
+    ``interrupted``; a file being written is left as it was, see :mod:`cadence.cli.outputs`).
+    Any other exception is a bug in cadence: it propagates with its traceback."""
+    command = "cadence"
     try:
-        args, unknown = parser().parse_known_args(argv)
-        if unknown:  # said by the command's parser, so that the error names the command
-            args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    except SystemExit as exc:  # --help (0), or a bad command line, printed as one line (2)
-        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
-    try:
+        try:
+            args, unknown = parser().parse_known_args(argv)
+            if unknown:  # said by the command's parser, so that the error names the command
+                args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        except SystemExit as exc:  # --help (0), or a bad command line, printed as one line (2)
+            return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+        command = f"cadence {args.command}"
         args.func(args)
     except InvalidInput as exc:
-        print(f"cadence {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"{command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
     return 0

@@ -147,9 +147,12 @@ class Ranks:
         if any(g != gathered[0] for g in gathered):
             raise RuntimeError(f"ranks disagree on {what}: {gathered}")
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Leave the process group: after the others (``wait``), or at once (after an error
+        or Ctrl-C, when the others may never come)."""
         if self.size > 1 and dist.is_initialized():
-            dist.barrier()
+            if wait:
+                dist.barrier()
             dist.destroy_process_group()
 
 

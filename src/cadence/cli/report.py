@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -18,6 +19,7 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from cadence.cli.experiment import BASE_LR, BATCH_SIZE, MOMENTUM, Run, relative
+from cadence.cli.outputs import Folder
 
 COLUMNS = ("train_loss", "train_acc", "test_acc")
 HEADERS = ("schedule", "final train loss", "train acc", "test acc", "time (s)")
@@ -147,23 +149,39 @@ def band_caption(seeds: int) -> str:
             "the seeds (the table's statistic)")
 
 
-def write(runs: Sequence[Run], out: Path, *, epochs: int, seeds: int, world_size: int,
-          seconds: float) -> list[Path]:
-    """Write ``lr.png``, ``training.png``, ``results.json`` and ``report.md`` into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
+FILES = ("report.md", "lr.png", "training.png", "results.json")  # what write() writes, in order
+
+
+def render(runs: Sequence[Run], *, epochs: int, seeds: int, world_size: int,
+           seconds: float) -> dict[str, bytes]:
+    """The contents of ``report.md``, ``lr.png``, ``training.png`` and ``results.json``."""
     steps_per_epoch = max(1, math.ceil(len(runs[0].lrs) / max(1, len(runs[0].epochs))))
-    lr_figure(runs, steps_per_epoch).savefig(out / "lr.png", dpi=110)
-    training_figure(runs).savefig(out / "training.png", dpi=110)
     results: dict[str, Any] = {
         "setup": {"epochs": epochs, "seeds": seeds, "batch_size": BATCH_SIZE, "lr": BASE_LR,
                   "momentum": MOMENTUM, "processes": world_size, "torch": torch.__version__},
         "runs": [{"schedule": r.schedule, "seed": r.seed, "seconds": r.seconds,
                   "epochs": r.epochs, "lrs": r.lrs} for r in runs]}
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    figures = {"lr.png": _png(lr_figure(runs, steps_per_epoch)),
+               "training.png": _png(training_figure(runs))}
     text = report_text(runs, epochs=epochs, seeds=seeds, world_size=world_size,
-                       seconds=seconds, cpu_seconds=time.process_time())
-    (out / "report.md").write_text(text, encoding="utf-8")
-    return [out / "report.md", out / "lr.png", out / "training.png", out / "results.json"]
+                       seconds=seconds, cpu_seconds=time.process_time())  # the figures drawn
+    return {"report.md": text.encode("utf-8"), **figures,
+            "results.json": (json.dumps(results, indent=1) + "\n").encode("utf-8")}
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def write(runs: Sequence[Run], out: Path, *, epochs: int, seeds: int, world_size: int,
+          seconds: float, force: bool = False) -> list[Path]:
+    """Write ``report.md``, ``lr.png``, ``training.png`` and ``results.json`` into ``out``,
+    each whole, replacing only files cadence wrote there and that are unchanged since, unless
+    ``force`` (:class:`cadence.cli.outputs.Folder`)."""
+    contents = render(runs, epochs=epochs, seeds=seeds, world_size=world_size, seconds=seconds)
+    return Folder(out, FILES, force=force).write(contents)
 
 
 def report_text(runs: Sequence[Run], *, epochs: int, seeds: int, world_size: int,

@@ -38,6 +38,7 @@ except ImportError as exc:  # pragma: no cover - the parity extra installs it
                          "(or mmengine)") from exc
 
 from cadence.compat import legacy, mmengine_shapes, resume
+from cadence.compat._torch_base import check_loaded, check_torch_state, group_claims, real
 from cadence.compat.chaining import ClosedForm
 from cadence.compat.mmengine_shapes import (
     FAMILIES,
@@ -48,7 +49,6 @@ from cadence.compat.mmengine_shapes import (
     factors,
     window,
 )
-from cadence.compat.torch_base import check_loaded, check_torch_state, group_claims, real
 from cadence.scheduler import writers
 from cadence.scheduler.binder import Binder
 from cadence.scheduler.slots import as_float, resolve
@@ -154,7 +154,8 @@ class ParamScheduler:
     ``_get_value`` from the family's closed form, and cadence's read API. Not a scheduler by
     itself."""
 
-    __slots__ = ("_built", "_runtime")
+    __slots__ = ("_built", "_restored", "_runtime")
+    _restored: str | None
     family: ClassVar[str | None] = None  # None: MMEngine's own values (ReduceOnPlateau)
     _arguments: ClassVar[tuple[str, ...]] = ()
     optimizer: Any
@@ -210,6 +211,7 @@ class ParamScheduler:
                 values = runtime.chain(name, float(self.last_step - 1), float(self.last_step),
                                        current)
             runtime._check(name, values, float(self.last_step))
+            self._restored = None
         except BaseException:
             self.last_step -= 1  # type: ignore[misc]  # MMEngine counted it: refused, not taken
             self._global_step -= 1  # type: ignore[attr-defined]
@@ -221,9 +223,11 @@ class ParamScheduler:
         write them, and the next update would make the parameters inf or NaN)."""
         bad = next(i for i, v in enumerate(values) if v is not None and not math.isfinite(v))
         settings = ", ".join(f"{k}={v!r}" for k, v in self._setting_values().items())
+        loaded = getattr(self, "_restored", None)
+        since = "" if loaded is None else f", moving on from the loaded state's {loaded!r}"
         raise InvalidValue(
             f"{name!r} must be a finite number (got {values[bad]!r} for param group {bad} at "
-            f"step {t:g} from {type(self).__name__}({settings})): it is never written")
+            f"step {t:g} from {type(self).__name__}({settings}){since}): it is never written")
 
     def _added_values(self) -> list[Any]:
         """MMEngine's values for the param groups added (``optimizer.add_param_group``) after
@@ -266,6 +270,7 @@ class ParamScheduler:
         check_loaded(self, state_dict, before, self._loaded_values)
         if fresh:
             groups = self.optimizer.param_groups
+            self._restored = "_last_value"  # named if the next step is refused
             if resume.restore(groups, self.param_name, self.__dict__.get("_last_value")):
                 for group, base in zip(groups, getattr(self, "base_values", ())):
                     group[f"initial_{self.param_name}"] = base

@@ -8,8 +8,10 @@ first step moves the loaded values one step on: ``ConstantLR`` saved at step 3 r
 of step 0). A drop-in therefore notes when it is built which groups it wrote and how far it had
 stepped (:class:`Built`); a state loaded while the optimizer still has those groups and nothing
 has stepped since finds the groups holding only what the constructions wrote, and the values of
-the loaded step (:func:`restore`) replace them. After ``optimizer.load_state_dict`` (new group
-dicts) or once training has stepped, the groups hold real values and are left alone.
+the loaded step replace them: the closed form of the loaded settings and step where the class
+has one, else the values the state saved (:func:`restore`). After ``optimizer.load_state_dict``
+(new group dicts) or once training has stepped, the groups hold real values and are left
+alone.
 
 Several drop-ins on one optimizer restore in the order they are loaded, so the one stepped last
 (a container: ``SequentialLR``, ``ChainedScheduler``, after its children) sets the values.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,20 +55,13 @@ def untouched(scheduler: Any) -> bool:
                                                scheduler._counter())
 
 
-def restore(groups: Sequence[dict[str, Any]], name: str, saved: object,
-            fallback: Callable[[], Sequence[Any]] | None = None) -> bool:
+def restore(groups: Sequence[dict[str, Any]], name: str, saved: object) -> bool:
     """Write ``saved`` (a loaded state's last values of hyperparameter ``name``, one per group)
-    into ``groups``; where it is not one finite number >= 0 per group, ``fallback()`` (the closed
-    form at the loaded step), if given. Returns whether anything was written."""
-    values: Sequence[Any] | None = None
-    if isinstance(saved, (list, tuple)) and len(saved) == len(groups):
-        numbers = [as_float(v) for v in saved]
-        if all(math.isfinite(v) and v >= 0 for v in numbers):
-            values = numbers
-    if values is None and fallback is not None:
-        found = list(fallback())
-        values = found if len(found) == len(groups) else None
-    if values is None:
+    into ``groups``, if it is one finite number >= 0 per group. Returns whether it did."""
+    if not (isinstance(saved, (list, tuple)) and len(saved) == len(groups)):
+        return False
+    values = [as_float(v) for v in saved]
+    if not all(math.isfinite(v) and v >= 0 for v in values):
         return False
     Writes(name, groups, range(len(groups))).write(values)
     return True

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -141,12 +142,26 @@ def cosine_annealing_lr(bases: Bases, T_max: float, eta_min: float) -> list[Trac
     return [Track.shared("lr", cosine_annealing(_number(T_max)), bases, span)]
 
 
+@dataclass(frozen=True)
+class TorchRestarts(CosineRestarts):
+    """:class:`~cadence.schedules.CosineRestarts` from 1 to 0, valued by PyTorch's own
+    expression, ``(1 + cos(pi * T_cur / T_i)) / 2`` in its order of operations: PyTorch's
+    ``CosineAnnealingWarmRestarts`` is a closed form, so code compares its lrs with ``==``
+    (ignite recomputes them from ``T_cur`` and ``T_i``). cadence's own shape is exact where
+    this one cancels (the end of a long cycle, in its last digits)."""
+
+    def _eval(self, t: Any, xp: Any) -> Any:
+        _, start, end = self._locate(t, xp)
+        return (1 + xp.cos(math.pi * (t - start) / (end - start))) / 2
+
+
 def cosine_warm_restarts_lr(bases: Bases, T_0: float, T_mult: float,
                             eta_min: float) -> list[Track]:
-    """Cosine annealing from the base to ``eta_min``, restarting after ``T_0`` epochs, then
-    after cycles ``T_mult`` times longer each."""
+    """``eta_min + (base - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2``: cosine annealing from
+    the base to ``eta_min``, restarting after ``T_0`` epochs, then after cycles ``T_mult``
+    times longer each (``T_cur`` the epochs since the last restart, ``T_i`` the cycle's)."""
     mult = check_period_mult("T_mult", _number(T_mult))
-    shape = CosineRestarts(period=_number(T_0), period_mult=mult)
+    shape = TorchRestarts(period=_number(T_0), period_mult=mult)
     return [Track.shared("lr", shape, bases, Span.floor(_number(eta_min)))]
 
 

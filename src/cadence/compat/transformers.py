@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
+from cadence.compat._torch_base import check_optimizer, real
 from cadence.compat.lr_scheduler import LambdaLR, ReduceLROnPlateau
-from cadence.compat.torch_base import check_optimizer, real
 from cadence.config.registry import suggest
 from cadence.scheduler.slots import as_float
 from cadence.schedules import (

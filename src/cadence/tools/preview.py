@@ -9,6 +9,7 @@ For machines without a display: both return plain text (Unicode braille and bloc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -25,23 +26,45 @@ _BRAILLE = 0x2800
 
 
 def _values(schedule: Callable[[Any], Any], steps: np.ndarray) -> np.ndarray:
+    """The schedule at ``steps``: finite values (any, up to the largest floats), or an
+    InvalidValue naming the first step whose value is not (a preview has no place for it)."""
     values = np.asarray(schedule(steps), dtype=np.float64)
     if values.shape != steps.shape:
         raise InvalidValue(f"the schedule gave {values.shape} values for {steps.shape} steps")
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise InvalidValue(f"the schedule is {values[bad[0]]} at step {steps[bad[0]]:g}: a "
+                           "preview draws finite values only")
     return values
 
 
 def _scale(values: np.ndarray, log: bool) -> tuple[np.ndarray, float, float]:
-    """Values mapped to [0, 1], and the (low, high) they span."""
-    shown = values
+    """Finite values mapped to [0, 1], and the (low, high) they span. On a log scale values
+    at or below 0 sit at the lowest positive one, and at least one must be positive."""
     if log:
         positive = values[values > 0]
-        floor = positive.min() if positive.size else 1.0
-        shown = np.log10(np.maximum(values, floor))
-    low, high = float(np.min(shown)), float(np.max(shown))
-    span = high - low
-    unit = (shown - low) / span if span > 0 else np.full_like(shown, 0.5)
-    return unit, (10**low if log else low), (10**high if log else high)
+        if not positive.size:
+            raise InvalidValue("a log scale needs a value above 0 (every value is at or below "
+                               f"0, the highest {float(values.max()):.4g})")
+        low, high = float(positive.min()), float(values.max())
+        shown = np.log10(np.maximum(values, low))
+        return _unit(shown, float(np.log10(low)), float(np.log10(high))), low, high
+    low, high = float(values.min()), float(values.max())
+    return _unit(values, low, high), low, high
+
+
+def _unit(shown: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``(shown - low) / (high - low)`` in [0, 1] (0.5 where high == low), also where the span
+    is beyond the largest float (from -1e308 to 1e308): then the halves are subtracted."""
+    with np.errstate(over="ignore"):
+        span = high - low
+    if not span > 0:
+        return np.full_like(shown, 0.5)
+    if math.isfinite(span):
+        unit = (shown - low) / span
+    else:
+        unit = (shown / 2 - low / 2) / (high / 2 - low / 2)
+    return np.clip(unit, 0.0, 1.0)
 
 
 def check_size(name: str, value: object, limit: int) -> int:

@@ -55,7 +55,8 @@ class LRScheduler(TorchLRScheduler):
     still passes it).
     """
 
-    __slots__ = ("_built", "_runtime")
+    __slots__ = ("_built", "_restored", "_runtime")
+    _restored: str | None
     describe: ClassVar[Callable[..., list[Track]] | None] = None
     chainable: ClassVar[bool] = True  # moves the current lr (PyTorch's chainable form) or sets it
     _settings: ClassVar[tuple[str, ...]] = ()
@@ -175,9 +176,11 @@ class LRScheduler(TorchLRScheduler):
         write them, and the next update would make the parameters inf or NaN)."""
         bad = next(i for i, v in enumerate(values) if v is not None and not math.isfinite(v))
         settings = ", ".join(f"{k}={shown(v)}" for k, v in self._setting_values().items())
+        loaded = getattr(self, "_restored", None)
+        since = "" if loaded is None else f", moving on from the loaded state's {loaded!r}"
         raise InvalidValue(
             f"{name!r} must be a finite number (got {values[bad]!r} for param group {bad} at "
-            f"step {t:g} from {type(self).__name__}({settings})): it is never written")
+            f"step {t:g} from {type(self).__name__}({settings}){since}): it is never written")
 
     def _check_call_order(self) -> None:
         """PyTorch's two warnings at the first ``step()``: ``optimizer.step`` replaced after the
@@ -218,6 +221,7 @@ class LRScheduler(TorchLRScheduler):
                 raise
             if added:
                 write_lrs(self.optimizer.param_groups, added, start=len(self.base_lrs))
+            self._restored = None
         groups = self.optimizer.param_groups
         # what the groups hold: the lrs just written, when they went into every group (a
         # drop-in with one track schedules the lr)
@@ -292,20 +296,30 @@ class LRScheduler(TorchLRScheduler):
             self._restore()
 
     def _restore(self) -> None:
-        """Write the loaded step's values: the saved lrs (``_last_lr``, or the closed form),
-        the closed form of any other hyperparameter; the bases become ``initial_lr``."""
+        """Write the loaded step's values: its closed form (every hyperparameter it schedules)
+        where the class has an exact one, computed from the loaded settings and bases; else (a
+        user's ``get_lr``, a container that chains, a plateau) the lrs the state saved,
+        ``_last_lr``. The bases become each group's ``initial_lr``."""
         groups = self.optimizer.param_groups
-        described = not self._custom and _inherited_description(type(self)) is not None
-        closed = self._get_closed_form_lr if described else None
-        if resume.restore(groups, "lr", self.__dict__.get("_last_lr"), closed):
+        exact = self._exact_values()
+        if exact is not None:
+            Binder(self.optimizer, self._tracks()).write(exact)
+            written = bool(exact)
+        else:
+            self._restored = "_last_lr"  # named if the next step is refused
+            written = resume.restore(groups, "lr", self.__dict__.get("_last_lr"))
+        if written:
             for group, base in zip(groups, getattr(self, "base_lrs", ())):  # not a container's
                 group["initial_lr"] = base.clone() if isinstance(base, torch.Tensor) else base
-        runtime = self._now() if described else None
-        if runtime is not None and len(runtime.binder.tracks) > 1 and self.last_epoch >= 0:
-            values = runtime.values(self._position())  # momentum, where it is scheduled too
-            runtime.binder.write({n: v for n, v in values.items() if n != "lr"})
         self._last_lr = group_values(groups, "lr")
         self._built = resume.built(self)
+
+    def _exact_values(self) -> dict[str, list[Any]] | None:
+        """The values of the loaded step from the closed form (``{}`` before the first step),
+        or None for a scheduler without an exact closed form of its own."""
+        if self._custom or _inherited_description(type(self)) is None:
+            return None
+        return self._now().values(self._position()) if self.last_epoch >= 0 else {}
 
     def _loaded_values(self) -> list[Any]:
         """The values a loaded state gives now (see :func:`check_loaded`): the closed form at the

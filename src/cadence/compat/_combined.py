@@ -15,7 +15,7 @@ import torch
 from torch.optim import lr_scheduler as T
 
 from cadence.compat import legacy, resume
-from cadence.compat.torch_base import LRScheduler, check_last_epoch, check_optimizer, write_lrs
+from cadence.compat._torch_base import LRScheduler, check_last_epoch, check_optimizer, write_lrs
 from cadence.compat.torch_shapes import absolute_values
 from cadence.scheduler import writers
 from cadence.scheduler.plan import group_values
@@ -121,6 +121,12 @@ class SequentialLR(LRScheduler, T.SequentialLR):
             return
         _check_children_state(self, state_dict)
         super().load_state_dict(state_dict)
+
+    def _exact_values(self) -> dict[str, list[Any]] | None:
+        """The children's closed forms joined (not with a plateau child: it has none)."""
+        if any(_is_plateau(s) or _lr_track(s) is None for s in self._schedulers):
+            return None
+        return self.value_at(float(self.last_epoch)) if self.last_epoch >= 0 else {}
 
     def step(self, metrics: Any = None) -> None:
         """Advance one step; ``metrics`` feeds a ReduceLROnPlateau child."""

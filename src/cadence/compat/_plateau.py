@@ -14,7 +14,7 @@ from torch.optim import lr_scheduler as T
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 
 from cadence.compat import resume
-from cadence.compat.torch_base import LRScheduler, check_optimizer, real
+from cadence.compat._torch_base import LRScheduler, check_optimizer, real
 from cadence.scheduler import writers
 from cadence.scheduler.plan import Writes, group_values
 from cadence.scheduler.plateau import advance, reduce_once
