@@ -5,7 +5,8 @@ schedule is sized for one process, in the batches of the dataloader before ``pre
 updates the optimizer skipped, and leaves out accumulation micro-batches. cadence's drop-ins
 follow that as PyTorch's schedulers do; a ``cadence.Scheduler`` follows it with
 ``count="calls"`` (its default, ``count="updates"``, counts the optimizer's updates instead: one
-per update, whatever the number of processes).
+per update, whatever the number of processes, so a schedule sized as accelerate sizes one ends
+N times later under N processes; such a Scheduler says so at its first ``step()``).
 
 Run: ``.venv/bin/python examples/accelerate_example.py``, or on two processes
 ``torchrun --nproc_per_node=2 examples/accelerate_example.py`` (``--help`` for the options; the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from typing import Any
 
 import torch
@@ -39,6 +41,8 @@ def lr_schedule() -> Warmup:
 def scheduler_for(recipe: str, optimizer: torch.optim.Optimizer) -> Any:
     if recipe == "cadence":  # one step() per call, as accelerate calls it
         return cadence.Scheduler(optimizer, lr=lr_schedule(), count="calls")
+    if recipe == "cadence-updates":  # ported as is: one step per update (it warns, > 1 process)
+        return cadence.Scheduler(optimizer, lr=lr_schedule())
     if recipe == "drop-in":
         return lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=STEPS)
     if recipe == "torch":  # the reference: PyTorch's own class
@@ -93,7 +97,8 @@ def fit(recipe: str, accumulate: int = 1, stop_at: int | None = None,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipe", default="cadence",
-                        choices=["cadence", "drop-in", "torch", "torch-lambda"])
+                        choices=["cadence", "cadence-updates", "drop-in", "torch",
+                                 "torch-lambda"])
     parser.add_argument("--accumulate", type=int, default=1, help="gradient_accumulation_steps")
     parser.add_argument("--stop-at", type=int, help="save the state after this many updates")
     parser.add_argument("--save-dir", help="where accelerator.save_state writes")
@@ -101,7 +106,11 @@ def main() -> None:
     parser.add_argument("--record", help="write each process's lrs to this JSON file "
                                          "(rank appended)")
     args = parser.parse_args()
-    result = fit(args.recipe, args.accumulate, args.stop_at, args.save_dir, args.resume)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = fit(args.recipe, args.accumulate, args.stop_at, args.save_dir, args.resume)
+    result["warnings"] = [str(w.message) for w in caught if "cadence" in w.filename
+                          or "Scheduler" in str(w.message)]
     if args.record:
         rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
         path = args.record if rank == 0 else f"{args.record}.rank{rank}"

@@ -3,9 +3,14 @@ PyTorch's.
 
 A ``cadence.Scheduler`` follows the optimizer's updates itself, so Lightning's default interval
 (``"epoch"``), ``interval="step"`` and ``accumulate_grad_batches`` all give the lr of the
-schedule at each update. A Scheduler with a plateau controller is an instance of PyTorch's
-``ReduceLROnPlateau``, so Lightning feeds it the metric named by ``monitor``. cadence's
-drop-ins (``cadence.compat.lr_scheduler``) work as PyTorch's do.
+schedule at each update (a ``"frequency"`` changes nothing then, and cadence says so: pass
+``count="calls"`` for a schedule in Lightning's calls). A Scheduler with a plateau controller is
+an instance of PyTorch's ``ReduceLROnPlateau``, so Lightning feeds it the metric named by
+``monitor``: after each validation epoch by default, or, with ``"interval": "step"``, every
+``"frequency"`` batches, which should be the trainer's ``val_check_interval`` so that each
+report is a fresh metric (every batch, it would be fed the last validation's again and again,
+and would need ``"strict": False`` until the first one). cadence's drop-ins
+(``cadence.compat.lr_scheduler``) work as PyTorch's do.
 
 Run: ``.venv/bin/python examples/lightning_example.py --recipe warmup-cosine`` (``--help`` for
 the options; the test suite runs it, tests/integrations/test_lightning.py).
@@ -27,6 +32,7 @@ from cadence.compat import lr_scheduler
 from cadence.schedules import Constant, Cosine, Linear, Stretch, Warmup
 
 WARMUP, TOTAL, BATCH = 10, 60, 4
+VAL_EVERY = 4  # "plateau-per-step": validation every 4 batches (8 per epoch), the metric fed then
 DROPOUT, L2 = 0.2, 1e-3  # the "targets" recipe: its dropout's built p, its penalty's last weight
 
 
@@ -78,6 +84,17 @@ class Regression(L.LightningModule):
                                           plateau=cadence.ReduceOnPlateau(patience=0, factor=0.5))
             return {"optimizer": optimizer,
                     "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
+        if self.recipe == "plateau-per-step":  # validate every VAL_EVERY batches, fed each time
+            scheduler = cadence.Scheduler(optimizer, lr=Warmup(Constant(1.0), steps=WARMUP),
+                                          plateau=cadence.ReduceOnPlateau(patience=0, factor=0.5))
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss",
+                                     "interval": "step", "frequency": VAL_EVERY}}
+        if self.recipe == "every-other-step":  # a frequency that changes nothing (it warns)
+            scheduler = cadence.Scheduler(optimizer, lr=lr_schedule())
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "interval": "step",
+                                     "frequency": 2}}
         if self.recipe == "fraction":  # written over [0, 1] of training, converted at the edge
             updates = self.trainer.estimated_stepping_batches
             scheduler = cadence.Scheduler(optimizer, lr=Stretch(Cosine(steps=1.0), factor=updates))
@@ -138,7 +155,8 @@ def fit(recipe: str, max_steps: int = TOTAL, accumulate: int = 1,
     trainer = L.Trainer(max_steps=max_steps, accumulate_grad_batches=accumulate,
                         callbacks=callbacks, accelerator="cpu", devices=1, logger=False,
                         enable_progress_bar=False, enable_model_summary=False,
-                        enable_checkpointing=bool(checkpoint_every), num_sanity_val_steps=0)
+                        enable_checkpointing=bool(checkpoint_every), num_sanity_val_steps=0,
+                        val_check_interval=VAL_EVERY if recipe == "plateau-per-step" else None)
     trainer.fit(Regression(recipe), data(), data(seed=1), ckpt_path=resume)
     return record
 
@@ -146,7 +164,8 @@ def fit(recipe: str, max_steps: int = TOTAL, accumulate: int = 1,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipe", default="warmup-cosine",
-                        choices=["warmup-cosine", "targets", "plateau", "fraction", "per-epoch",
+                        choices=["warmup-cosine", "targets", "plateau", "plateau-per-step",
+                                 "every-other-step", "fraction", "per-epoch",
                                  "drop-in-one-cycle", "drop-in-plateau", "torch-plateau"])
     parser.add_argument("--max-steps", type=int, default=TOTAL, help="optimizer updates")
     parser.add_argument("--accumulate", type=int, default=1, help="accumulate_grad_batches")

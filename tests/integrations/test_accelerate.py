@@ -3,6 +3,8 @@ under torchrun, on CPU."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from example_runner import example, run_example, torchrun_example
 
@@ -43,6 +45,23 @@ def test_two_processes_end_where_pytorchs_scheduler_ends(tmp_path):
     assert lrs(ours[0]) == pytest.approx(lrs(theirs[0]), rel=1e-12)
     schedule = recipes.lr_schedule()  # two steps of the schedule per update
     assert lrs(ours[0]) == [BASE * schedule(2 * t) for t in range(recipes.STEPS // 2)]
+
+
+def test_a_scheduler_counting_updates_under_two_processes_says_what_it_does(tmp_path):
+    """Ported from PyTorch's as is, with the default count='updates': accelerate calls it twice
+    per update, it moves once, and it says so (at its first step) rather than end late in
+    silence."""
+    ranks = two_processes("cadence-updates", tmp_path)
+    schedule = recipes.lr_schedule()
+    assert lrs(ranks[0]) == [BASE * schedule(t) for t in range(recipes.STEPS // 2)]
+    [warned] = ranks[0]["warnings"]
+    assert warned.startswith("accelerate calls Scheduler.step() 2 times after each optimizer "
+                             "update (2 processes, split_batches=False)")
+    assert "count='calls'" in warned
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        recipes.fit("cadence-updates")
+    assert not [w for w in caught if "accelerate calls" in str(w.message)]  # one process
 
 
 def test_a_mid_epoch_state_resumes_in_a_fresh_process(tmp_path):

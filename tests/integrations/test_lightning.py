@@ -50,6 +50,30 @@ def test_a_plateau_scheduler_is_fed_the_monitored_metric():
     assert min(factors) < 1.0  # it did reduce
 
 
+def test_a_plateau_fed_per_step_after_each_validation():
+    record = recipes.fit("plateau-per-step", max_steps=40)
+    reference = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(reference, patience=0, factor=0.5)
+    factors = [1.0]
+    for loss in record.val_losses:  # one validation, one report, every VAL_EVERY updates
+        plateau.step(loss)
+        factors.append(reference.param_groups[0]["lr"])
+    assert len(record.val_losses) == 40 // recipes.VAL_EVERY
+    expected = [BASE * min(1.0, t / recipes.WARMUP) * factors[t // recipes.VAL_EVERY]
+                for t in range(40)]
+    assert [lr for _, lr in record.lrs] == pytest.approx(expected, rel=1e-12)
+    assert min(factors) < 1.0
+
+
+@pytest.mark.filterwarnings("default::UserWarning")
+def test_a_frequency_that_changes_nothing_is_said():
+    with pytest.warns(UserWarning, match=r"Lightning steps Scheduler every 2 steps \('frequency'"
+                      r": 2\)\. This scheduler counts optimizer updates"):
+        record = recipes.fit("every-other-step", max_steps=12)
+    schedule = recipes.lr_schedule()
+    assert [lr for _, lr in record.lrs] == [BASE * schedule(t) for t in range(12)]
+
+
 def test_the_plateau_drop_in_is_fed_as_pytorchs_is():
     ours, theirs = recipes.fit("drop-in-plateau"), recipes.fit("torch-plateau")
     assert ours.lrs == theirs.lrs and ours.val_losses == theirs.val_losses

@@ -311,7 +311,6 @@ class LRScheduler(TorchLRScheduler):
         if written:
             for group, base in zip(groups, getattr(self, "base_lrs", ())):  # not a container's
                 group["initial_lr"] = base.clone() if isinstance(base, torch.Tensor) else base
-        self._last_lr = group_values(groups, "lr")
         self._built = resume.built(self)
 
     def _exact_values(self) -> dict[str, list[Any]] | None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import bisect
 import math
 import sys
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -52,15 +53,16 @@ class ClosedForm:
     last step asked. Kept out of the drop-in's state and ``__dict__``, and made again whenever
     the settings or the bases change (a loaded state's settings win, as upstream)."""
 
-    __slots__ = ("_row", "_shared", "binder", "key", "lone", "refuse")  # _row: see below
+    __slots__ = ("_row", "_shared", "binder", "key", "lone", "refuse")
 
     def __init__(self, key: tuple[Any, ...], binder: Binder,
                  refuse: Callable[[str, Sequence[Any], float], None] | None = None) -> None:
         self.key = key
         self.binder = binder
         # called with (name, values, step) before values that are not all finite are
-        # written: it raises (the drop-in names itself and its settings)
-        self.refuse = refuse
+        # written: it raises (the drop-in names itself and its settings). Held weakly: the
+        # drop-in holds this object, and a cycle would keep both (and the optimizer) alive
+        self.refuse = None if refuse is None else weakref.WeakMethod(refuse)
         self.lone: tuple[float, dict[str, list[Any]], dict[str, list[Any]]] | None = None
         # move()'s last closed form: (step, values, the schedule's value)
         self._row: tuple[float, list[Any], Any] | None = None
@@ -139,7 +141,9 @@ class ClosedForm:
         """Refuse values that are not all finite (None: a group left alone)."""
         if self.refuse is not None and not all(
                 v is None or -_INF < v < _INF for v in values):
-            self.refuse(name, values, t)
+            refuse = self.refuse()
+            if refuse is not None:
+                refuse(name, values, t)
 
     def chain(self, name: str, step: float, t: float, current: Sequence[float]) -> list[Any]:
         """Track ``name``'s values at ``t`` for every group, chained from ``step`` onto what the

@@ -99,8 +99,9 @@ def _accelerate(scheduler: Any, wrapper: Any) -> None:
 
 
 def _lightning(scheduler: Any, config: Any) -> None:
-    """Lightning steps a scheduler every ``frequency`` intervals."""
-    if config.frequency != 1:
+    """Lightning steps a scheduler every ``frequency`` intervals (for a plateau scheduler the
+    frequency says when the monitored metric is fed: it matters, no word)."""
+    if config.frequency != 1 and not getattr(config, "reduce_on_plateau", False):
         warnings.warn(
             f"Lightning steps {type(scheduler).__name__} every {config.frequency} "
             f"{config.interval}s ('frequency': {config.frequency}). This scheduler counts "
