@@ -38,7 +38,8 @@ def scheduled(kinds: tuple[str, ...]) -> object:
     net, loss, update = model(), Loss(), cadence.EMAUpdate()
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     places: dict[str, object] = {
-        "kl_weight": cadence.Attribute(loss, "kl_weight"), "temperature": net.temperature,
+        "kl_weight": cadence.Attribute(loss, "kl_weight"),
+        "temperature": cadence.Attribute(net, "temperature"),  # a buffer, filled in place
         "dropout": cadence.Modules(net, "p", type=torch.nn.Dropout), "ema_decay": update}
     schedules = {"kl_weight": Linear(start=0.0, end=1.0, steps=STEPS),
                  "temperature": Cosine(start=1.0, end=0.5, steps=STEPS),

@@ -229,3 +229,28 @@ def test_targets_are_logged_with_the_values_each_update_uses(tmp_path):
     with open(path, newline="", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     assert [float(r["kl"]) for r in rows] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+
+
+def test_a_module_put_in_the_place_of_another_is_recorded_in_its_column(tmp_path):
+    """A Modules target follows the model: after ``model[2]`` is replaced, its column holds
+    what the new module uses, and a dropout added at a new place gets a column of its own."""
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.2), torch.nn.Dropout(0.4))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    places = {"dropout": cd.Modules(model, "p", type=torch.nn.Dropout)}
+    sched = cd.Scheduler(opt, dropout=Linear(start=1.0, end=0.5, steps=4), targets=places)
+    path = tmp_path / "log.csv"
+    with HyperparameterLog(opt, names=("lr",), csv=path, targets=places) as log:
+        for k in range(6):
+            if k == 3:
+                model[2] = torch.nn.Dropout(0.8)  # a new module in the same place
+                model.append(torch.nn.Dropout(0.1))  # and one at a new place
+            opt.step()
+    assert sched.current_step == 6
+    assert log.columns == ["update", "lr/0", "dropout/1.p", "dropout/2.p", "dropout/3.p"]
+    new = [row["dropout/2.p"] for row in log.rows[3:]]
+    assert new[0] == 0.8 and new[1:] == pytest.approx([0.8 * (1 - 0.5 * min(k, 4) / 4)
+                                                      for k in (4, 5)])
+    assert [row.get("dropout/3.p") for row in log.rows] == [None] * 3 + [0.1, 0.05, 0.05]
+    with open(path, newline="", encoding="utf-8") as file:
+        header = next(csv.reader(file))
+    assert header == log.columns

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from cadence.scheduler.targets import Target
+from cadence.scheduler.places import Target
 from cadence.validation import check_range
 
 __all__ = ["EMAUpdate"]

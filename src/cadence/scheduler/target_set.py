@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 
 from cadence.config.io import fingerprint
+from cadence.scheduler.places import PlaceFailed, Target
 from cadence.scheduler.selection import as_schedule
-from cadence.scheduler.targets import PlaceFailed, Target
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
 from cadence.schedules.base import Schedule
 from cadence.schedules.ops import SCALAR

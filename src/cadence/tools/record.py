@@ -113,8 +113,8 @@ class HyperparameterLog:
                                                                       None))):
             raise InvalidType("'tensorboard' must be a directory path or a writer with "
                               f"add_scalar(tag, value, global_step) (got {tensorboard!r})")
-        self._targets = _target_columns(as_targets(targets))
-        self._target_names = [column for _, columns in self._targets for column in columns]
+        self._targets = as_targets(targets)
+        self._target_names = list(_target_values(self._targets))
         self.rows: list[Row] = []
         self.columns: list[str] = ["update", *self._slots(), *self._target_names]
         self._writer = _summary_writer(tensorboard) if own_writer else tensorboard
@@ -166,10 +166,11 @@ class HyperparameterLog:
         for column, (i, slot) in slots.items():
             value = slot.read(self.optimizer.param_groups[i])
             row[column] = as_float(value) if _is_number(value) else None
-        for target, columns in self._targets:
-            row.update(zip(columns, target.read()))
+        values = _target_values(self._targets)  # the places each target has now
+        row.update(values)
         self.rows.append(row)
-        new = [c for c in slots if c not in self.columns]
+        self._target_names += [c for c in values if c not in self._target_names]
+        new = [c for c in (*slots, *values) if c not in self.columns]
         if new:
             order = {c: k for k, c in enumerate(slots)}
             targets = self._target_names
@@ -186,7 +187,7 @@ class HyperparameterLog:
                 if row[column] is not None:
                     name, group = column.rsplit("/", 1)
                     self._writer.add_scalar(f"{name}/group{group}", row[column], update)
-            for column in self._target_names:
+            for column in values:
                 self._writer.add_scalar(column, row[column], update)
 
     def _rewrite(self, file: IO[str]) -> None:
@@ -235,10 +236,13 @@ class HyperparameterLog:
         return f"HyperparameterLog(names={self.names!r}, updates={len(self.rows)}, {state})"
 
 
-def _target_columns(targets: Mapping[str, Target]) -> list[tuple[Target, list[str]]]:
-    """Each target with its columns: its name, or ``<name>/<place>`` for each of its places."""
-    out = []
+def _target_values(targets: Mapping[str, Target]) -> dict[str, float]:
+    """What each target's places hold now, by column: its name, or ``<name>/<place>`` for each
+    of its places (a ``Modules`` target's places follow the model: a module put in the place
+    of another is recorded in its column, a module in a new place gets a column)."""
+    out: dict[str, float] = {}
     for name, target in targets.items():
+        values = target.read()  # first: a Modules target finds moved modules again
         places = target.places()
-        out.append((target, [name] if len(places) == 1 else [f"{name}/{p}" for p in places]))
+        out.update(zip([name] if len(places) == 1 else [f"{name}/{p}" for p in places], values))
     return out
