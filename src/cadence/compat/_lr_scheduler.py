@@ -426,9 +426,23 @@ class OneCycleLR(LRScheduler, T.OneCycleLR):
                               cycle_momentum, base_momentum, max_momentum, div_factor,
                               final_div_factor, three_phase, last_epoch)
 
+    __slots__ = ("_group_keys",)
+    _KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
+
+    def _initial_step(self) -> None:
+        # the keys PyTorch's constructor puts into the groups, kept to put back into groups
+        # that lack them (an optimizer state saved by cadence 0.1.0, loaded afterwards)
+        self._group_keys = [{k: g[k] for k in self._KEYS if k in g}
+                            for g in self.optimizer.param_groups]
+        super()._initial_step()
+
     def _setting_values(self) -> dict[str, Any]:
         phases = self._schedule_phases
         groups = self.optimizer.param_groups[: len(self.base_lrs)]
+        for group, kept in zip(groups, getattr(self, "_group_keys", ())):
+            if not all(k in group for k in kept):
+                for key, value in kept.items():
+                    group.setdefault(key, value)
         anneal = getattr(self, "_anneal_func_type", None)
         if anneal is None:  # a state saved before PyTorch 2.2 keeps the function
             anneal = "linear" if getattr(self, "anneal_func", None) is \
