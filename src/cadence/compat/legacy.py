@@ -34,27 +34,16 @@ from cadence.scheduler.plan import Writes, group_values
 from cadence.scheduler.plateau import reduce_once
 from cadence.scheduler.state import RELEASES, read_state
 from cadence.schedules import (
-    Constant,
-    Cosine,
-    Exponential,
-    Linear,
-    MultiStep,
-    OneCycle,
-    Polynomial,
-    Repeat,
     Schedule,
-    Step,
-    join,
 )
 from cadence.validation import InvalidType, InvalidValue
 
 FORMAT = "cadence.Scheduler/1"
 SAVED_BY = f"'state_dict' was saved by cadence {RELEASES[FORMAT]} (format {FORMAT!r})"
-_INF = int(1e9)  # MMEngine's end of time
-_State = dict[str, Any]
+State = dict[str, Any]
 
 
-def _refused(detail: str) -> InvalidValue:
+def refused(detail: str) -> InvalidValue:
     """The error for a state of 0.1.0 that cannot be continued exactly."""
     return InvalidValue(f"{SAVED_BY} {detail}; nothing was loaded")
 
@@ -87,7 +76,7 @@ def load(scheduler: Any, state: object) -> bool:
     return True
 
 
-def _convert(scheduler: Any, state: Mapping[str, Any]) -> tuple[_State, str, list[float]]:
+def _convert(scheduler: Any, state: Mapping[str, Any]) -> tuple[State, str, list[float]]:
     """The current state for ``state``, the hyperparameter and its saved bases."""
     try:
         saved = read_state(state, FORMAT)
@@ -95,33 +84,35 @@ def _convert(scheduler: Any, state: Mapping[str, Any]) -> tuple[_State, str, lis
         raise type(exc)(f"{SAVED_BY} and cannot be read: {exc}") from exc
     layout = saved.get("layout")
     if not isinstance(layout, Mapping):
-        raise _refused("without its 'layout'")
+        raise refused("without its 'layout'")
     if isinstance(scheduler, T.LRScheduler):
         kind, settings = layout.get("class"), layout.get("settings")
         if not isinstance(kind, str) or not isinstance(settings, Mapping):
-            raise _refused(f"with the layout {layout!r}, which is not a PyTorch drop-in's (its "
+            raise refused(f"with the layout {layout!r}, which is not a PyTorch drop-in's (its "
                            "'class' and 'settings')")
-        bases = _bases(saved, "lr", scheduler.optimizer.param_groups)
+        bases = saved_bases(saved, "lr", scheduler.optimizer.param_groups)
         return (_torch(scheduler, kind, settings, saved["steps"], bases,
                        saved.get("plateau_state")), "lr", bases)
-    return _mmengine(scheduler, layout, saved)
+    from cadence.compat.legacy_mmengine import convert  # MMEngine's drop-ins need MMEngine
+
+    return convert(scheduler, layout, saved)
 
 
-def _bases(saved: Mapping[str, Any], name: str, groups: Sequence[Any]) -> list[float]:
+def saved_bases(saved: Mapping[str, Any], name: str, groups: Sequence[Any]) -> list[float]:
     row = saved["bases"].get(name)
     if not isinstance(row, list) or len(row) != len(groups) or None in row:
-        raise _refused(f"with the bases {row!r} for {name!r}, not one per param group "
+        raise refused(f"with the bases {row!r} for {name!r}, not one per param group "
                        f"({len(groups)})")
     return list(row)
 
 
 # -- PyTorch's drop-ins -----------------------------------------------------------------------
 def _torch(s: Any, kind: str, settings: Mapping[str, Any], step: int, bases: list[float],
-           plateau: Mapping[str, Any] | None) -> _State:
+           plateau: Mapping[str, Any] | None) -> State:
     """The current state of ``s`` (a class named ``kind``, built with ``settings``) at
     ``step``."""
     if kind != type(s).__name__:
-        raise _refused(f"for a {kind}, not a {type(s).__name__}")
+        raise refused(f"for a {kind}, not a {type(s).__name__}")
     state = dict(s.state_dict())
     try:
         if isinstance(s, T.ReduceLROnPlateau):
@@ -137,27 +128,27 @@ def _torch(s: Any, kind: str, settings: Mapping[str, Any], step: int, bases: lis
     except InvalidValue:
         raise
     except (KeyError, TypeError, ValueError) as exc:
-        raise _refused(f"with the settings {dict(settings)!r}, which a {kind} cannot take "
+        raise refused(f"with the settings {dict(settings)!r}, which a {kind} cannot take "
                        f"({type(exc).__name__}: {exc})") from exc
     return state
 
 
 def _attributes(*names: str) -> Callable[..., None]:
-    def convert(s: Any, state: _State, settings: Mapping[str, Any], *_: Any) -> None:
+    def convert(s: Any, state: State, settings: Mapping[str, Any], *_: Any) -> None:
         state.update({n: settings[n] for n in names})
     return convert
 
 
-def _multistep(s: Any, state: _State, settings: Mapping[str, Any], *_: Any) -> None:
+def _multistep(s: Any, state: State, settings: Mapping[str, Any], *_: Any) -> None:
     state.update(milestones=Counter(settings["milestones"]), gamma=settings["gamma"])
 
 
-def _lambdas(s: Any, state: _State, settings: Mapping[str, Any], *_: Any) -> None:
+def _lambdas(s: Any, state: State, settings: Mapping[str, Any], *_: Any) -> None:
     """A function is kept (its name was saved); a schedule the scheduler does not hold is
     rebuilt from its saved config."""
     saved = settings["lr_lambda"]
     if not isinstance(saved, list) or len(saved) != len(s.lr_lambdas):
-        raise _refused(f"with lr_lambda {saved!r}, not one per param group ({len(s.lr_lambdas)})")
+        raise refused(f"with lr_lambda {saved!r}, not one per param group ({len(s.lr_lambdas)})")
     out: list[Any] = []
     for i, (old, fn) in enumerate(zip(saved, s.lr_lambdas)):
         if old == fingerprint(fn):
@@ -165,7 +156,7 @@ def _lambdas(s: Any, state: _State, settings: Mapping[str, Any], *_: Any) -> Non
         elif isinstance(fn, Schedule) and isinstance(old, Mapping) and _rebuilds(old):
             out.append(dict(old))
         else:
-            raise _refused(f"with lr_lambda[{i}] {old!r}, which is not this "
+            raise refused(f"with lr_lambda[{i}] {old!r}, which is not this "
                            f"{type(s).__name__}'s ({fingerprint(fn)!r}) and cannot be rebuilt")
     state["lr_lambdas"] = out
 
@@ -178,7 +169,7 @@ def _rebuilds(config: Mapping[str, Any]) -> bool:
     return True
 
 
-def _warm_restarts(s: Any, state: _State, settings: Mapping[str, Any], step: int,
+def _warm_restarts(s: Any, state: State, settings: Mapping[str, Any], step: int,
                    *_: Any) -> None:
     length, mult = settings["T_0"], settings["T_mult"]
     state.update(T_0=length, T_mult=mult, eta_min=settings["eta_min"])
@@ -189,7 +180,7 @@ def _warm_restarts(s: Any, state: _State, settings: Mapping[str, Any], step: int
     state.update(T_cur=current, T_i=length)
 
 
-def _cyclic(s: Any, state: _State, settings: Mapping[str, Any], *_: Any) -> None:
+def _cyclic(s: Any, state: State, settings: Mapping[str, Any], *_: Any) -> None:
     up, down = float(settings["step_size_up"]), float(settings["step_size_down"])
     state.update(max_lrs=list(settings["max_lr"]), total_size=up + down,
                  step_ratio=up / (up + down), mode=settings["mode"], gamma=settings["gamma"],
@@ -202,7 +193,7 @@ def _cyclic(s: Any, state: _State, settings: Mapping[str, Any], *_: Any) -> None
                      use_beta1="betas" in s.optimizer.defaults)
 
 
-def _one_cycle(s: Any, state: _State, settings: Mapping[str, Any], *_: Any) -> None:
+def _one_cycle(s: Any, state: State, settings: Mapping[str, Any], *_: Any) -> None:
     """The phases are the scheduler's; the bounds live in the groups, which must hold the
     saved ones."""
     total, pct = settings["total_steps"], settings["pct_start"]
@@ -230,25 +221,25 @@ def _one_cycle(s: Any, state: _State, settings: Mapping[str, Any], *_: Any) -> N
     for key, values in wanted.items():
         held = [g.get(key) for g in groups]
         if held != values:
-            raise _refused(f"with the groups' {key} {values}, and this OneCycleLR's groups hold "
+            raise refused(f"with the groups' {key} {values}, and this OneCycleLR's groups hold "
                            f"{held}: build it with the arguments it was saved with")
 
 
 def _children(s: Any, settings: Mapping[str, Any]) -> list[tuple[Any, str, Mapping[str, Any]]]:
     saved = settings["schedulers"]
     if not isinstance(saved, list) or len(saved) != len(s._schedulers):
-        raise _refused(f"with the schedulers {saved!r}, and this {type(s).__name__} holds "
+        raise refused(f"with the schedulers {saved!r}, and this {type(s).__name__} holds "
                        f"{len(s._schedulers)}")
     out = []
     for child, (kind, child_settings) in zip(s._schedulers, saved):
         if isinstance(child, T.ReduceLROnPlateau):
-            raise _refused(f"as one {type(s).__name__} with one plateau controller, which the "
+            raise refused(f"as one {type(s).__name__} with one plateau controller, which the "
                            f"current {type(s).__name__} (PyTorch's) cannot continue exactly")
         out.append((child, kind, child_settings))
     return out
 
 
-def _sequential(s: Any, state: _State, settings: Mapping[str, Any], step: int,
+def _sequential(s: Any, state: State, settings: Mapping[str, Any], step: int,
                 bases: list[float]) -> None:
     """Each child at its own step: those done stopped before the next began, the active one
     counts from its milestone, the later ones have not started (-1)."""
@@ -264,7 +255,7 @@ def _sequential(s: Any, state: _State, settings: Mapping[str, Any], step: int,
     state.update(_milestones=marks, last_epoch=step, _schedulers=states)
 
 
-def _chained(s: Any, state: _State, settings: Mapping[str, Any], step: int,
+def _chained(s: Any, state: State, settings: Mapping[str, Any], step: int,
              bases: list[float]) -> None:
     state["_schedulers"] = [_torch(child, kind, child_settings, step, bases, None)
                             for child, kind, child_settings in _children(s, settings)]
@@ -282,13 +273,13 @@ _TORCH: list[tuple[type, Callable[..., None]]] = [
 ]
 
 
-def _plateau(s: Any, state: _State, settings: Mapping[str, Any], step: int, bases: list[float],
-             counters: Mapping[str, Any] | None) -> _State:
+def _plateau(s: Any, state: State, settings: Mapping[str, Any], step: int, bases: list[float],
+             counters: Mapping[str, Any] | None) -> State:
     """PyTorch's attributes from the controller's settings and counters; the lrs are the bases
     after its reductions."""
     fixed = {"min_scale": 0.0, "start_step": 0, "nan": "bad", "applies_to": ["lr"]}
     if any(settings.get(k) != v for k, v in fixed.items()):
-        raise _refused(f"with the plateau settings {dict(settings)!r}, which a "
+        raise refused(f"with the plateau settings {dict(settings)!r}, which a "
                        f"ReduceLROnPlateau cannot take (it has {fixed})")
     floors = settings["min_value"]
     floors = list(floors) if isinstance(floors, list) else [floors] * len(bases)
@@ -298,7 +289,7 @@ def _plateau(s: Any, state: _State, settings: Mapping[str, Any], step: int, base
                             "reductions": 0}
     worst = -math.inf if settings["mode"] == "max" else math.inf
     best = worst if counters["best"] is None else float(counters["best"])
-    lrs = [_reduced(b, counters["reductions"], settings["factor"], low, settings["eps"])
+    lrs = [reduced(b, counters["reductions"], settings["factor"], low, settings["eps"])
            for b, low in zip(bases, floors)]
     state.update(min_lrs=floors, last_epoch=step, best=best,
                  num_bad_epochs=counters["bad_reports"],
@@ -306,134 +297,13 @@ def _plateau(s: Any, state: _State, settings: Mapping[str, Any], step: int, base
     return state
 
 
-def _reduced(value: float, reductions: int, factor: float, floor: float, eps: float) -> float:
+def reduced(value: float, reductions: int, factor: float, floor: float, eps: float) -> float:
     for _ in range(reductions):
         new = reduce_once(value, factor, floor, eps)
         if new == value:  # the later reductions change nothing either
             break
         value = new
     return value
-
-
-# -- MMEngine's drop-ins ----------------------------------------------------------------------
-def _mmengine(s: Any, layout: Mapping[str, Any],
-              saved: Mapping[str, Any]) -> tuple[_State, str, list[float]]:
-    """The state of ``s`` at the saved step, if its arguments give the saved schedules; its
-    hyperparameter and bases."""
-    name, step = s.param_name, saved["steps"]
-    entry = layout.get("hyperparameters", {}).get(name) if isinstance(
-        layout.get("hyperparameters"), Mapping) else None
-    if not isinstance(entry, Mapping) or len(layout["hyperparameters"]) != 1 or \
-            layout.get("count") != "calls":
-        raise _refused(f"with the layout {dict(layout)!r}, which is not that of an MMEngine "
-                       f"drop-in on {name!r}")
-    bases = _bases(saved, name, s.optimizer.param_groups)
-    state = dict(s.state_dict())
-    if s.family is None:
-        return _mm_plateau(s, state, layout.get("plateau"), saved.get("plateau_state"), step,
-                           bases), name, bases
-    groups = entry.get("groups")
-    schedules = entry.get("schedules")
-    try:
-        old = [schedules[k] for k in groups]  # type: ignore[index, union-attr]
-    except (IndexError, KeyError, TypeError) as exc:
-        raise _refused(f"with the layout {dict(entry)!r} for {name!r}") from exc
-    mine = [fingerprint(w) for w in _old_windows(s, bases)]
-    if entry.get("absolute") is not False or not _close(old, mine):
-        raise _refused(f"with the schedules {old}, which this {type(s).__name__}'s arguments do "
-                       f"not give ({mine}): build it with the arguments it was saved with")
-    active = max(0, min(step, s.end - 1) - s.begin + 1)
-    state.update(last_step=active - 1, _global_step=step, base_values=list(bases))
-    return state, name, bases
-
-
-def _mm_plateau(s: Any, state: _State, config: Any, counters: Mapping[str, Any] | None,
-                step: int, bases: list[float]) -> _State:
-    """MMEngine's counters from the controller's, if its settings are this scheduler's."""
-    mine = {"mode": "min" if s.rule == "less" else "max", "factor": s.factor,
-            "patience": s.patience, "threshold": s.threshold,
-            "threshold_mode": s.threshold_rule, "cooldown": s.cooldown,
-            "min_scale": 0.0, "min_value": list(s.min_values), "eps": s.eps, "start_step": 0,
-            "nan": "bad", "applies_to": [s.param_name]}
-    if not isinstance(config, Mapping) or any(config.get(k) != v for k, v in mine.items()):
-        raise _refused(f"with the plateau settings {config!r}, and this {type(s).__name__} has "
-                       f"{mine}: build it with the arguments it was saved with")
-    counters = counters or {"best": None, "bad_reports": 0, "cooldown_left": 0,
-                            "reductions": 0}
-    best = s.rule_worse if counters["best"] is None else float(counters["best"])
-    values = [_reduced(b, counters["reductions"], s.factor, low, s.eps)
-              for b, low in zip(bases, s.min_values)]
-    state.update(last_step=step - 1, best=best, num_bad_epochs=counters["bad_reports"],
-                 cooldown_counter=counters["cooldown_left"], _last_value=values)
-    return state
-
-
-def _old_windows(s: Any, bases: list[float]) -> list[Schedule]:
-    """The schedules release 0.1.0 built for ``s``'s arguments: each group's factor in local
-    time, active in ``[begin, end)`` (1 before, its last value after)."""
-    args, begin, end = s._setting_values(), s.begin, s.end
-    out = []
-    for base in bases:
-        shape = _old_shape(s.family, args, base, end - begin - 1)
-        pieces: list[Schedule] = []
-        marks = []
-        if begin > 0:
-            pieces.append(Constant(1.0))
-            marks.append(begin)
-        pieces.append(shape)
-        if end < _INF:
-            pieces.append(Constant(shape(end - 1 - begin)))
-            marks.append(end)
-        out.append(join(pieces, marks) if marks else shape)
-    return out
-
-
-def _old_shape(family: str, a: Mapping[str, Any], base: float, last: int) -> Schedule:
-    """Release 0.1.0's factor of ``base`` for MMEngine's ``family`` with arguments ``a``."""
-    def floor(eta_min: Any, ratio: Any = None) -> float:
-        return float(ratio) if ratio is not None else (eta_min or 0.0) / base if base else 0.0
-
-    if family == "Step":
-        return Step(every=a["step_size"], gamma=a["gamma"])
-    if family == "MultiStep":
-        return MultiStep(milestones=sorted(Counter(a["milestones"]).elements()), gamma=a["gamma"])
-    if family == "Constant":
-        return join([Constant(a["factor"]), Constant(1.0)], [last]) if last > 0 else \
-            Constant(a["factor"])
-    if family == "Exponential":
-        return Exponential(rate=a["gamma"])
-    if family == "CosineAnnealing":
-        low, steps = floor(a["eta_min"], a["eta_min_ratio"]), a["T_max"]
-        return Repeat(join([Cosine(start=1.0, end=low, steps=steps),
-                            Cosine(start=low, end=1.0, steps=steps)], [steps]), period=2 * steps)
-    if family == "Linear":
-        return Linear(start=a["start_factor"], end=a["end_factor"], steps=last) if last > 0 \
-            else Constant(a["start_factor"])
-    if family == "Poly":
-        return Polynomial(start=1.0, end=floor(a["eta_min"]), steps=last, power=a["power"]) \
-            if last > 0 else Constant(1.0)
-    if family == "OneCycle":
-        return OneCycle(total_steps=a["total_steps"], start=1.0, peak=a["div_factor"],
-                        end=1.0 / a["final_div_factor"], pct_start=a["pct_start"],
-                        anneal=a["anneal_strategy"], three_phase=a["three_phase"])
-    low = floor(a["eta_min"], a["eta_min_ratio"])  # CosineRestart
-    cycles: list[Schedule] = [Cosine(start=w, end=low, steps=p)
-                              for w, p in zip(a["restart_weights"], a["periods"])]
-    marks = [sum(a["periods"][: i + 1]) for i in range(len(a["periods"]))]
-    cycles.append(Constant(cycles[-1](a["periods"][-1] - 1)))
-    return join(cycles, marks)
-
-
-def _close(a: Any, b: Any) -> bool:
-    """The same configs, numbers equal to 12 digits (values computed again may differ in the
-    last bits)."""
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
-    if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
-        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
-    return bool(a == b)
 
 
 # -- the values of the saved step -------------------------------------------------------------
