@@ -139,8 +139,14 @@ class ClosedForm:
 
     def _check(self, name: str, values: Sequence[Any], t: float) -> None:
         """Refuse values that are not all finite (None: a group left alone)."""
-        if self.refuse is not None and not all(
-                v is None or -_INF < v < _INF for v in values):
+        if self.refuse is None:
+            return
+        try:
+            if -_INF < sum(values) < _INF:  # one pass in C: then every value is finite
+                return
+        except TypeError:  # a None among them (a group left alone)
+            pass
+        if not all(v is None or -_INF < v < _INF for v in values):
             refuse = self.refuse()
             if refuse is not None:
                 refuse(name, values, t)

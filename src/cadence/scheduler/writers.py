@@ -70,18 +70,27 @@ def unwrapped(optimizer: Any) -> Any:
     return optimizer
 
 
-def _clashes(writer: Any, places: list[tuple[Place, str]]) -> list[tuple[Any, str]]:
+def _clashes(writer: Any, places: list[tuple[Place, str]],
+             others: list[Any] | None = None) -> list[tuple[Any, str]]:
     """The other live writers that write one of ``places`` where one of the two does not
     share, with the first such place's name."""
     found = []
-    for other in list(_LIVE):
-        if other is writer or (writer.shares() and other.shares()):
-            continue
+    for other in _rivals(writer) if others is None else others:
         theirs = {place for place, _ in other.claims()}
         common = [name for place, name in places if place in theirs]
         if common:
             found.append((other, common[0]))
     return found
+
+
+def _rivals(writer: Any) -> list[Any]:
+    """The live writers that could write one of ``writer``'s places: not both sharing, and on
+    the same optimizer, unless both write targets (which may be shared across optimizers)."""
+    mine, targets = unwrapped(writer.optimizer), bool(getattr(writer, "targets", ()))
+    return [other for other in list(_LIVE) if other is not writer
+            and not (writer.shares() and other.shares())
+            and (unwrapped(other.optimizer) is mine
+                 or (targets and bool(getattr(other, "targets", ()))))]
 
 
 def _message(writer: Any, clashes: list[tuple[Any, str]]) -> str:
@@ -102,7 +111,11 @@ def claim(writer: Any) -> None:
     (two names for one place) is refused at once; one that another writer writes too is
     checked again before the optimizer's next update (:func:`watch`), since the other one
     may be gone by then (a scheduler built again in its place) or handed over (a container's
-    child)."""
+    child). A writer that shares (a drop-in) is checked only where a rival is live."""
+    rivals = _rivals(writer)
+    if writer.shares() and not rivals:
+        _LIVE.add(writer)
+        return
     places = writer.claims()
     seen: dict[Place, str] = {}
     for place, name in places:
@@ -111,7 +124,7 @@ def claim(writer: Any) -> None:
                                f"{_shown(writer)}: one writer per place")
         seen[place] = name
     _LIVE.add(writer)
-    if _clashes(writer, places):
+    if rivals and _clashes(writer, places, rivals):
         watch(writer)
 
 
