@@ -99,6 +99,26 @@ def check_positive(name: str, value: object) -> float:
     return number
 
 
+def check_divisor(name: str, value: float, dividend_name: str, dividend: float) -> float:
+    """A positive ``value`` (already checked) that ``dividend`` can be divided by: the
+    quotient must be a finite float too. A factor as small as ``5e-324`` passes "a positive
+    number" but turns ``peak / div_factor`` into inf; it is refused by its own name, not by
+    the name of the value it breaks.
+
+    >>> check_divisor("div_factor", 1e-300, "peak", 1.0)
+    1e-300
+    >>> try:
+    ...     check_divisor("div_factor", 5e-324, "peak", 1.0)
+    ... except InvalidValue as exc:
+    ...     print(exc)
+    'div_factor' must be a positive number that 'peak' (1.0) divided by stays finite (got 5e-324)
+    """
+    if not math.isfinite(dividend / value):
+        _fail(name, f"a positive number that {dividend_name!r} ({dividend!r}) divided by stays "
+              "finite", value)
+    return value
+
+
 def check_non_negative(name: str, value: object) -> float:
     """A finite number >= 0, returned as a float."""
     number = check_number(name, value, "a number >= 0")
@@ -197,7 +217,18 @@ def check_sequence(name: str, values: object, rule: str, *,
 
 def check_steps(name: str, value: object) -> int | float:
     """A positive length in steps, whole or not (a schedule is a function of a real step): an
-    int stays an int, anything else becomes a float. One rule, "a positive number", for both."""
+    int stays an int, anything else becomes a float. One rule, "a positive number", for both.
+
+    Every positive finite float is a length, from ``5e-324`` to ``1.8e308``: no floor is
+    drawn, because a schedule's time can be counted in any unit and combinators rescale it
+    (``Stretch(s, factor=1e-6)`` shortens every length inside ``s`` a million times), so the
+    shapes themselves stay finite for every length instead (inf only where a growth passes
+    the largest float). A length shorter than a float can resolve makes the curve degenerate,
+    never NaN or a traceback: a cycle shorter than the spacing of floats at a step is at its
+    start there, a phase that ends past the largest float has not ended, a quotient of steps
+    past it is held at the largest float, and a landmark count is capped
+    (``cadence.schedules.base.repeats``). What a length breaks elsewhere is refused by the
+    name that caused it (``check_divisor``, WSD's phases)."""
     number = check_positive(name, value)
     return int(value) if isinstance(value, numbers.Integral) else number
 

@@ -37,6 +37,7 @@ from cadence.validation import (
     InvalidValue,
     MissingKey,
     check_choice,
+    check_divisor,
     check_non_negative,
     check_number,
     check_positive,
@@ -351,6 +352,11 @@ class CyclicLR(LRScheduler, T.CyclicLR):
         up = check_positive("step_size_up", real(step_size_up))
         down = up if step_size_down is None else check_positive("step_size_down",
                                                                  real(step_size_down))
+        for name, part in (("step_size_up", up), ("step_size_down", down)):
+            if up + down == up + down - part:  # lost in the cycle's length: it is no phase
+                raise InvalidValue(f"'{name}' must be long enough to count in a cycle of "
+                                   f"step_size_up + step_size_down steps (got {part!r} beside "
+                                   f"{up + down - part!r})")
         if not math.isfinite(up + down):
             raise InvalidValue(f"'step_size_up' + 'step_size_down' (a cycle) must be a finite "
                                f"number of steps (got {up!r} + {down!r})")
@@ -411,10 +417,16 @@ class OneCycleLR(LRScheduler, T.OneCycleLR):
                             ("steps_per_epoch", steps_per_epoch)):
             if count is not None:
                 check_positive_int(name, count)
+        divide = check_positive("div_factor", real(div_factor))
+        final = check_positive("final_div_factor", real(final_div_factor))
         for v in per_group("max_lr", max_lr, optimizer):
-            check_positive("max_lr", real(v))
-        check_positive("div_factor", real(div_factor))
-        check_positive("final_div_factor", real(final_div_factor))
+            peak = check_positive("max_lr", real(v))
+            start = peak / check_divisor("div_factor", divide, "max_lr", peak)
+            check_divisor("final_div_factor", final, "max_lr / div_factor", start)
+            if not (start > 0 and math.isfinite(peak / start)):  # the cycle's rise, a ratio
+                raise InvalidValue(f"'div_factor' must leave max_lr / div_factor a number "
+                                   f"max_lr can be divided by (got {div_factor!r} for max_lr "
+                                   f"{v!r})")
         check_range("pct_start", real(pct_start), 0.0, 1.0)
         if cycle_momentum:
             for name, values in (("base_momentum", base_momentum),

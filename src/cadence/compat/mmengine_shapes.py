@@ -60,6 +60,7 @@ from cadence.validation import (
     InvalidValue,
     UpstreamAssertion,
     check_choice,
+    check_divisor,
     check_non_negative,
     check_number,
     check_positive,
@@ -212,6 +213,8 @@ def one_cycle(bases: Bases, eta_max: Any = 0, total_steps: int | None = None,
     final = _arg("final_div_factor", final_div_factor, check_positive)
     anneal = check_choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
     starts = [_arg("eta_max", p) / divide for p in peaks]
+    if not 0 < 1.0 / final < math.inf:  # the cycle ends at 1 / final_div_factor of its start
+        check_divisor("final_div_factor", final, "1 (the cycle's start)", 1.0)
     total = _item(total_steps)
     if total is None:  # MMEngine's default: the window, end - begin
         total = _length(begin, end)

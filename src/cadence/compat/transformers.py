@@ -81,9 +81,9 @@ def cosine_wave(cycles: float, steps: float, low: float = 0.0) -> Schedule:
         return Cosine(start=1.0, end=low, steps=steps)
     if cycles == 0:
         return Constant(1.0)
-    if not steps / (2 * cycles) > 0:
-        raise InvalidValue(f"'num_cycles' must be few enough for a wave to last a step or a part "
-                           f"of one over {steps} steps (got {cycles!r})")
+    if not 0 < steps / (2 * cycles) < math.inf:
+        raise InvalidValue(f"'num_cycles' must be a number of waves whose length over {steps} "
+                           f"steps is a positive finite number (got {cycles!r})")
     wave: Schedule = CosineWave(start=1.0, end=0.0, steps=steps / (2 * cycles))
     if low:
         wave = Shift(Scale(wave, 1.0 - low), low)
@@ -145,6 +145,9 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(
     w = _warmup_steps(num_warmup_steps)
     steps = _decay_steps(w, num_training_steps)
     cycles = check_positive("num_cycles", num_cycles)
+    if not 0 < steps / cycles < math.inf:
+        raise InvalidValue(f"'num_cycles' must be a number of cycles whose length over {steps} "
+                           f"steps is a positive finite number (got {cycles!r})")
     restarts = join([CosineRestarts(period=steps / cycles), Constant(0.0)], [steps])
     return _lambda(optimizer, warm_up(w, restarts), last_epoch)
 
@@ -272,6 +275,8 @@ def get_wsd_schedule(
     ends = list(itertools.accumulate(lengths))
     if not math.isfinite(w + s + d) or any(b <= a for a, b in itertools.pairwise(ends)):
         given = "num_stable_steps" if num_training_steps is None else "num_training_steps"
+        if d > 0 and w + s + d == w + s and w + s < 2**52:  # a decay too short to count
+            given = "num_decay_steps"
         raise InvalidValue(f"{given!r} must be small enough for a float to keep the warm-up, "
                            f"stable and decay phases apart (got {w + s + d!r} steps for phases of "
                            f"{w!r}, {s!r} and {d!r})")

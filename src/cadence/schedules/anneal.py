@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cadence.config.registry import register
-from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
+from cadence.schedules.base import Mark, Schedule, repeats, set_field, tidy
 from cadence.validation import check_number, check_positive, check_steps
 
 
@@ -103,12 +103,14 @@ class CosineWave(Cosine):
 
     def _eval(self, t: Any, xp: Any) -> Any:
         n = self.steps
-        u = xp.fmod(t, 2.0 * n)
-        done = xp.where(u <= n, u, 2.0 * n - u)  # the way down, or back up
+        u = xp.fmod(t, 2.0 * n)  # t itself where 2 * n overflows (n > 9e307): no wave ends
+        # the way down, or back up: n - (u - n) is 2 * n - u (u - n is exact for u in [n, 2n])
+        # without the overflow of 2 * n
+        done = xp.where(u <= n, u, n - (u - n))
         return self._blend((n - done) / n, done / n, xp)
 
     def marks(self, horizon: float) -> list[Mark]:
-        count = min(int(horizon // self.steps), MAX_MARKS)
+        count = repeats(horizon, self.steps)
         kinds = ("phase", "restart")
         return tidy((Mark(k * self.steps, kinds[k % 2 == 0]) for k in range(1, count + 1)),
                     horizon)

@@ -10,6 +10,7 @@ the same formula without a Python loop.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from typing import Any, ClassVar, NamedTuple
 
@@ -22,6 +23,11 @@ from cadence.validation import InvalidType, InvalidValue, is_real
 _INF = math.inf
 CHUNK = 1 << 15
 MAX_MARKS = 256
+# The largest float: a combinator whose inner time overflows (``Stretch(s, factor=1e-300)``
+# at step 1e10, ``Offset(s, steps=1e308)`` at step 1e308) evaluates its schedule there, as the
+# public call would at the largest step it accepts, rather than at inf (where a periodic shape
+# has no value).
+LAST_STEP = sys.float_info.max
 
 
 class Mark(NamedTuple):
@@ -33,9 +39,22 @@ class Mark(NamedTuple):
 
 
 def tidy(marks: Iterable[Mark], horizon: float) -> list[Mark]:
-    """Marks in ``(0, horizon]``, sorted, without repeats, at most ``MAX_MARKS``."""
-    kept = sorted({m for m in marks if 0 < m.step <= horizon})
+    """Marks in ``(0, horizon]``, sorted, without repeats, at most ``MAX_MARKS``; a mark at
+    an infinite step (a phase that never ends) is left out."""
+    kept = sorted({m for m in marks if 0 < m.step <= horizon and m.step < _INF})
     return kept[:MAX_MARKS]
+
+
+def repeats(horizon: float, every: float) -> int:
+    """How many whole periods of ``every`` steps fit in ``horizon``, at most ``MAX_MARKS``:
+    the number of marks a periodic shape has there. A period too short for the quotient to
+    be a float (``1e6 // 5e-324`` is inf), or an infinite horizon, gives ``MAX_MARKS``.
+
+    >>> repeats(1000.0, 300), repeats(10.0, 5e-324)
+    (3, 256)
+    """
+    count = horizon // every
+    return int(count) if count < MAX_MARKS else MAX_MARKS  # NaN and inf fail the test
 
 
 def _bad_step(step: object) -> Exception:

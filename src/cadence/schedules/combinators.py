@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from cadence.config.registry import register
-from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
+from cadence.schedules.base import LAST_STEP, Mark, Schedule, repeats, set_field, tidy
 from cadence.validation import (
     InvalidType,
     InvalidValue,
@@ -272,7 +272,7 @@ class Repeat(Schedule):
     def marks(self, horizon: float) -> list[Mark]:
         inner = self.schedule.marks(self.period)
         out: list[Mark] = []
-        for k in range(min(int(horizon // self.period), MAX_MARKS) + 1):
+        for k in range(repeats(horizon, self.period) + 1):
             start = k * self.period
             out += [Mark(start + m.step, m.kind) for m in inner if m.step < self.period]
             if k:
@@ -299,7 +299,8 @@ class Stretch(Schedule):
         set_field(self, "factor", check_positive("factor", self.factor))
 
     def _eval(self, t: Any, xp: Any) -> Any:
-        return self.schedule._eval(t / self.factor, xp)
+        # a tiny factor sends t / factor past the largest float: held there (see LAST_STEP)
+        return self.schedule._eval(xp.minimum(t / self.factor, LAST_STEP), xp)
 
     def marks(self, horizon: float) -> list[Mark]:
         inner = self.schedule.marks(horizon / self.factor)
@@ -351,7 +352,7 @@ class Offset(Schedule):
         set_field(self, "steps", check_non_negative_steps("steps", self.steps))
 
     def _eval(self, t: Any, xp: Any) -> Any:
-        return self.schedule._eval(t + self.steps, xp)
+        return self.schedule._eval(xp.minimum(t + self.steps, LAST_STEP), xp)
 
     def marks(self, horizon: float) -> list[Mark]:
         inner = self.schedule.marks(horizon + self.steps)
@@ -378,7 +379,7 @@ class Quantize(Schedule):
         set_field(self, "every", check_steps("every", self.every))
 
     def _eval(self, t: Any, xp: Any) -> Any:
-        return self.schedule._eval(xp.floor(t / self.every), xp)
+        return self.schedule._eval(xp.floor(xp.minimum(t / self.every, LAST_STEP)), xp)
 
     def marks(self, horizon: float) -> list[Mark]:
         inner = self.schedule.marks(horizon / self.every)

@@ -8,13 +8,14 @@ from typing import Any
 
 from cadence.config.registry import register
 from cadence.schedules.anneal import Constant, Cosine, Linear
-from cadence.schedules.base import MAX_MARKS, Composed, Mark, Schedule, set_field, tidy
+from cadence.schedules.base import Composed, Mark, Schedule, repeats, set_field, tidy
 from cadence.schedules.combinators import Offset, join
 from cadence.schedules.ops import SCALAR
 from cadence.validation import (
     InvalidType,
     InvalidValue,
     check_choice,
+    check_divisor,
     check_number,
     check_optional,
     check_positive,
@@ -23,6 +24,7 @@ from cadence.validation import (
     check_steps,
 )
 
+_EXACT_CYCLES = 2.0**52  # below it a cycle count is whole and t - c * total accurate
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 ANNEAL = {"cos": Cosine, "linear": Linear}
 
@@ -68,19 +70,23 @@ class Cyclic(Schedule):
         down = up if self.down_steps is None else self.down_steps
         total = up + down
         c = xp.floor(t / total)
-        # past float64's range of cycles (a cycle of 1e-300 steps at step 10) the phase is the
+        # past 2**52 cycles (a cycle of 1e-300 steps at step 10, of 3 steps at step 1e300),
+        # t - c * total cancels catastrophically (or is inf - inf): the phase is the
         # remainder, which fmod computes exactly
-        u = xp.where(c < math.inf, t - c * total, xp.fmod(t, total))
+        u = xp.where(c < _EXACT_CYCLES, t - c * total, xp.fmod(t, total))
         x = xp.where(u <= up, u / up, (total - u) / down)
         if self.mode == "triangular2":
             x = x * xp.int_power(0.5, c)
         elif self.mode == "exp_range":
-            x = x * xp.power(self.gamma, t)
+            if self.peak == self.start:  # no amplitude, even where gamma**t overflows
+                return xp.full(t, self.start)
+            # x * gamma**t, with 0 at a cycle's bottom (x = 0) where gamma**t overflows
+            x = xp.where(x > 0.0, x * xp.power(self.gamma, t), 0.0)
         return self.start + (self.peak - self.start) * x
 
     def marks(self, horizon: float) -> list[Mark]:
         total = self.up_steps + (self.up_steps if self.down_steps is None else self.down_steps)
-        count = min(int(horizon // total), MAX_MARKS)
+        count = repeats(horizon, total)
         return tidy((Mark(k * total, "restart") for k in range(1, count + 1)), horizon)
 
 
@@ -127,6 +133,11 @@ class OneCycle(Composed):
         set_field(self, "div_factor", check_positive("div_factor", self.div_factor))
         set_field(self, "final_div_factor", check_positive("final_div_factor",
                                                            self.final_div_factor))
+        if self.start is None:
+            check_divisor("div_factor", self.div_factor, "peak", self.peak)
+        if self.end is None:
+            start = self.peak / self.div_factor if self.start is None else self.start
+            check_divisor("final_div_factor", self.final_div_factor, "start", start)
         set_field(self, "anneal", check_choice("anneal", self.anneal, tuple(ANNEAL)))
         if not isinstance(self.three_phase, bool):
             raise InvalidType(f"'three_phase' must be a bool (got {self.three_phase!r})")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cadence.config.registry import register
-from cadence.schedules.base import MAX_MARKS, Mark, Schedule, set_field, tidy
+from cadence.schedules.base import Mark, Schedule, repeats, set_field, tidy
 from cadence.validation import (
     check_number,
     check_optional,
@@ -69,7 +69,7 @@ class Step(Schedule):
         return _floored(self.start * xp.int_power(self.gamma, k), self.floor, xp)
 
     def marks(self, horizon: float) -> list[Mark]:
-        count = min(int(horizon // self.every), MAX_MARKS)
+        count = repeats(horizon, self.every)
         return tidy((Mark(k * self.every, "milestone") for k in range(1, count + 1)), horizon)
 
 
@@ -151,7 +151,9 @@ class Noam(Schedule):
 
     def _eval(self, t: Any, xp: Any) -> Any:
         w = self.warmup_steps
-        rise = t * w**-1.5
+        # w**-1.5 overflows for w below about 1e-205 steps; the same rise written as
+        # (t / w) * w**-0.5 does not (t / w <= 1 where it is used, w**-0.5 <= 4.5e161)
+        rise = t * w**-1.5 if w > 1e-200 else (t / w) * w**-0.5
         fall = 1.0 / xp.sqrt(xp.maximum(t, w))  # t**-0.5 where it is the smaller
         return self.scale * self.d_model**-0.5 * xp.where(t < w, rise, fall)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from cadence.config.registry import register
 from cadence.schedules.base import Mark, Schedule, set_field, tidy
+from cadence.schedules.ops import SCALAR
 from cadence.validation import check_positive, check_range
 
 
@@ -42,7 +43,9 @@ class EMAWarmup(Schedule):
     def reaches(self) -> float:
         """The step from which the decay is ``end``: ``gamma * ((1 - end) ** (-1 / power) -
         1)``."""
-        return self.gamma * ((1.0 - self.end) ** (-1.0 / self.power) - 1.0)
+        # (1 - end) ** (-1 / power) overflows for a tiny power: the decay reaches ``end`` only
+        # beyond the last float (inf, and no landmark)
+        return self.gamma * (SCALAR.power(1.0 - self.end, -1.0 / self.power) - 1.0)
 
     def marks(self, horizon: float) -> list[Mark]:
         return tidy([Mark(self.reaches(), "phase")], horizon)

@@ -75,7 +75,14 @@ class WSD(Composed):
             )
         if total <= 0:
             raise InvalidValue(f"'total_steps' must be a positive number (got {total!r})")
-        ends = list(itertools.accumulate(length for length in (w, s, d) if length > 0))
+        phases = [(n, length) for n, length in zip(LENGTHS, (w, s, d)) if length > 0]
+        ends = list(itertools.accumulate(length for _, length in phases))
+        for (name, length), start, end in zip(phases[1:], ends, ends[1:]):
+            if end <= start and length < 1 and name in given:  # 1e-300 steps after step 2
+                raise InvalidValue(
+                    f"{name!r} must be 0 or long enough for a float to tell its phase's end from "
+                    f"its start, step {start:g} (got {given[name]!r}: the phases end at steps "
+                    f"{ends})")
         if not math.isfinite(total) or any(b <= a for a, b in itertools.pairwise(ends)):
             longest = max(given, key=lambda n: given[n])
             raise InvalidValue(
