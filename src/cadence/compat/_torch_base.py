@@ -27,7 +27,7 @@ from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 
 from cadence.compat import legacy, resume
-from cadence.compat.chaining import ClosedForm
+from cadence.compat.chaining import ClosedForm, no_value_for_added, refuse_values
 from cadence.scheduler import writers
 from cadence.scheduler.binder import Binder
 from cadence.scheduler.plan import group_values
@@ -171,16 +171,7 @@ class LRScheduler(TorchLRScheduler):
             self._step_count -= 1  # a refused step is not taken
             raise
 
-    def _refuse_values(self, name: str, values: Sequence[Any], t: float) -> None:
-        """Refuse values that are not all finite, before they are written (upstream would
-        write them, and the next update would make the parameters inf or NaN)."""
-        bad = next(i for i, v in enumerate(values) if v is not None and not math.isfinite(v))
-        settings = ", ".join(f"{k}={shown(v)}" for k, v in self._setting_values().items())
-        loaded = getattr(self, "_restored", None)
-        since = "" if loaded is None else f", moving on from the loaded state's {loaded!r}"
-        raise InvalidValue(
-            f"{name!r} must be a finite number (got {values[bad]!r} for param group {bad} at "
-            f"step {t:g} from {type(self).__name__}({settings}){since}): it is never written")
+    _refuse_values = refuse_values
 
     def _check_call_order(self) -> None:
         """PyTorch's two warnings at the first ``step()``: ``optimizer.step`` replaced after the
@@ -251,13 +242,7 @@ class LRScheduler(TorchLRScheduler):
             if len(values) != len(groups):  # PyTorch's write then fails (a strict zip)
                 raise ValueError(f"its get_lr() gives {len(values)} lrs for {len(groups)} groups")
         except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
-            raise InvalidValue(
-                f"param group {known} has no base lr in 'base_lrs' ({known} entries): it was "
-                f"added (optimizer.add_param_group) after this {type(self).__name__} was built "
-                f"or saved, and {type(self).__name__} has no lr for it: PyTorch's fails here "
-                f"too ({type(exc).__name__}: {exc}). Build the scheduler once every group is "
-                "in the optimizer, or use cadence.Scheduler, which schedules groups added "
-                "later") from exc
+            raise no_value_for_added(self, known, "base_lrs", "PyTorch", exc) from exc
         finally:
             self._get_lr_called_within_step = False
         return values[known:]

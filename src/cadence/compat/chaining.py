@@ -43,6 +43,7 @@ from cadence.schedules.combinators import Join, Scale
 from cadence.schedules.decay import Exponential, MultiStep, Step
 from cadence.schedules.function import Multiplicative
 from cadence.schedules.ops import SCALAR
+from cadence.validation import InvalidValue, shown
 
 _TINY = sys.float_info.min  # below it a float is subnormal: a ratio of two loses digits
 _INF = math.inf
@@ -234,6 +235,33 @@ class ClosedForm:
             if writes.complete and writes.exact:
                 return next(iter(values.values()))
         return None
+
+
+def refuse_values(scheduler: Any, name: str, values: Sequence[Any], t: float) -> None:
+    """Refuse ``values`` that are not all finite, before ``scheduler`` (a drop-in) writes them:
+    upstream would write them, and the next update would make the parameters inf or NaN. The
+    error names the drop-in and its settings (and the loaded state's entry the value moved on
+    from, on the first step after a load wrote one)."""
+    bad = next(i for i, v in enumerate(values) if v is not None and not math.isfinite(v))
+    settings = ", ".join(f"{k}={shown(v)}" for k, v in scheduler._setting_values().items())
+    loaded = getattr(scheduler, "_restored", None)
+    since = "" if loaded is None else f", moving on from the loaded state's {loaded!r}"
+    raise InvalidValue(
+        f"{name!r} must be a finite number (got {values[bad]!r} for param group {bad} at step "
+        f"{t:g} from {type(scheduler).__name__}({settings}){since}): it is never written")
+
+
+def no_value_for_added(scheduler: Any, known: int, bases: str, upstream: str,
+                       cause: BaseException) -> InvalidValue:
+    """The error for a param group added after ``scheduler`` was built (``known`` groups then,
+    whose bases are its ``bases`` attribute) that upstream's class has no value for."""
+    kind = type(scheduler).__name__
+    return InvalidValue(
+        f"param group {known} has no base in {bases!r} ({known} entries): it was added "
+        f"(optimizer.add_param_group) after this {kind} was built or saved, and {kind} has no "
+        f"value for it: {upstream}'s fails here too ({type(cause).__name__}: {cause}). Build "
+        "the scheduler once every group is in the optimizer, or use cadence.Scheduler, which "
+        "schedules groups added later")
 
 
 def chained(current: Sequence[float], held: Sequence[float], before: Sequence[float],

@@ -39,7 +39,7 @@ except ImportError as exc:  # pragma: no cover - the parity extra installs it
 
 from cadence.compat import legacy, mmengine_shapes, resume
 from cadence.compat._torch_base import check_loaded, check_torch_state, group_claims, real
-from cadence.compat.chaining import ClosedForm
+from cadence.compat.chaining import ClosedForm, no_value_for_added, refuse_values
 from cadence.compat.mmengine_shapes import (
     FAMILIES,
     INF,
@@ -218,16 +218,7 @@ class ParamScheduler:
             raise
         return values + added
 
-    def _refuse_values(self, name: str, values: Sequence[Any], t: float) -> None:
-        """Refuse values that are not all finite, before they are written (MMEngine would
-        write them, and the next update would make the parameters inf or NaN)."""
-        bad = next(i for i, v in enumerate(values) if v is not None and not math.isfinite(v))
-        settings = ", ".join(f"{k}={v!r}" for k, v in self._setting_values().items())
-        loaded = getattr(self, "_restored", None)
-        since = "" if loaded is None else f", moving on from the loaded state's {loaded!r}"
-        raise InvalidValue(
-            f"{name!r} must be a finite number (got {values[bad]!r} for param group {bad} at "
-            f"step {t:g} from {type(self).__name__}({settings}){since}): it is never written")
+    _refuse_values = refuse_values
 
     def _added_values(self) -> list[Any]:
         """MMEngine's values for the param groups added (``optimizer.add_param_group``) after
@@ -242,13 +233,7 @@ class ParamScheduler:
         try:
             return list(upstream._get_value(self))[known:]
         except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
-            raise InvalidValue(
-                f"param group {known} has no base value in 'base_values' ({known} entries): it "
-                f"was added (optimizer.add_param_group) after this {type(self).__name__} was "
-                f"built or saved, and {type(self).__name__} has no value for it: MMEngine's "
-                f"fails here too ({type(exc).__name__}: {exc}). Build the scheduler once every "
-                "group is in the optimizer, or use cadence.Scheduler, which schedules groups "
-                "added later") from exc
+            raise no_value_for_added(self, known, "base_values", "MMEngine", exc) from exc
 
     def _chains_at(self, step: int) -> bool:
         """Whether the value at ``step`` moves what the groups hold (MMEngine's chainable
