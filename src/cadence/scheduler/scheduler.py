@@ -119,8 +119,7 @@ class Scheduler(TorchLRScheduler):
             raise InvalidValue("Scheduler needs at least one hyperparameter to schedule, "
                                "e.g. lr=...")
         names = set(self._selections)
-        self._spans = choose_spans(names | set(places), bool(absolute) if absolute is None
-                                   else absolute, spans)
+        self._spans = choose_spans(names | set(places), absolute or False, spans)
         self._batch_mode, self._base_batch = check_settings(batch_size_mode, base_batch_size)
         self._batch_scaled = set(check_names("batch_scaled", batch_scaled, None))
         for name in sorted(self._batch_scaled & set(places)):
