@@ -427,3 +427,28 @@ def test_multiplicative_lr_at_an_explicit_epoch_multiplies_as_pytorchs():
 
     theirs, ours = side_by_side(run)
     np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+
+
+@pytest.mark.parametrize("T_0", [1, 7, 12])
+@pytest.mark.parametrize("T_mult", [1, 2, 3])
+@pytest.mark.parametrize("eta_min", [0.0, 0.001])
+def test_warm_restarts_give_pytorchs_floats_on_every_path(T_0, T_mult, eta_min):
+    """PyTorch's CosineAnnealingWarmRestarts is a closed form in ``T_cur`` and ``T_i``, and code
+    compares its lrs with ``==`` (ignite recomputes them from those attributes): the drop-in's
+    are the same floats, stepped or at an explicit epoch."""
+    def run(module, by_epoch):
+        opt = sgd(lr=0.2, groups=1)
+        sched = module.CosineAnnealingWarmRestarts(opt, T_0=T_0, T_mult=T_mult, eta_min=eta_min)
+        out = []
+        for epoch in range(1, 120):
+            opt.step()
+            sched.step(epoch) if by_epoch else sched.step()
+            recomputed = eta_min + (0.2 - eta_min) * (
+                1 + math.cos(math.pi * sched.T_cur / sched.T_i)) / 2
+            out.append((opt.param_groups[0]["lr"], recomputed))
+        return out
+
+    for by_epoch in (False, True):
+        theirs, ours = side_by_side(lambda m, b=by_epoch: run(m, b))
+        assert [lr for lr, _ in ours] == [lr for lr, _ in theirs]  # ==, bit for bit
+        assert all(lr == recomputed for lr, recomputed in ours)
