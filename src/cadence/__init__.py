@@ -13,7 +13,7 @@ from cadence import schedules
 from cadence.config import dump_config, from_config, load_config, read_config, register, to_config
 from cadence.validation import InvalidInput
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # name -> module, imported on first access so that `import cadence` does not import torch
 _LAZY = {

@@ -27,6 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
+import cadence
 from cadence.cli import outputs
 from cadence.tools.curves import MAX_STEPS, check_steps_shown, horizon
 from cadence.tools.presets import PRESETS
@@ -456,6 +457,11 @@ def _training(sub: Any) -> None:
                             "them or they changed since")
 
 
+# the optional packages the commands import, and the extra that installs each
+EXTRAS = {"rich": "cli", "sklearn": "cli", "matplotlib": "plot", "yaml": "yaml",
+          "torch": "cli", "tensorboard": "tensorboard"}
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``cadence`` command's argument parser."""
     top = Parser(
@@ -465,6 +471,7 @@ def parser() -> argparse.ArgumentParser:
         epilog="examples:\n  cadence preview warmup-cosine --steps 2000\n"
                "  cadence plot cosine one-cycle warm-restarts -o schedules.png\n  cadence demo",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--version", action="version", version=f"cadence {cadence.__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _views(sub)
     _training(sub)
@@ -493,6 +500,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.func(args)
     except InvalidInput as exc:
         print(f"{command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # an optional package the command needs
+        package = (exc.name or "").partition(".")[0]
+        if package not in EXTRAS:
+            raise  # not one of cadence's extras: a bug, with its traceback
+        print(f"{command}: error: this command needs the {package!r} package: pip install "
+              f"'cadence[{EXTRAS[package]}]'", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)

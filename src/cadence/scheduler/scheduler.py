@@ -9,6 +9,7 @@ a reduce-on-plateau controller. Everything is a closed form of ``t``: resuming i
 
 from __future__ import annotations
 
+import inspect
 import warnings
 import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -155,6 +156,10 @@ class Scheduler(TorchLRScheduler):
         self._register_hook()
 
     # -- groups ------------------------------------------------------------------------------
+    # what inspect.signature(Scheduler), IPython's ``?`` and editors show: the keywords of
+    # __init__, not __new__'s (which only picks PlateauScheduler when ``plateau`` is given)
+    __new__.__signature__ = inspect.signature(__init__)  # type: ignore[attr-defined]
+
     def _register_hook(self) -> None:
         if self._count == "updates":
             handle = self.optimizer.register_step_post_hook(UpdateCounter(self))
