@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -19,3 +20,27 @@ settings.load_profile(os.environ.get("CADENCE_HYPOTHESIS", "ci"))
 def example(request: pytest.FixtureRequest) -> tuple[str, object, bool]:
     """(id, schedule, bitwise) for one example of every schedule type."""
     return request.param
+
+
+# -- the `frameworks` marker (make quick: pytest -m "not frameworks and not slow") ---------------
+TESTS = Path(__file__).resolve().parent
+# the tests that run a real third-party trainer or launcher (Lightning, transformers' Trainer,
+# accelerate, MMEngine's Runner, Stable-Baselines3, torchrun) or the recipes: a folder or file
+# under tests/, or one test as "file::name"
+FRAMEWORKS = (
+    "integrations/",
+    "test_recipes.py",
+    "cli/test_experiment.py::test_two_processes_keep_the_same_lr_and_rank_0_reports",  # torchrun
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.path)).resolve()
+        if not path.is_relative_to(TESTS):
+            continue
+        where = path.relative_to(TESTS).as_posix()
+        test = f"{where}::{item.name.partition('[')[0]}"
+        if any(where.startswith(p) if p.endswith("/") else p in (where, test)
+               for p in FRAMEWORKS):
+            item.add_marker(pytest.mark.frameworks)
