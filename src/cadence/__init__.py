@@ -14,6 +14,7 @@ from cadence.config import dump_config, from_config, load_config, read_config, r
 from cadence.validation import InvalidInput
 
 __version__ = "0.2.0"
+"""cadence's version: ``cadence --version`` prints it; the package's metadata reads it."""
 
 # name -> module, imported on first access so that `import cadence` does not import torch
 _LAZY = {

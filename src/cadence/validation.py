@@ -23,7 +23,20 @@ from typing import Any
 
 
 class InvalidInput(Exception):
-    """A mistake in what a user passed: an argument, a config, a file, a command line."""
+    """A mistake in what a user passed: an argument, a config, a file, a command line.
+
+    Every check raises a subclass: ``InvalidValue`` (also a ``ValueError``), ``InvalidType``
+    (also a ``TypeError``), ... ``except cadence.InvalidInput`` catches them all; the message
+    names the argument and the value.
+
+    >>> import cadence
+    >>> from cadence.schedules import Cosine
+    >>> try:
+    ...     Cosine(steps=-1)
+    ... except cadence.InvalidInput as exc:
+    ...     print(type(exc).__name__, isinstance(exc, ValueError), exc)
+    InvalidValue True 'steps' must be a positive number (got -1)
+    """
 
 
 class InvalidValue(InvalidInput, ValueError):

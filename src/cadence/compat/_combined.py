@@ -83,7 +83,24 @@ def _children_values(self: Any) -> list[Any]:
 
 class SequentialLR(LRScheduler, T.SequentialLR):
     """The schedulers one after another, switching at ``milestones``; each starts from its own
-    step 0 (its closed form there)."""
+    step 0 (its closed form there).
+
+    PyTorch's arguments: ``optimizer``, ``schedulers``, ``milestones``, ``last_epoch=-1``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> warmup = LinearLR(opt, start_factor=0.1, total_iters=10)
+    >>> cosine = CosineAnnealingLR(opt, T_max=90)
+    >>> sched = SequentialLR(opt, [warmup, cosine], milestones=[10])
+    >>> for _ in range(10):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.get_last_lr()
+    [0.1]
+    >>> sched.value_at([0, 5, 10, 55, 100])["lr"][:, 0].round(6).tolist()
+    [0.01, 0.055, 0.1, 0.05, 0.0]
+    """
 
     def __init__(self, optimizer: torch.optim.Optimizer, schedulers: list[Any],
                  milestones: list[int], last_epoch: int = -1,
@@ -160,7 +177,22 @@ class SequentialLR(LRScheduler, T.SequentialLR):
 
 class ChainedScheduler(LRScheduler, T.ChainedScheduler):
     """The schedulers stepped together, each moving what the previous ones left (PyTorch's
-    chaining); their closed forms multiply."""
+    chaining); their closed forms multiply.
+
+    PyTorch's arguments: ``schedulers``, ``optimizer=None``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import ChainedScheduler, ConstantLR, ExponentialLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = ChainedScheduler([ConstantLR(opt, factor=0.5, total_iters=2),
+    ...                           ExponentialLR(opt, gamma=0.9)])
+    >>> lrs = []
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step(); lrs.append(round(sched.get_last_lr()[0], 6))
+    ...
+    >>> lrs
+    [0.045, 0.081, 0.0729]
+    """
 
     def __init__(self, schedulers: Sequence[Any],
                  optimizer: torch.optim.Optimizer | None = None) -> None:

@@ -115,7 +115,27 @@ class _UserFunctionLR(LRScheduler):
 
 class LambdaLR(_UserFunctionLR, T.LambdaLR):
     """``lr = base * lr_lambda(epoch)``. A cadence :class:`~cadence.schedules.Schedule` is a
-    valid ``lr_lambda`` (and then the state holds its config)."""
+    valid ``lr_lambda`` (and then the state holds its config).
+
+    PyTorch's arguments (``optimizer``, ``lr_lambda``: one function or one per group,
+    ``last_epoch``); the values are PyTorch's.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import LambdaLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = LambdaLR(opt, lr_lambda=lambda epoch: 0.9 ** epoch)
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (3, [0.0729])
+    >>> sched.value_at([0, 1, 10])["lr"][:, 0].round(6).tolist()  # the closed form, at any step
+    [0.1, 0.09, 0.034868]
+    >>> from cadence.schedules import Cosine
+    >>> sched = LambdaLR(opt, lr_lambda=Cosine(steps=100))  # a schedule: saved as its config
+    >>> sched.state_dict()['lr_lambdas']
+    [{'type': 'cosine', 'start': 1.0, 'end': 0.0, 'steps': 100}]
+    """
 
     describe = staticmethod(shapes.lambda_lr)
     chainable = False
@@ -131,7 +151,23 @@ class LambdaLR(_UserFunctionLR, T.LambdaLR):
 
 
 class MultiplicativeLR(_UserFunctionLR, T.MultiplicativeLR):
-    """``lr = base * lr_lambda(1) * ... * lr_lambda(epoch)``."""
+    """``lr = base * lr_lambda(1) * ... * lr_lambda(epoch)``.
+
+    PyTorch's arguments (``optimizer``, ``lr_lambda``, ``last_epoch``), in closed form: the
+    product is computed from the step, not multiplied into the current lr.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import MultiplicativeLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = MultiplicativeLR(opt, lr_lambda=lambda epoch: 0.9)
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (3, [0.0729])
+    >>> sched.value_at([0, 1, 10])["lr"][:, 0].round(6).tolist()  # the closed form, at any step
+    [0.1, 0.09, 0.034868]
+    """
 
     describe = staticmethod(shapes.multiplicative_lr)
 
@@ -157,7 +193,22 @@ class MultiplicativeLR(_UserFunctionLR, T.MultiplicativeLR):
 
 
 class StepLR(LRScheduler, T.StepLR):
-    """``lr = base * gamma ** (epoch // step_size)``."""
+    """``lr = base * gamma ** (epoch // step_size)``.
+
+    PyTorch's arguments: ``optimizer``, ``step_size``, ``gamma=0.1``, ``last_epoch=-1``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import StepLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = StepLR(opt, step_size=2, gamma=0.5)
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (4, [0.025])
+    >>> sched.value_at([0, 2, 4, 6])["lr"][:, 0].round(6).tolist()  # the closed form, at any step
+    [0.1, 0.05, 0.025, 0.0125]
+    """
 
     describe = staticmethod(shapes.step_lr)
 
@@ -170,7 +221,22 @@ class StepLR(LRScheduler, T.StepLR):
 
 
 class MultiStepLR(LRScheduler, T.MultiStepLR):
-    """``lr = base * gamma ** (milestones reached)``; a repeated milestone counts twice."""
+    """``lr = base * gamma ** (milestones reached)``; a repeated milestone counts twice.
+
+    PyTorch's arguments: ``optimizer``, ``milestones``, ``gamma=0.1``, ``last_epoch=-1``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import MultiStepLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = MultiStepLR(opt, milestones=[2, 4], gamma=0.1)
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (3, [0.01])
+    >>> sched.value_at([0, 2, 4, 100])["lr"][:, 0].round(6).tolist()  # the closed form, at any step
+    [0.1, 0.01, 0.001, 0.001]
+    """
 
     describe = staticmethod(shapes.multistep_lr)
 
@@ -186,7 +252,22 @@ class MultiStepLR(LRScheduler, T.MultiStepLR):
 
 
 class ConstantLR(LRScheduler, T.ConstantLR):
-    """``lr = base * factor`` until ``total_iters``, then the base."""
+    """``lr = base * factor`` until ``total_iters``, then the base.
+
+    PyTorch's arguments: ``optimizer``, ``factor=1/3``, ``total_iters=5``, ``last_epoch=-1``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import ConstantLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = ConstantLR(opt, factor=0.5, total_iters=4)
+    >>> for _ in range(2):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (2, [0.05])
+    >>> sched.value_at([0, 3, 4])["lr"][:, 0].round(6).tolist()  # the closed form, at any step
+    [0.05, 0.05, 0.1]
+    """
 
     describe = staticmethod(shapes.constant_lr)
 
@@ -200,7 +281,23 @@ class ConstantLR(LRScheduler, T.ConstantLR):
 
 
 class LinearLR(LRScheduler, T.LinearLR):
-    """The factor goes linearly from ``start_factor`` to ``end_factor`` over ``total_iters``."""
+    """The factor goes linearly from ``start_factor`` to ``end_factor`` over ``total_iters``.
+
+    PyTorch's arguments: ``optimizer``, ``start_factor=1/3``, ``end_factor=1.0``,
+    ``total_iters=5``, ``last_epoch=-1``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import LinearLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = LinearLR(opt, start_factor=0.25, end_factor=1.0, total_iters=4)
+    >>> for _ in range(2):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (2, [0.0625])
+    >>> sched.value_at([0, 2, 4, 9])["lr"][:, 0].round(6).tolist()  # the closed form, at any step
+    [0.025, 0.0625, 0.1, 0.1]
+    """
 
     describe = staticmethod(shapes.linear_lr)
 
@@ -215,7 +312,23 @@ class LinearLR(LRScheduler, T.LinearLR):
 
 
 class ExponentialLR(LRScheduler, T.ExponentialLR):
-    """``lr = base * gamma ** epoch``."""
+    """``lr = base * gamma ** epoch``.
+
+    PyTorch's arguments: ``optimizer``, ``gamma``, ``last_epoch=-1``. Step ``10**9`` is as
+    exact as step 10 (a power, not a product of 10**9 factors).
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import ExponentialLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = ExponentialLR(opt, gamma=0.5)
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (3, [0.0125])
+    >>> sched.value_at([0, 1, 10])["lr"][:, 0].round(6).tolist()  # the closed form, at any step
+    [0.1, 0.05, 9.8e-05]
+    """
 
     describe = staticmethod(shapes.exponential_lr)
 
@@ -227,7 +340,22 @@ class ExponentialLR(LRScheduler, T.ExponentialLR):
 
 
 class PolynomialLR(LRScheduler, T.PolynomialLR):
-    """``lr = base * (1 - min(epoch, total_iters) / total_iters) ** power``."""
+    """``lr = base * (1 - min(epoch, total_iters) / total_iters) ** power``.
+
+    PyTorch's arguments: ``optimizer``, ``total_iters=5``, ``power=1.0``, ``last_epoch=-1``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import PolynomialLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = PolynomialLR(opt, total_iters=4, power=2.0)
+    >>> for _ in range(2):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (2, [0.025])
+    >>> sched.value_at([0, 2, 4, 8])["lr"][:, 0].round(6).tolist()  # the closed form, at any step
+    [0.1, 0.025, 0.0, 0.0]
+    """
 
     describe = staticmethod(shapes.polynomial_lr)
 
@@ -242,7 +370,22 @@ class PolynomialLR(LRScheduler, T.PolynomialLR):
 
 class CosineAnnealingLR(LRScheduler, T.CosineAnnealingLR):
     """``lr = eta_min + (base - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``, which keeps
-    oscillating with period ``2 * T_max`` past ``T_max``, as PyTorch's does."""
+    oscillating with period ``2 * T_max`` past ``T_max``, as PyTorch's does.
+
+    PyTorch's arguments: ``optimizer``, ``T_max``, ``eta_min=0.0``, ``last_epoch=-1``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import CosineAnnealingLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = CosineAnnealingLR(opt, T_max=10, eta_min=0.001)
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (5, [0.0505])
+    >>> sched.value_at([0, 5, 10, 15, 20])["lr"][:, 0].round(6).tolist()
+    [0.1, 0.0505, 0.001, 0.0505, 0.1]
+    """
 
     describe = staticmethod(shapes.cosine_annealing_lr)
 
@@ -257,7 +400,26 @@ class CosineAnnealingLR(LRScheduler, T.CosineAnnealingLR):
 class CosineAnnealingWarmRestarts(LRScheduler, T.CosineAnnealingWarmRestarts):
     """Cosine annealing from the base lr to ``eta_min``, restarting after ``T_0`` epochs, then
     after cycles ``T_mult`` times longer each. ``step(epoch + i / iters)`` (PyTorch's idiom
-    within an epoch) takes fractional epochs; ``T_cur`` and ``T_i`` are PyTorch's counters."""
+    within an epoch) takes fractional epochs; ``T_cur`` and ``T_i`` are PyTorch's counters.
+
+    PyTorch's arguments: ``optimizer``, ``T_0``, ``T_mult=1``, ``eta_min=0.0``,
+    ``last_epoch=-1``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import CosineAnnealingWarmRestarts
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = CosineAnnealingWarmRestarts(opt, T_0=10, T_mult=2, eta_min=0.001)
+    >>> for _ in range(10):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (10, [0.1])
+    >>> sched.value_at([0, 5, 10, 20, 30])["lr"][:, 0].round(6).tolist()
+    [0.1, 0.0505, 0.1, 0.0505, 0.1]
+    >>> sched.step(12.5)  # PyTorch's fractional epoch
+    >>> sched.T_cur, sched.T_i
+    (2.5, 20.0)
+    """
 
     describe = staticmethod(shapes.cosine_warm_restarts_lr)
     chainable = False
@@ -329,7 +491,27 @@ class CosineAnnealingWarmRestarts(LRScheduler, T.CosineAnnealingWarmRestarts):
 class CyclicLR(LRScheduler, T.CyclicLR):
     """Cyclical learning rates (Smith 2017) between ``base_lr`` and ``max_lr``, and momentum
     cycling the other way between ``max_momentum`` and ``base_momentum``. The cycle starts from
-    ``base_lr`` as given, whatever an earlier scheduler left in the groups (pytorch#21965)."""
+    ``base_lr`` as given, whatever an earlier scheduler left in the groups (pytorch#21965).
+
+    PyTorch's arguments: ``optimizer``, ``base_lr``, ``max_lr``, ``step_size_up=2000``,
+    ``step_size_down=None``, ``mode='triangular'``, ``gamma=1.0``, ``scale_fn=None``,
+    ``scale_mode='cycle'``, ``cycle_momentum=True``, ``base_momentum=0.8``,
+    ``max_momentum=0.9``, ``last_epoch=-1``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import CyclicLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=4)
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (4, [0.1])
+    >>> sched.value_at([0, 2, 4, 8])["lr"][:, 0].round(6).tolist()  # the closed form, at any step
+    [0.01, 0.055, 0.1, 0.01]
+    >>> round(opt.param_groups[0]['momentum'], 6)  # cycled the other way
+    0.8
+    """
 
     describe = staticmethod(shapes.cyclic_lr)
     chainable = False
@@ -396,7 +578,25 @@ class CyclicLR(LRScheduler, T.CyclicLR):
 class OneCycleLR(LRScheduler, T.OneCycleLR):
     """The one-cycle policy: lr from ``max_lr / div_factor`` up to ``max_lr`` and down to
     ``initial / final_div_factor``; momentum the other way. Past ``total_steps`` the last value
-    holds (PyTorch raises)."""
+    holds (PyTorch raises).
+
+    PyTorch's arguments: ``optimizer``, ``max_lr``, ``total_steps=None`` (or ``epochs`` and
+    ``steps_per_epoch``), ``pct_start=0.3``, ``anneal_strategy='cos'``,
+    ``cycle_momentum=True``, ``base_momentum=0.85``, ``max_momentum=0.95``,
+    ``div_factor=25.0``, ``final_div_factor=1e4``, ``three_phase=False``, ``last_epoch=-1``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import OneCycleLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = OneCycleLR(opt, max_lr=0.1, total_steps=100)
+    >>> for _ in range(30):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.last_epoch, [round(lr, 6) for lr in sched.get_last_lr()]
+    (30, [0.09995])
+    >>> sched.value_at([0, 30, 99, 150])["lr"][:, 0].round(6).tolist()
+    [0.004, 0.09995, 0.0, 0.0]
+    """
 
     describe = staticmethod(shapes.one_cycle_lr)
     chainable = False

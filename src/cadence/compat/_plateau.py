@@ -43,6 +43,19 @@ class ReduceLROnPlateau(LRScheduler, T.ReduceLROnPlateau):
     :class:`~cadence.compat.lr_scheduler.SequentialLR` and
     :class:`~cadence.compat.lr_scheduler.ChainedScheduler` (which PyTorch refuses) it takes the
     metric given to their ``step(metrics)``.
+
+    PyTorch's arguments: ``optimizer``, ``mode='min'``, ``factor=0.1``, ``patience=10``,
+    ``threshold=1e-4``, ``threshold_mode='rel'``, ``cooldown=0``, ``min_lr=0``, ``eps=1e-8``.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import ReduceLROnPlateau
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=2)
+    >>> for val_loss in [1.0, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8]:
+    ...     opt.step(); sched.step(val_loss)
+    ...
+    >>> sched.get_last_lr(), sched.num_bad_epochs
+    ([0.05], 2)
     """
 
     sync_timeout: float | None = DEFAULT_TIMEOUT  # not an argument: PyTorch's signature

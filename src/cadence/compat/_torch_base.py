@@ -53,6 +53,27 @@ class LRScheduler(TorchLRScheduler):
     ``initial_lr``, as in PyTorch) and keeps the lrs the optimizer holds, which its loaded state
     gave it. ``verbose=True`` prints every lr written (PyTorch removed the argument; seed code
     still passes it).
+
+    A subclass that defines ``get_lr`` (PyTorch's way of writing a scheduler) runs its own
+    code, as on PyTorch's base.
+
+    >>> import torch
+    >>> from cadence.compat.lr_scheduler import LRScheduler, StepLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> isinstance(StepLR(opt, step_size=10), torch.optim.lr_scheduler.LRScheduler)
+    True
+    >>> class Halving(LRScheduler):  # a scheduler of your own, written as for PyTorch
+    ...     def get_lr(self):
+    ...         factor = 1.0 if self.last_epoch == 0 else 0.5
+    ...         return [group["lr"] * factor for group in self.optimizer.param_groups]
+    ...
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = Halving(opt)
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.get_last_lr()
+    [0.0125]
     """
 
     __slots__ = ("_built", "_restored", "_runtime")

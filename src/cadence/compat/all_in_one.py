@@ -64,6 +64,22 @@ class WarmRestartScheduler(Scheduler):
 
     Attributes ``global_step``, ``T_i``, ``T_cur``, ``cycle`` and ``lr_scale`` are read from the
     closed form at the current step.
+
+    >>> import torch
+    >>> import cadence
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = cadence.WarmRestartScheduler(opt, warmup_steps=10, T_0=20, T_mult=2, gamma=0.9)
+    >>> round(opt.param_groups[0]["lr"], 6)  # step 0: 0.2 + 1.8 * 0.05 of the base lr
+    0.029
+    >>> for _ in range(10):
+    ...     opt.step(); sched.step()
+    ...
+    >>> round(opt.param_groups[0]["lr"], 6), sched.global_step  # the top: 2x the base lr
+    (0.2, 10)
+    >>> sched.value_at([30, 50, 90])["lr"][:, 0].round(6).tolist()  # restarts at 30 and 70
+    [0.182, 0.101, 0.144448]
+    >>> cadence.LRScheduler is cadence.WarmRestartScheduler
+    True
     """
 
     def __init__(

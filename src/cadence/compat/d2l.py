@@ -41,7 +41,12 @@ class _BookScheduler:
 
 
 class SquareRootScheduler(_BookScheduler):
-    """``lr * (num_update + 1) ** -0.5``."""
+    """``lr * (num_update + 1) ** -0.5``.
+
+    >>> s = SquareRootScheduler(lr=0.1)
+    >>> [round(s(t), 4) for t in (0, 3, 99)]
+    [0.1, 0.05, 0.01]
+    """
 
     def __init__(self, lr: float = 0.1) -> None:
         self.lr = check_number("lr", lr)
@@ -50,7 +55,12 @@ class SquareRootScheduler(_BookScheduler):
 
 class FactorScheduler(_BookScheduler):
     """``max(stop_factor_lr, base_lr * factor ** (num_update + 1))``: the book's multiply-per-call
-    rule, as a closed form of the count (its first call returns ``base_lr * factor``)."""
+    rule, as a closed form of the count (its first call returns ``base_lr * factor``).
+
+    >>> s = FactorScheduler(factor=0.9, stop_factor_lr=0.01, base_lr=0.1)
+    >>> [round(s(t), 4) for t in (0, 1, 10, 100)]
+    [0.09, 0.081, 0.0314, 0.01]
+    """
 
     def __init__(self, factor: float = 1, stop_factor_lr: float = 1e-7,
                  base_lr: float = 0.1) -> None:
@@ -63,7 +73,12 @@ class FactorScheduler(_BookScheduler):
 
 class MultiFactorScheduler(_BookScheduler):
     """Piecewise constant: ``base_lr``, multiplied by ``factor`` after each update count in
-    ``step`` (``eta_{t+1} = eta_t * factor`` for ``t`` in ``step``)."""
+    ``step`` (``eta_{t+1} = eta_t * factor`` for ``t`` in ``step``).
+
+    >>> s = MultiFactorScheduler(step=[15, 30], factor=0.5, base_lr=0.1)
+    >>> [s(t) for t in (0, 15, 16, 30, 31)]
+    [0.1, 0.1, 0.05, 0.05, 0.025]
+    """
 
     def __init__(self, step: list[int], factor: float = 1, base_lr: float = 0.01) -> None:
         self.step = [check_non_negative_int("step", s)
@@ -76,7 +91,12 @@ class MultiFactorScheduler(_BookScheduler):
 
 class CosineScheduler(_BookScheduler):
     """Linear warm-up from ``warmup_begin_lr`` to ``base_lr`` over ``warmup_steps``, then a
-    half cosine to ``final_lr`` at ``max_update``, held after."""
+    half cosine to ``final_lr`` at ``max_update``, held after.
+
+    >>> s = CosineScheduler(max_update=80, base_lr=0.1, final_lr=0.001, warmup_steps=10)
+    >>> [round(s(t), 4) for t in (0, 5, 10, 45, 80, 100)]
+    [0.0, 0.05, 0.1, 0.0505, 0.001, 0.001]
+    """
 
     def __init__(self, max_update: int, base_lr: float = 0.01, final_lr: float = 0,
                  warmup_steps: int = 0, warmup_begin_lr: float = 0) -> None:

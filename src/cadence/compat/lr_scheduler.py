@@ -18,6 +18,12 @@ once cadence is imported, and ``cadence.compat.lr_scheduler.StepLR`` names caden
 ...     opt.step(); sched.step()
 >>> sched.get_last_lr(), sched.last_epoch, isinstance(sched, torch.optim.lr_scheduler.StepLR)
 ([0.05], 3, True)
+
+``EPOCH_DEPRECATION_WARNING`` is PyTorch's own message, warned (as PyTorch does) when
+``step(epoch)`` is given an epoch:
+
+>>> EPOCH_DEPRECATION_WARNING is torch.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING
+True
 """
 
 from __future__ import annotations

@@ -50,7 +50,22 @@ __all__ = [
 
 
 class StepLR(StepParamScheduler, mm.StepLR):
-    """``StepParamScheduler`` on lr."""
+    """``StepParamScheduler`` on lr.
+
+    MMEngine's ``StepLR``: the arguments of ``StepParamScheduler`` without ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import StepLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = StepLR(opt, step_size=2, gamma=0.5)
+    >>> values = [opt.param_groups[0]["lr"]]
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["lr"], 6))
+    ...
+    >>> values
+    [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
+    """
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
@@ -60,7 +75,23 @@ class StepLR(StepParamScheduler, mm.StepLR):
 
 
 class StepMomentum(StepParamScheduler, mm.StepMomentum):
-    """``StepParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers)."""
+    """``StepParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers).
+
+    MMEngine's ``StepMomentum``: the arguments of ``StepParamScheduler`` without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import StepMomentum
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = StepMomentum(opt, step_size=2, gamma=0.5)
+    >>> values = [opt.param_groups[0]["momentum"]]
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["momentum"], 6))
+    ...
+    >>> values
+    [0.9, 0.9, 0.45, 0.45, 0.225, 0.225]
+    """
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
@@ -70,7 +101,22 @@ class StepMomentum(StepParamScheduler, mm.StepMomentum):
 
 
 class MultiStepLR(MultiStepParamScheduler, mm.MultiStepLR):
-    """``MultiStepParamScheduler`` on lr."""
+    """``MultiStepParamScheduler`` on lr.
+
+    MMEngine's ``MultiStepLR``: the arguments of ``MultiStepParamScheduler`` without ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import MultiStepLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = MultiStepLR(opt, milestones=[2, 4], gamma=0.1)
+    >>> values = [opt.param_groups[0]["lr"]]
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["lr"], 6))
+    ...
+    >>> values
+    [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
+    """
 
     def __init__(self, optimizer: Any, milestones: Sequence[int], gamma: float = 0.1,
                  last_step: int = -1, begin: int = 0, end: int = INF, by_epoch: bool = True,
@@ -80,7 +126,23 @@ class MultiStepLR(MultiStepParamScheduler, mm.MultiStepLR):
 
 
 class MultiStepMomentum(MultiStepParamScheduler, mm.MultiStepMomentum):
-    """``MultiStepParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers)."""
+    """``MultiStepParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers).
+
+    MMEngine's ``MultiStepMomentum``: the arguments of ``MultiStepParamScheduler`` without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import MultiStepMomentum
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = MultiStepMomentum(opt, milestones=[2, 4], gamma=0.5)
+    >>> values = [opt.param_groups[0]["momentum"]]
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["momentum"], 6))
+    ...
+    >>> values
+    [0.9, 0.9, 0.45, 0.45, 0.225, 0.225]
+    """
 
     def __init__(self, optimizer: Any, milestones: Sequence[int], gamma: float = 0.1,
                  last_step: int = -1, begin: int = 0, end: int = INF, by_epoch: bool = True,
@@ -90,7 +152,22 @@ class MultiStepMomentum(MultiStepParamScheduler, mm.MultiStepMomentum):
 
 
 class ConstantLR(ConstantParamScheduler, mm.ConstantLR):
-    """``ConstantParamScheduler`` on lr."""
+    """``ConstantParamScheduler`` on lr.
+
+    MMEngine's ``ConstantLR``: the arguments of ``ConstantParamScheduler`` without ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import ConstantLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = ConstantLR(opt, factor=0.5, end=3)
+    >>> values = [opt.param_groups[0]["lr"]]
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["lr"], 6))
+    ...
+    >>> values
+    [0.05, 0.05, 0.1, 0.1, 0.1]
+    """
 
     def __init__(self, optimizer: Any, factor: float = 1.0 / 3, begin: int = 0, end: int = INF,
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
@@ -98,7 +175,23 @@ class ConstantLR(ConstantParamScheduler, mm.ConstantLR):
 
 
 class ConstantMomentum(ConstantParamScheduler, mm.ConstantMomentum):
-    """``ConstantParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers)."""
+    """``ConstantParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers).
+
+    MMEngine's ``ConstantMomentum``: the arguments of ``ConstantParamScheduler`` without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import ConstantMomentum
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = ConstantMomentum(opt, factor=0.5, end=3)
+    >>> values = [opt.param_groups[0]["momentum"]]
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["momentum"], 6))
+    ...
+    >>> values
+    [0.45, 0.45, 0.9, 0.9, 0.9]
+    """
 
     def __init__(self, optimizer: Any, factor: float = 1.0 / 3, begin: int = 0, end: int = INF,
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
@@ -107,7 +200,23 @@ class ConstantMomentum(ConstantParamScheduler, mm.ConstantMomentum):
 
 
 class ExponentialLR(ExponentialParamScheduler, mm.ExponentialLR):
-    """``ExponentialParamScheduler`` on lr."""
+    """``ExponentialParamScheduler`` on lr.
+
+    MMEngine's ``ExponentialLR``: the arguments of ``ExponentialParamScheduler`` without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import ExponentialLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = ExponentialLR(opt, gamma=0.5)
+    >>> values = [opt.param_groups[0]["lr"]]
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["lr"], 6))
+    ...
+    >>> values
+    [0.1, 0.05, 0.025, 0.0125]
+    """
 
     def __init__(self, optimizer: Any, gamma: float, begin: int = 0, end: int = INF,
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
@@ -115,7 +224,23 @@ class ExponentialLR(ExponentialParamScheduler, mm.ExponentialLR):
 
 
 class ExponentialMomentum(ExponentialParamScheduler, mm.ExponentialMomentum):
-    """``ExponentialParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers)."""
+    """``ExponentialParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers).
+
+    MMEngine's ``ExponentialMomentum``: the arguments of ``ExponentialParamScheduler`` without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import ExponentialMomentum
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = ExponentialMomentum(opt, gamma=0.9)
+    >>> values = [opt.param_groups[0]["momentum"]]
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["momentum"], 6))
+    ...
+    >>> values
+    [0.9, 0.81, 0.729, 0.6561]
+    """
 
     def __init__(self, optimizer: Any, gamma: float, begin: int = 0, end: int = INF,
                  last_step: int = -1, by_epoch: bool = True, verbose: bool = False) -> None:
@@ -124,7 +249,23 @@ class ExponentialMomentum(ExponentialParamScheduler, mm.ExponentialMomentum):
 
 
 class CosineAnnealingLR(CosineAnnealingParamScheduler, mm.CosineAnnealingLR):
-    """``CosineAnnealingParamScheduler`` on lr."""
+    """``CosineAnnealingParamScheduler`` on lr.
+
+    MMEngine's ``CosineAnnealingLR``: the arguments of ``CosineAnnealingParamScheduler`` without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import CosineAnnealingLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = CosineAnnealingLR(opt, T_max=4, eta_min=0.0)
+    >>> values = [opt.param_groups[0]["lr"]]
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["lr"], 6))
+    ...
+    >>> values
+    [0.1, 0.085355, 0.05, 0.014645, 0.0, 0.014645]
+    """
 
     def __init__(self, optimizer: Any, T_max: int | None = None, eta_min: float | None = None,
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
@@ -134,7 +275,24 @@ class CosineAnnealingLR(CosineAnnealingParamScheduler, mm.CosineAnnealingLR):
 
 
 class CosineAnnealingMomentum(CosineAnnealingParamScheduler, mm.CosineAnnealingMomentum):
-    """``CosineAnnealingParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers)."""
+    """``CosineAnnealingParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers).
+
+    MMEngine's ``CosineAnnealingMomentum``: the arguments of ``CosineAnnealingParamScheduler``
+    without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import CosineAnnealingMomentum
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = CosineAnnealingMomentum(opt, T_max=4, eta_min=0.85)
+    >>> values = [opt.param_groups[0]["momentum"]]
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["momentum"], 6))
+    ...
+    >>> values
+    [0.9, 0.892678, 0.875, 0.857322, 0.85, 0.857322]
+    """
 
     def __init__(self, optimizer: Any, T_max: int | None = None, eta_min: float | None = None,
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
@@ -144,7 +302,22 @@ class CosineAnnealingMomentum(CosineAnnealingParamScheduler, mm.CosineAnnealingM
 
 
 class LinearLR(LinearParamScheduler, mm.LinearLR):
-    """``LinearParamScheduler`` on lr."""
+    """``LinearParamScheduler`` on lr.
+
+    MMEngine's ``LinearLR``: the arguments of ``LinearParamScheduler`` without ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import LinearLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = LinearLR(opt, start_factor=0.25, end=4)
+    >>> values = [opt.param_groups[0]["lr"]]
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["lr"], 6))
+    ...
+    >>> values
+    [0.025, 0.05, 0.075, 0.1, 0.1, 0.1]
+    """
 
     def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
@@ -154,7 +327,23 @@ class LinearLR(LinearParamScheduler, mm.LinearLR):
 
 
 class LinearMomentum(LinearParamScheduler, mm.LinearMomentum):
-    """``LinearParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers)."""
+    """``LinearParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers).
+
+    MMEngine's ``LinearMomentum``: the arguments of ``LinearParamScheduler`` without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import LinearMomentum
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = LinearMomentum(opt, start_factor=1.0, end_factor=0.9, end=4)
+    >>> values = [opt.param_groups[0]["momentum"]]
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["momentum"], 6))
+    ...
+    >>> values
+    [0.9, 0.87, 0.84, 0.81, 0.81, 0.81]
+    """
 
     def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
@@ -164,7 +353,22 @@ class LinearMomentum(LinearParamScheduler, mm.LinearMomentum):
 
 
 class PolyLR(PolyParamScheduler, mm.PolyLR):
-    """``PolyParamScheduler`` on lr."""
+    """``PolyParamScheduler`` on lr.
+
+    MMEngine's ``PolyLR``: the arguments of ``PolyParamScheduler`` without ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import PolyLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = PolyLR(opt, eta_min=0.0, power=2.0, end=4)
+    >>> values = [opt.param_groups[0]["lr"]]
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["lr"], 6))
+    ...
+    >>> values
+    [0.1, 0.044444, 0.011111, 0.0, 0.0, 0.0]
+    """
 
     def __init__(self, optimizer: Any, eta_min: float = 0, power: float = 1.0, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
@@ -174,7 +378,23 @@ class PolyLR(PolyParamScheduler, mm.PolyLR):
 
 
 class PolyMomentum(PolyParamScheduler, mm.PolyMomentum):
-    """``PolyParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers)."""
+    """``PolyParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers).
+
+    MMEngine's ``PolyMomentum``: the arguments of ``PolyParamScheduler`` without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import PolyMomentum
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = PolyMomentum(opt, eta_min=0.8, power=1.0, end=4)
+    >>> values = [opt.param_groups[0]["momentum"]]
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["momentum"], 6))
+    ...
+    >>> values
+    [0.9, 0.866667, 0.833333, 0.8, 0.8, 0.8]
+    """
 
     def __init__(self, optimizer: Any, eta_min: float = 0, power: float = 1.0, begin: int = 0,
                  end: int = INF, last_step: int = -1, by_epoch: bool = True,
@@ -184,7 +404,23 @@ class PolyMomentum(PolyParamScheduler, mm.PolyMomentum):
 
 
 class OneCycleLR(OneCycleParamScheduler, mm.OneCycleLR):
-    """``OneCycleParamScheduler`` on lr."""
+    """``OneCycleParamScheduler`` on lr.
+
+    MMEngine's ``OneCycleLR``: the arguments of ``OneCycleParamScheduler`` without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import OneCycleLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = OneCycleLR(opt, eta_max=0.1, total_steps=10)
+    >>> values = [opt.param_groups[0]["lr"]]
+    >>> for _ in range(9):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["lr"], 6))
+    ...
+    >>> values
+    [0.004, 0.052, 0.1, 0.095048, 0.081175, 0.061126, 0.038874, 0.018826, 0.004952, 0.0]
+    """
 
     def __init__(self, optimizer: Any, eta_max: float | list[float] = 0,
                  total_steps: int | None = None, pct_start: float = 0.3,
@@ -198,7 +434,23 @@ class OneCycleLR(OneCycleParamScheduler, mm.OneCycleLR):
 
 
 class CosineRestartLR(CosineRestartParamScheduler, mm.CosineRestartLR):
-    """``CosineRestartParamScheduler`` on lr."""
+    """``CosineRestartParamScheduler`` on lr.
+
+    MMEngine's ``CosineRestartLR``: the arguments of ``CosineRestartParamScheduler`` without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import CosineRestartLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = CosineRestartLR(opt, periods=[4, 4], restart_weights=[1, 0.5], eta_min=0.0)
+    >>> values = [opt.param_groups[0]["lr"]]
+    >>> for _ in range(8):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["lr"], 6))
+    ...
+    >>> values
+    [0.1, 0.085355, 0.05, 0.014645, 0.05, 0.042678, 0.025, 0.007322, 0.007322]
+    """
 
     def __init__(self, optimizer: Any, periods: list[int], restart_weights: Sequence[float] = (1,),
                  eta_min: float | None = None, eta_min_ratio: float | None = None, begin: int = 0,
@@ -209,7 +461,23 @@ class CosineRestartLR(CosineRestartParamScheduler, mm.CosineRestartLR):
 
 
 class CosineRestartMomentum(CosineRestartParamScheduler, mm.CosineRestartMomentum):
-    """``CosineRestartParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers)."""
+    """``CosineRestartParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers).
+
+    MMEngine's ``CosineRestartMomentum``: the arguments of ``CosineRestartParamScheduler`` without
+    ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import CosineRestartMomentum
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = CosineRestartMomentum(opt, periods=[4, 4], restart_weights=[1, 1], eta_min=0.85)
+    >>> values = [opt.param_groups[0]["momentum"]]
+    >>> for _ in range(8):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["momentum"], 6))
+    ...
+    >>> values
+    [0.9, 0.892678, 0.875, 0.857322, 0.9, 0.892678, 0.875, 0.857322, 0.857322]
+    """
 
     def __init__(self, optimizer: Any, periods: list[int], restart_weights: Sequence[float] = (1,),
                  eta_min: float | None = None, eta_min_ratio: float | None = None, begin: int = 0,
@@ -220,7 +488,24 @@ class CosineRestartMomentum(CosineRestartParamScheduler, mm.CosineRestartMomentu
 
 
 class ReduceOnPlateauLR(ReduceOnPlateauParamScheduler, mm.ReduceOnPlateauLR):
-    """``ReduceOnPlateauParamScheduler`` on lr."""
+    """``ReduceOnPlateauParamScheduler`` on lr.
+
+    MMEngine's ``ReduceOnPlateauLR``: the arguments of ``ReduceOnPlateauParamScheduler``
+    without ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import ReduceOnPlateauLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = ReduceOnPlateauLR(opt, monitor='loss', factor=0.5, patience=1)
+    >>> values = [opt.param_groups[0]["lr"]]
+    >>> for loss in [1.0, 0.9, 0.9, 0.9, 0.9]:
+    ...     opt.step(); sched.step(metrics={"loss": loss})
+    ...     values.append(round(opt.param_groups[0]["lr"], 6))
+    ...
+    >>> values
+    [0.1, 0.1, 0.1, 0.1, 0.05, 0.05]
+    """
 
     def __init__(self, optimizer: Any, monitor: str = "loss", rule: str = "less",
                  factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
@@ -234,7 +519,24 @@ class ReduceOnPlateauLR(ReduceOnPlateauParamScheduler, mm.ReduceOnPlateauLR):
 
 
 class ReduceOnPlateauMomentum(ReduceOnPlateauParamScheduler, mm.ReduceOnPlateauMomentum):
-    """``ReduceOnPlateauParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers)."""
+    """``ReduceOnPlateauParamScheduler`` on momentum (``betas[0]`` on Adam-family optimizers).
+
+    MMEngine's ``ReduceOnPlateauMomentum``: the arguments of
+    ``ReduceOnPlateauParamScheduler`` without ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import ReduceOnPlateauMomentum
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = ReduceOnPlateauMomentum(opt, monitor='loss', factor=0.5, patience=1)
+    >>> values = [opt.param_groups[0]["momentum"]]
+    >>> for loss in [1.0, 0.9, 0.9, 0.9, 0.9]:
+    ...     opt.step(); sched.step(metrics={"loss": loss})
+    ...     values.append(round(opt.param_groups[0]["momentum"], 6))
+    ...
+    >>> values
+    [0.9, 0.9, 0.9, 0.9, 0.45, 0.45]
+    """
 
     def __init__(self, optimizer: Any, monitor: str = "loss", rule: str = "less",
                  factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,

@@ -152,7 +152,17 @@ def start(scheduler: Any, upstream: type, *args: Any, **kwargs: Any) -> None:
 class ParamScheduler:
     """cadence's part of every MMEngine drop-in (MMEngine's ``_ParamScheduler`` is the rest):
     ``_get_value`` from the family's closed form, and cadence's read API. Not a scheduler by
-    itself."""
+    itself.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import ParamScheduler, StepLR
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = StepLR(opt, step_size=2, gamma=0.5)
+    >>> isinstance(sched, ParamScheduler), sched.hyperparameters
+    (True, ('lr',))
+    >>> sched.value_at([0, 2, 4, 10])["lr"][:, 0].tolist()  # the closed form, changing nothing
+    [0.1, 0.05, 0.025, 0.003125]
+    """
 
     __slots__ = ("_built", "_restored", "_runtime")
     _restored: str | None
@@ -340,7 +350,22 @@ _W = {"begin": 0, "end": INF, "last_step": -1, "by_epoch": True, "verbose": Fals
 
 # -- the families: MMEngine's classes with their signatures ---------------------------------------
 class StepParamScheduler(ParamScheduler, mm.StepParamScheduler):
-    """Multiply by ``gamma`` every ``step_size`` steps."""
+    """Multiply by ``gamma`` every ``step_size`` steps.
+
+    MMEngine's ``StepParamScheduler``, on the hyperparameter ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import StepParamScheduler
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = StepParamScheduler(opt, param_name='weight_decay', step_size=2, gamma=0.5)
+    >>> values = [opt.param_groups[0]["weight_decay"]]
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["weight_decay"], 6))
+    ...
+    >>> values
+    [0.0001, 0.0001, 5e-05, 5e-05, 2.5e-05]
+    """
 
     family = "Step"
 
@@ -352,7 +377,23 @@ class StepParamScheduler(ParamScheduler, mm.StepParamScheduler):
 
 
 class MultiStepParamScheduler(ParamScheduler, mm.MultiStepParamScheduler):
-    """Multiply by ``gamma`` at each milestone."""
+    """Multiply by ``gamma`` at each milestone.
+
+    MMEngine's ``MultiStepParamScheduler``, on the hyperparameter ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import MultiStepParamScheduler
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = MultiStepParamScheduler(opt, param_name='weight_decay', milestones=[1, 3],
+    ...                                 gamma=0.5)
+    >>> values = [opt.param_groups[0]["weight_decay"]]
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["weight_decay"], 6))
+    ...
+    >>> values
+    [0.0001, 5e-05, 5e-05, 2.5e-05, 2.5e-05]
+    """
 
     family = "MultiStep"
 
@@ -364,7 +405,22 @@ class MultiStepParamScheduler(ParamScheduler, mm.MultiStepParamScheduler):
 
 
 class ConstantParamScheduler(ParamScheduler, mm.ConstantParamScheduler):
-    """``factor`` until the window's last step, then 1."""
+    """``factor`` until the window's last step, then 1.
+
+    MMEngine's ``ConstantParamScheduler``, on the hyperparameter ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import ConstantParamScheduler
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = ConstantParamScheduler(opt, param_name='weight_decay', factor=0.5, end=2)
+    >>> values = [opt.param_groups[0]["weight_decay"]]
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["weight_decay"], 6))
+    ...
+    >>> values
+    [5e-05, 0.0001, 0.0001, 0.0001]
+    """
 
     family = "Constant"
 
@@ -376,7 +432,22 @@ class ConstantParamScheduler(ParamScheduler, mm.ConstantParamScheduler):
 
 
 class ExponentialParamScheduler(ParamScheduler, mm.ExponentialParamScheduler):
-    """Multiply by ``gamma`` every step."""
+    """Multiply by ``gamma`` every step.
+
+    MMEngine's ``ExponentialParamScheduler``, on the hyperparameter ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import ExponentialParamScheduler
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = ExponentialParamScheduler(opt, param_name='weight_decay', gamma=0.5)
+    >>> values = [opt.param_groups[0]["weight_decay"]]
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["weight_decay"], 6))
+    ...
+    >>> values
+    [0.0001, 5e-05, 2.5e-05, 1.3e-05]
+    """
 
     family = "Exponential"
 
@@ -388,7 +459,23 @@ class ExponentialParamScheduler(ParamScheduler, mm.ExponentialParamScheduler):
 
 class CosineAnnealingParamScheduler(ParamScheduler, mm.CosineAnnealingParamScheduler):
     """Cosine from the base to ``eta_min`` (or ``eta_min_ratio`` of the base) over ``T_max``
-    (default: the window), oscillating past it."""
+    (default: the window), oscillating past it.
+
+    MMEngine's ``CosineAnnealingParamScheduler``, on the hyperparameter ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import CosineAnnealingParamScheduler
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = CosineAnnealingParamScheduler(opt, param_name='weight_decay', T_max=4,
+    ...                                       eta_min_ratio=0.1)
+    >>> values = [opt.param_groups[0]["weight_decay"]]
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["weight_decay"], 6))
+    ...
+    >>> values
+    [0.0001, 8.7e-05, 5.5e-05, 2.3e-05, 1e-05]
+    """
 
     family = "CosineAnnealing"
 
@@ -401,7 +488,22 @@ class CosineAnnealingParamScheduler(ParamScheduler, mm.CosineAnnealingParamSched
 
 
 class LinearParamScheduler(ParamScheduler, mm.LinearParamScheduler):
-    """The factor goes linearly from ``start_factor`` to ``end_factor`` over the window."""
+    """The factor goes linearly from ``start_factor`` to ``end_factor`` over the window.
+
+    MMEngine's ``LinearParamScheduler``, on the hyperparameter ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import LinearParamScheduler
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = LinearParamScheduler(opt, param_name='weight_decay', start_factor=0.5, end=4)
+    >>> values = [opt.param_groups[0]["weight_decay"]]
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["weight_decay"], 6))
+    ...
+    >>> values
+    [5e-05, 6.7e-05, 8.3e-05, 0.0001, 0.0001, 0.0001]
+    """
 
     family = "Linear"
 
@@ -413,7 +515,22 @@ class LinearParamScheduler(ParamScheduler, mm.LinearParamScheduler):
 
 
 class PolyParamScheduler(ParamScheduler, mm.PolyParamScheduler):
-    """Polynomial decay from the base to ``eta_min`` over the window."""
+    """Polynomial decay from the base to ``eta_min`` over the window.
+
+    MMEngine's ``PolyParamScheduler``, on the hyperparameter ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import PolyParamScheduler
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = PolyParamScheduler(opt, param_name='weight_decay', eta_min=0.0, power=1.0, end=4)
+    >>> values = [opt.param_groups[0]["weight_decay"]]
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["weight_decay"], 6))
+    ...
+    >>> values
+    [0.0001, 6.7e-05, 3.3e-05, 0.0, 0.0]
+    """
 
     family = "Poly"
 
@@ -426,7 +543,22 @@ class PolyParamScheduler(ParamScheduler, mm.PolyParamScheduler):
 
 class OneCycleParamScheduler(ParamScheduler, mm.OneCycleParamScheduler):
     """The one-cycle policy (lr only, as in MMEngine); past ``total_steps`` the value holds
-    (MMEngine raises)."""
+    (MMEngine raises).
+
+    MMEngine's ``OneCycleParamScheduler``, on the hyperparameter ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import OneCycleParamScheduler
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = OneCycleParamScheduler(opt, param_name='lr', eta_max=0.1, total_steps=10)
+    >>> values = [opt.param_groups[0]["lr"]]
+    >>> for _ in range(9):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["lr"], 6))
+    ...
+    >>> values
+    [0.004, 0.052, 0.1, 0.095048, 0.081175, 0.061126, 0.038874, 0.018826, 0.004952, 0.0]
+    """
 
     family = "OneCycle"
 
@@ -455,7 +587,23 @@ class OneCycleParamScheduler(ParamScheduler, mm.OneCycleParamScheduler):
 
 class CosineRestartParamScheduler(ParamScheduler, mm.CosineRestartParamScheduler):
     """Cosine cycles of the given ``periods``, each restarting at ``restart_weights[i]`` of the
-    base and going down to ``eta_min`` (or ``eta_min_ratio``); the last value holds after."""
+    base and going down to ``eta_min`` (or ``eta_min_ratio``); the last value holds after.
+
+    MMEngine's ``CosineRestartParamScheduler``, on the hyperparameter ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import CosineRestartParamScheduler
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = CosineRestartParamScheduler(opt, param_name='weight_decay', periods=[2, 2],
+    ...                                     restart_weights=[1, 0.5], eta_min=0.0)
+    >>> values = [opt.param_groups[0]["weight_decay"]]
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); values.append(round(opt.param_groups[0]["weight_decay"], 6))
+    ...
+    >>> values
+    [0.0001, 5e-05, 5e-05, 2.5e-05, 2.5e-05]
+    """
 
     family = "CosineRestart"
 
@@ -473,7 +621,24 @@ class CosineRestartParamScheduler(ParamScheduler, mm.CosineRestartParamScheduler
 
 class ReduceOnPlateauParamScheduler(ParamScheduler, mm.ReduceOnPlateauParamScheduler):
     """MMEngine's reduce-on-plateau: ``step(metrics)`` after validation, ``step()`` to count
-    epochs; active in ``[begin, end)``."""
+    epochs; active in ``[begin, end)``.
+
+    MMEngine's ``ReduceOnPlateauParamScheduler``, on the hyperparameter ``param_name``.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine import ReduceOnPlateauParamScheduler
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9,
+    ...                       weight_decay=1e-4)
+    >>> sched = ReduceOnPlateauParamScheduler(opt, param_name='weight_decay', monitor='loss',
+    ...                                       factor=0.5, patience=1)
+    >>> values = [opt.param_groups[0]["weight_decay"]]
+    >>> for loss in [1.0, 0.9, 0.9, 0.9, 0.9]:
+    ...     opt.step(); sched.step(metrics={"loss": loss})
+    ...     values.append(round(opt.param_groups[0]["weight_decay"], 6))
+    ...
+    >>> values
+    [0.0001, 0.0001, 0.0001, 0.0001, 5e-05, 5e-05]
+    """
 
     def __init__(self, optimizer: Any, param_name: str, monitor: str = "loss",
                  rule: str = "less", factor: float = 0.1, patience: int = 10,

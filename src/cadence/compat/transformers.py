@@ -105,20 +105,52 @@ def _decay_steps(warmup: float, total: object) -> float:
 
 # -- the factories ----------------------------------------------------------------------------
 def get_constant_schedule(optimizer: torch.optim.Optimizer, last_epoch: int = -1) -> LambdaLR:
-    """The optimizer's lr, constant."""
+    """The optimizer's lr, constant.
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_constant_schedule
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_constant_schedule(opt)
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.get_last_lr()
+    [0.001]
+    """
     return _lambda(optimizer, Constant(1.0), last_epoch)
 
 
 def get_constant_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup_steps: int,
                                       last_epoch: int = -1) -> LambdaLR:
-    """Linear warm-up from 0, then the optimizer's lr."""
+    """Linear warm-up from 0, then the optimizer's lr.
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_constant_schedule_with_warmup
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_constant_schedule_with_warmup(opt, num_warmup_steps=10)
+    >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 5, 10, 1000)]
+    [0.0, 0.5, 1.0, 1.0]
+    """
     return _lambda(optimizer, warm_up(_warmup_steps(num_warmup_steps), Constant(1.0)),
                    last_epoch)
 
 
 def get_linear_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup_steps: int,
                                     num_training_steps: int, last_epoch: int = -1) -> LambdaLR:
-    """Linear warm-up from 0, then linear decay to 0 at ``num_training_steps``."""
+    """Linear warm-up from 0, then linear decay to 0 at ``num_training_steps``.
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_linear_schedule_with_warmup
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_linear_schedule_with_warmup(opt, num_warmup_steps=10, num_training_steps=110)
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step()
+    ...
+    >>> sched.get_last_lr()
+    [0.0005]
+    >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 5, 10, 60, 110)]
+    [0.0, 0.5, 1.0, 0.5, 0.0]
+    """
     w = _warmup_steps(num_warmup_steps)
     total = check_non_negative_steps("num_training_steps", num_training_steps)
     # (total - t) / max(1, total - w): from 1 at w, or from total - w when that is below 1
@@ -130,7 +162,15 @@ def get_linear_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup
 def get_cosine_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup_steps: int,
                                     num_training_steps: int, num_cycles: float = 0.5,
                                     last_epoch: int = -1) -> LambdaLR:
-    """Linear warm-up from 0, then ``num_cycles`` cosine waves (half a wave: down to 0)."""
+    """Linear warm-up from 0, then ``num_cycles`` cosine waves (half a wave: down to 0).
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_cosine_schedule_with_warmup
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_cosine_schedule_with_warmup(opt, num_warmup_steps=10, num_training_steps=110)
+    >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 5, 10, 60, 110)]
+    [0.0, 0.5, 1.0, 0.5, 0.0]
+    """
     w = _warmup_steps(num_warmup_steps)
     cycles = check_non_negative("num_cycles", num_cycles)
     return _lambda(optimizer, warm_up(w, cosine_wave(cycles, _decay_steps(w, num_training_steps))),
@@ -141,7 +181,16 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(
     optimizer: torch.optim.Optimizer, num_warmup_steps: int, num_training_steps: int,
     num_cycles: int = 1, last_epoch: int = -1,
 ) -> LambdaLR:
-    """Linear warm-up, then ``num_cycles`` cosine decays to 0 that restart at the top, then 0."""
+    """Linear warm-up, then ``num_cycles`` cosine decays to 0 that restart at the top, then 0.
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_cosine_with_hard_restarts_schedule_with_warmup
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_cosine_with_hard_restarts_schedule_with_warmup(
+    ...     opt, num_warmup_steps=10, num_training_steps=110, num_cycles=2)
+    >>> [round(sched.lr_lambdas[0](t), 4) for t in (10, 35, 59, 60, 85, 110)]
+    [1.0, 0.5, 0.001, 1.0, 0.5, 0.0]
+    """
     w = _warmup_steps(num_warmup_steps)
     steps = _decay_steps(w, num_training_steps)
     cycles = check_positive("num_cycles", num_cycles)
@@ -156,7 +205,16 @@ def get_polynomial_decay_schedule_with_warmup(
     optimizer: torch.optim.Optimizer, num_warmup_steps: int, num_training_steps: int,
     lr_end: float = 1e-7, power: float = 1.0, last_epoch: int = -1,
 ) -> LambdaLR:
-    """Linear warm-up, then polynomial decay from the optimizer's default lr to ``lr_end``."""
+    """Linear warm-up, then polynomial decay from the optimizer's default lr to ``lr_end``.
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_polynomial_decay_schedule_with_warmup
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_polynomial_decay_schedule_with_warmup(
+    ...     opt, num_warmup_steps=10, num_training_steps=110, lr_end=1e-4, power=2.0)
+    >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 10, 60, 110, 200)]
+    [0.0, 1.0, 0.325, 0.1, 0.1]
+    """
     check_optimizer(optimizer)
     lr_init = as_float(optimizer.defaults["lr"])
     check_non_negative("lr_end", real(lr_end))
@@ -174,7 +232,15 @@ def get_polynomial_decay_schedule_with_warmup(
 
 def get_inverse_sqrt_schedule(optimizer: torch.optim.Optimizer, num_warmup_steps: int,
                               timescale: int | None = None, last_epoch: int = -1) -> LambdaLR:
-    """Linear warm-up, then ``1 / sqrt((t + timescale - warmup) / timescale)``."""
+    """Linear warm-up, then ``1 / sqrt((t + timescale - warmup) / timescale)``.
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_inverse_sqrt_schedule
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_inverse_sqrt_schedule(opt, num_warmup_steps=10)
+    >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 5, 10, 30, 90)]
+    [0.0, 0.5, 1.0, 0.5774, 0.3333]
+    """
     w = _warmup_steps(num_warmup_steps)
     scale = (w or 10_000) if timescale is None else check_positive("timescale", timescale)
     return _lambda(optimizer, warm_up(w, InverseSqrt(start=1.0, timescale=scale)), last_epoch)
@@ -182,7 +248,18 @@ def get_inverse_sqrt_schedule(optimizer: torch.optim.Optimizer, num_warmup_steps
 
 def get_reduce_on_plateau_schedule(optimizer: torch.optim.Optimizer,
                                    **kwargs: Any) -> ReduceLROnPlateau:
-    """PyTorch's ReduceLROnPlateau (cadence's drop-in)."""
+    """PyTorch's ReduceLROnPlateau (cadence's drop-in).
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_reduce_on_plateau_schedule
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_reduce_on_plateau_schedule(opt, factor=0.5, patience=1)
+    >>> for loss in [1.0, 0.9, 0.9, 0.9, 0.9]:
+    ...     opt.step(); sched.step(loss)
+    ...
+    >>> sched.get_last_lr()
+    [0.0005]
+    """
     return ReduceLROnPlateau(optimizer, **kwargs)
 
 
@@ -209,7 +286,16 @@ def get_cosine_with_min_lr_schedule_with_warmup(
     num_cycles: float = 0.5, last_epoch: int = -1, min_lr: float | None = None,
     min_lr_rate: float | None = None,
 ) -> LambdaLR:
-    """Linear warm-up, then cosine waves between 1 and ``min_lr_rate`` (or ``min_lr``)."""
+    """Linear warm-up, then cosine waves between 1 and ``min_lr_rate`` (or ``min_lr``).
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_cosine_with_min_lr_schedule_with_warmup
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_cosine_with_min_lr_schedule_with_warmup(
+    ...     opt, num_warmup_steps=10, num_training_steps=110, min_lr_rate=0.1)
+    >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 10, 60, 110)]
+    [0.0, 1.0, 0.55, 0.1]
+    """
     rate = _min_rate(optimizer, min_lr, min_lr_rate)
     w = _warmup_steps(num_warmup_steps)
     wave = cosine_wave(check_non_negative("num_cycles", num_cycles),
@@ -225,7 +311,16 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     """transformers' "cosine_warmup_with_min_lr": for ``t < warmup``, ``(t + 1) / max(1,
     warmup)`` (or ``warmup_lr_rate + (1 - warmup_lr_rate) * t / max(1, warmup - 1)``), so that
     it reaches 1 at step ``warmup - 1``; from ``warmup`` on, the decay one step ahead (its
-    progress is ``(t - warmup + 1) / max(1, num_training_steps - warmup)``)."""
+    progress is ``(t - warmup + 1) / max(1, num_training_steps - warmup)``).
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_cosine_with_min_lr_schedule_with_warmup_lr_rate
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
+    ...     opt, num_warmup_steps=10, num_training_steps=110, min_lr_rate=0.1, warmup_lr_rate=0.2)
+    >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 9, 10, 59, 109)]
+    [0.2, 1.0, 0.9998, 0.55, 0.1]
+    """
     rate = _min_rate(optimizer, min_lr, min_lr_rate)
     w = _warmup_steps(num_warmup_steps)
     total = check_non_negative_steps("num_training_steps", num_training_steps)
@@ -249,7 +344,16 @@ def get_wsd_schedule(
     warmup_type: str = "linear", decay_type: str = "cosine", min_lr_ratio: float = 0,
     num_cycles: float = 0.5, last_epoch: int = -1,
 ) -> LambdaLR:
-    """Warm up from ``min_lr_ratio``, hold, decay back to it (cadence's :class:`WSD`)."""
+    """Warm up from ``min_lr_ratio``, hold, decay back to it (cadence's :class:`WSD`).
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_wsd_schedule
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_wsd_schedule(opt, num_warmup_steps=10, num_decay_steps=20,
+    ...                          num_training_steps=100, min_lr_ratio=0.1)
+    >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 5, 10, 50, 80, 90, 100)]
+    [0.1, 0.55, 1.0, 1.0, 1.0, 0.55, 0.1]
+    """
     if num_training_steps is None and num_stable_steps is None:
         raise InvalidValue("Either num_training_steps or num_stable_steps must be specified.")
     for name, kind in (("warmup_type", warmup_type), ("decay_type", decay_type)):
@@ -325,7 +429,21 @@ def _extra_keys(name: str) -> list[str]:
 def get_scheduler(name: Any, optimizer: torch.optim.Optimizer,
                   num_warmup_steps: int | None = None, num_training_steps: int | None = None,
                   scheduler_specific_kwargs: dict[str, Any] | None = None) -> Any:
-    """A scheduler by transformers' ``SchedulerType`` name (a string or the enum)."""
+    """A scheduler by transformers' ``SchedulerType`` name (a string or the enum).
+
+    >>> import torch
+    >>> from cadence.compat.transformers import get_scheduler
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    >>> sched = get_scheduler("cosine", opt, num_warmup_steps=10, num_training_steps=110)
+    >>> isinstance(sched, torch.optim.lr_scheduler.LambdaLR)
+    True
+    >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 10, 60, 110)]
+    [0.0, 1.0, 0.5, 0.0]
+    >>> sched = get_scheduler("cosine_with_min_lr", opt, num_warmup_steps=10,
+    ...                       num_training_steps=110, scheduler_specific_kwargs={"min_lr": 1e-4})
+    >>> round(sched.lr_lambdas[0](110), 4)
+    0.1
+    """
     key = getattr(name, "value", name)
     if not isinstance(key, str) or key not in SCHEDULES:
         valid = list(SCHEDULES)

@@ -87,7 +87,12 @@ def fingerprint(value: Any) -> Any:
 
 
 def to_config(obj: Any) -> dict[str, Any]:
-    """The config of ``obj`` (anything with a ``to_config`` method)."""
+    """The config of ``obj`` (anything with a ``to_config`` method).
+
+    >>> from cadence.schedules import Cosine
+    >>> to_config(Cosine(start=1.0, end=0.1, steps=100))
+    {'type': 'cosine', 'start': 1.0, 'end': 0.1, 'steps': 100}
+    """
     if not hasattr(obj, "to_config"):
         raise InvalidType(f"{obj!r} has no config form (it has no to_config method)")
     cfg: dict[str, Any] = obj.to_config()
@@ -128,6 +133,14 @@ def from_config(data: Any) -> Any:
 
     Unknown types and keys are refused with the nearest valid name, and configs nested deeper
     than ``MAX_NESTING`` levels are refused before anything is built.
+
+    >>> lr = from_config({"type": "warmup", "steps": 10,
+    ...                   "schedule": {"type": "cosine", "start": 1.0, "end": 0.0, "steps": 90}})
+    >>> lr.schedule, lr(5), round(lr(55), 12)
+    (Cosine(start=1.0, end=0.0, steps=90), 0.5, 0.5)
+    >>> from_config({"type": "cosine", "step": 90})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    cadence.validation.InvalidValue: unknown key 'step' for config type 'cosine'; did you mean ...
     """
     check_nesting(data, "the config")
     return _build(data)
@@ -163,6 +176,12 @@ def read_config(path: str | Path) -> Any:
     missing or unreadable file, text that does not parse (with its line and column), a
     duplicate key, a YAML alias or anchor (configs need none, and a few bytes of them can
     expand to gigabytes), nesting deeper than ``MAX_NESTING``, or data that is not a config.
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "lr.json"
+    >>> _ = path.write_text('{"type": "linear", "start": 0.0, "end": 1.0, "steps": 500}')
+    >>> read_config(path)
+    {'type': 'linear', 'start': 0.0, 'end': 1.0, 'steps': 500}
     """
     path = config_path(path)
     suffix = path.suffix.lower()
@@ -426,7 +445,14 @@ def _strict_loader(accelerated: bool = True) -> type:
 
 def load_config(path: str | Path) -> Any:
     """Build the object described by a JSON or YAML config file; every mistake in it is an
-    :class:`~cadence.validation.InvalidInput` whose message starts with the file's path."""
+    :class:`~cadence.validation.InvalidInput` whose message starts with the file's path.
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "lr.yaml"
+    >>> _ = path.write_text("type: cosine\\nstart: 1.0\\nend: 0.01\\nsteps: 9500\\n")
+    >>> load_config(path)
+    Cosine(start=1.0, end=0.01, steps=9500)
+    """
     data = read_config(path)
     with naming(repr(str(path))):
         return from_config(data)
@@ -451,7 +477,26 @@ def naming(source: str) -> Iterator[None]:
 
 
 def dump_config(obj: Any, path: str | Path) -> Path:
-    """Write the config of ``obj`` to a JSON or YAML file (by suffix) and return the path."""
+    """Write the config of ``obj`` to a JSON or YAML file (by suffix) and return the path.
+
+    >>> import tempfile
+    >>> from cadence.schedules import Cosine, Warmup
+    >>> lr = Warmup(Cosine(start=1.0, end=0.01, steps=9500), steps=500)
+    >>> path = dump_config(lr, tempfile.mkdtemp() + "/lr.yaml")
+    >>> print(path.read_text(), end="")
+    type: warmup
+    schedule:
+      type: cosine
+      start: 1.0
+      end: 0.01
+      steps: 9500
+    steps: 500
+    start: 0.0
+    shape: linear
+    mode: prefix
+    >>> load_config(path) == lr
+    True
+    """
     path = config_path(path)
     suffix = path.suffix.lower()
     cfg = to_config(obj)

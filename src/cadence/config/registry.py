@@ -33,6 +33,21 @@ def register(name: str, *, replace: bool = False) -> Callable[[T], T]:
 
     The class gets a ``type_name`` attribute. Registering a taken name raises ``ValueError``
     unless ``replace=True``.
+
+    >>> from dataclasses import dataclass
+    >>> from cadence.config import from_config, register, unregister
+    >>> from cadence.schedules import Schedule
+    >>> @register("halved")
+    ... @dataclass(frozen=True)
+    ... class Halved(Schedule):
+    ...     every: float
+    ...     def _eval(self, t, xp):
+    ...         return 0.5 ** xp.floor(t / self.every)
+    >>> from_config({"type": "halved", "every": 10})(25)
+    0.25
+    >>> Halved(every=10).to_config()
+    {'type': 'halved', 'every': 10}
+    >>> unregister("halved")
     """
     if not isinstance(name, str) or not name:
         raise InvalidType(f"'name' must be a non-empty str (got {name!r})")
@@ -51,7 +66,22 @@ def register(name: str, *, replace: bool = False) -> Callable[[T], T]:
 
 
 def unregister(name: str) -> None:
-    """Remove a registered type (mainly for tests)."""
+    """Remove a registered type (mainly for tests); a name not registered is ignored.
+
+    >>> from dataclasses import dataclass
+    >>> from cadence.config import register, registered, unregister
+    >>> from cadence.schedules import Schedule
+    >>> @register("flat")
+    ... @dataclass(frozen=True)
+    ... class Flat(Schedule):
+    ...     def _eval(self, t, xp):
+    ...         return xp.ones_like(t)
+    >>> "flat" in registered()
+    True
+    >>> unregister("flat")
+    >>> "flat" in registered()
+    False
+    """
     _TYPES.pop(name, None)
 
 
@@ -62,7 +92,15 @@ def suggest(name: str, options: list[str]) -> str:
 
 
 def lookup(name: object) -> type:
-    """The class registered under ``name``, or a ``ValueError`` that lists the nearest names."""
+    """The class registered under ``name``, or a ``ValueError`` that lists the nearest names.
+
+    >>> from cadence.config import lookup
+    >>> lookup("cosine")
+    <class 'cadence.schedules.anneal.Cosine'>
+    >>> lookup("cosin")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    cadence.validation.InvalidValue: unknown config type 'cosin'; did you mean 'cosine'? ...
+    """
     if not isinstance(name, str):
         raise InvalidType(f"config 'type' must be a str (got {name!r})")
     try:
@@ -76,5 +114,10 @@ def lookup(name: object) -> type:
 
 
 def registered() -> list[str]:
-    """All registered type names, sorted."""
+    """All registered type names, sorted.
+
+    >>> from cadence.config import registered
+    >>> registered()[:5]
+    ['clip', 'constant', 'cosine', 'cosine_restarts', 'cosine_wave']
+    """
     return sorted(_TYPES)

@@ -27,6 +27,8 @@ from cadence.compat import mmengine as drop_ins
 
 PARAM_SCHEDULERS = Registry("parameter scheduler", parent=MMENGINE_PARAM_SCHEDULERS,
                             scope="cadence")
+"""MMEngine's registry of parameter schedulers under the scope ``cadence``: a child of
+MMEngine's ``PARAM_SCHEDULERS``, holding every drop-in of :mod:`cadence.compat.mmengine`."""
 for _name in drop_ins.__all__:
     _cls = getattr(drop_ins, _name)
     if isinstance(_cls, type) and _name != "ParamScheduler":

@@ -27,7 +27,23 @@ SMALL = 0.05
 
 class LooksLikeRates(UserWarning):
     """An lr schedule whose values look like learning rates is bound as factors of the base
-    lrs (see the module's docstring)."""
+    lrs (see the module's docstring).
+
+    ``absolute=True`` (the values are lrs) or a schedule of factors (``Cosine(start=1.0, ...)``)
+    says which is meant, and silences it.
+
+    >>> import warnings
+    >>> import torch
+    >>> import cadence
+    >>> from cadence.schedules import Cosine
+    >>> opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=3e-4)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     sched = cadence.Scheduler(opt, lr=Cosine(start=3e-4, end=0.0, steps=100))
+    ...
+    >>> [w.category.__name__ for w in caught], opt.param_groups[0]["lr"]  # 3e-4 * 3e-4
+    (['LooksLikeRates'], 8.999999999999999e-08)
+    """
 
 
 _FAR = 1e9  # landmarks this far out are looked at too

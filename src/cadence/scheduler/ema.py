@@ -37,7 +37,25 @@ __all__ = ["EMAUpdate"]
 
 class EMAUpdate(Target):
     """``AveragedModel``'s ``multi_avg_fn`` with a scheduled ``decay`` in [0, 1] (``decay``
-    until a scheduler writes it: 0 averages nothing, the average is the model)."""
+    until a scheduler writes it: 0 averages nothing, the average is the model).
+
+    Name it in a Scheduler's ``targets`` (always ``absolute``: the schedule gives the decay).
+
+    >>> import torch
+    >>> import cadence
+    >>> from cadence.schedules import EMAWarmup
+    >>> model = torch.nn.Linear(2, 1)
+    >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    >>> update = cadence.EMAUpdate()
+    >>> ema = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=update)
+    >>> sched = cadence.Scheduler(opt, ema_decay=EMAWarmup(end=0.999),
+    ...                           targets={"ema_decay": update}, absolute=["ema_decay"])
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step(); ema.update_parameters(model)
+    ...
+    >>> round(update.decay, 6)  # EMAWarmup(3) = 1 - 4 ** (-2/3)
+    0.60315
+    """
 
     bounds = (0.0, 1.0)
     absolute_only = True  # the schedule gives the decay itself

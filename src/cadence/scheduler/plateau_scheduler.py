@@ -18,7 +18,24 @@ class PlateauScheduler(Scheduler, ReduceLROnPlateau):  # type: ignore[misc]
     one). It is also an instance of PyTorch's ``ReduceLROnPlateau``, which is how Lightning and
     transformers' Trainer recognise a scheduler that takes the metric they monitor:
     ``step(metric)``. The schedule itself moves with the optimizer's updates. PyTorch's
-    attributes (``best``, ``num_bad_epochs``, ``mode``, ...) read the controller."""
+    attributes (``best``, ``num_bad_epochs``, ``mode``, ...) read the controller.
+
+    It takes :class:`Scheduler`'s arguments, ``plateau`` required.
+
+    >>> import torch
+    >>> import cadence
+    >>> from cadence.schedules import Constant
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = cadence.Scheduler(opt, lr=Constant(1.0),
+    ...                           plateau=cadence.ReduceOnPlateau(factor=0.5, patience=1))
+    >>> type(sched).__name__, isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    ('PlateauScheduler', True)
+    >>> for val_loss in [1.0, 0.9, 0.9, 0.9]:
+    ...     opt.step(); sched.step(val_loss)
+    ...
+    >>> opt.param_groups[0]["lr"], sched.num_bad_epochs
+    (0.05, 0)
+    """
 
     def __init__(self, *args: Any, plateau: ReduceOnPlateau | None = None,
                  **kwargs: Any) -> None:

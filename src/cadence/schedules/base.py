@@ -32,7 +32,15 @@ LAST_STEP = sys.float_info.max
 
 class Mark(NamedTuple):
     """A landmark of a schedule: where a phase ends (``"phase"``), a cycle restarts
-    (``"restart"``) or a step decay drops (``"milestone"``)."""
+    (``"restart"``) or a step decay drops (``"milestone"``). ``Schedule.marks(horizon)`` lists
+    them; plots draw them and ``describe`` names them.
+
+    >>> from cadence.schedules import Linear, Step, join
+    >>> lr = join([Linear(start=0.0, end=1.0, steps=100), Step(every=300, gamma=0.1)],
+    ...           boundaries=[100])
+    >>> lr.marks(800)[:2]
+    [Mark(step=100.0, kind='phase'), Mark(step=400.0, kind='milestone')]
+    """
 
     step: float
     kind: str

@@ -99,7 +99,17 @@ class Join(Schedule):
 
 
 def join(schedules: Sequence[Schedule], boundaries: Sequence[int | float]) -> Join:
-    """Run ``schedules`` one after another, switching at ``boundaries`` (see :class:`Join`)."""
+    """Run ``schedules`` one after another, switching at ``boundaries`` (see :class:`Join`).
+
+    Each schedule runs in its own local time: the second starts at its step 0 at the first
+    boundary.
+
+    >>> from cadence.schedules import Constant, Cosine, Linear, join
+    >>> lr = join([Linear(start=0.0, end=1.0, steps=10), Cosine(start=1.0, end=0.0, steps=90)],
+    ...           boundaries=[10])
+    >>> lr([0, 5, 10, 55, 100, 200]).round(6).tolist()
+    [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
+    """
     return Join(_check_schedules("schedules", schedules, 1),
                 check_sorted_numbers("boundaries", boundaries, strict=True, open_minimum=True))
 
@@ -145,7 +155,15 @@ class Product(_Pointwise):
 
 
 def product(schedules: Sequence[Schedule]) -> Schedule:
-    """The product of ``schedules`` (see :class:`Product`); a single schedule is itself."""
+    """The product of ``schedules`` (see :class:`Product`); a single schedule is itself.
+
+    >>> from cadence.schedules import Cosine, Step, product
+    >>> lr = product([Cosine(steps=100), Step(every=50, gamma=0.5)])
+    >>> lr([0, 50, 100]).round(6).tolist()
+    [1.0, 0.25, 0.0]
+    >>> product([Cosine(steps=100)])
+    Cosine(start=1.0, end=0.0, steps=100)
+    """
     items = _check_schedules("schedules", schedules, 1)
     return items[0] if len(items) == 1 else Product(items)
 
