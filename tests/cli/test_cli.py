@@ -89,6 +89,10 @@ def test_find_lr_on_the_built_in_task(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "steepest" in out.stdout and "valley" in out.stdout
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    from cadence.tools.find_lr import RECOMMENDATION, RECOMMENDED
+
+    assert f"{RECOMMENDED} (recommended)" in out.stdout  # the rule that measured best ...
+    assert f"recommended: {RECOMMENDED}. {RECOMMENDATION}" in out.stdout  # ... and why
 
 
 def test_demo_writes_the_report(tmp_path):

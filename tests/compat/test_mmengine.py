@@ -337,3 +337,54 @@ def test_every_mmengine_drop_in_is_an_instance_of_mmengines_class():
         if isinstance(ours, type) and name != "ParamScheduler":
             assert issubclass(ours, getattr(upstream, name)), name
             assert issubclass(ours, M.ParamScheduler), name
+
+
+# Each MMEngine ParamScheduler type on each hyperparameter: build_schedulers accepts what
+# MMEngine's own class accepts and refuses, by name, what it refuses (OneCycle: the lr only).
+PARAM_TYPES = {
+    "StepParamScheduler": dict(step_size=2), "MultiStepParamScheduler": dict(milestones=[2]),
+    "ConstantParamScheduler": dict(), "ExponentialParamScheduler": dict(gamma=0.9),
+    "CosineAnnealingParamScheduler": dict(T_max=5), "LinearParamScheduler": dict(),
+    "PolyParamScheduler": dict(), "OneCycleParamScheduler": dict(eta_max=0.1, total_steps=10),
+    "CosineRestartParamScheduler": dict(periods=[5], eta_min=0.0),
+    "ReduceOnPlateauParamScheduler": dict(monitor="loss", by_epoch=True),
+}
+
+
+@pytest.mark.parametrize("name", ["lr", "momentum", "weight_decay"])
+@pytest.mark.parametrize("kind", sorted(PARAM_TYPES))
+def test_build_schedulers_accepts_each_hyperparameter_where_mmengine_does(kind, name):
+    mm = pytest.importorskip("mmengine.optim.scheduler")
+    arguments = dict(param_name=name, **{"by_epoch": False, **PARAM_TYPES[kind]})
+    try:
+        getattr(mm, kind)(sgd(), **arguments)
+        upstream = None
+    except AssertionError as exc:  # MMEngine's way of refusing an argument
+        upstream = exc
+    if upstream is None:
+        M.build_schedulers([dict(type=kind, **arguments)], sgd())
+    else:
+        with pytest.raises(ValueError, match=rf"configs\[0\] \({kind}\): 'param_name' must be "):
+            M.build_schedulers([dict(type=kind, **arguments)], sgd())
+    assert (upstream is not None) == (kind == "OneCycleParamScheduler" and name != "lr")
+
+
+def test_a_plateau_by_iteration_is_refused_as_mmengine_does_and_alone_by_epoch_it_works():
+    mm = pytest.importorskip("mmengine.optim.scheduler")
+    config = dict(type="ReduceOnPlateauParamScheduler", param_name="lr", monitor="loss",
+                  by_epoch=False)
+    with pytest.raises(AssertionError, match="only support by_epoch=True"):
+        mm.ReduceOnPlateauParamScheduler(sgd(), **{k: v for k, v in config.items() if k != "type"})
+    with pytest.raises(ValueError, match=re.escape("'by_epoch' must be True, as in MMEngine")):
+        M.build_schedulers([config], sgd())
+    settings = {**config, "by_epoch": True, "patience": 0, "factor": 0.5}
+    ours, theirs = sgd(), sgd()
+    sched = M.build_schedulers([settings], ours)
+    upstream = mm.ReduceOnPlateauParamScheduler(
+        theirs, **{k: v for k, v in settings.items() if k != "type"})
+    for loss in (1.0, 1.0, 0.5, 0.5, 0.5):
+        ours.step(), theirs.step()
+        sched.step(loss)
+        upstream.step({"loss": loss})
+        assert ours.param_groups[0]["lr"] == theirs.param_groups[0]["lr"]
+    assert ours.param_groups[0]["lr"] < sgd().param_groups[0]["lr"] / 2  # it did reduce

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from cadence.schedules import (
     Warmup,
     join,
 )
+from cadence.tools.curves import horizon
 from cadence.tools.describe import Description, Jump, describe
 from cadence.tools.presets import PRESETS
 from cadence.tools.text import fmt_list, fmt_number, fmt_step
@@ -53,9 +55,13 @@ def test_warmup_cosine_numbers():
     assert s.phases == [100, 1000]
     assert s.restarts == [] and s.milestones == [] and s.jumps == []
     assert s.settles == 1000
-    # 0 at step 1000, with 100 more steps to go
-    assert d.warnings == ["warmup: lr: the value reaches 0 at step 1000, before the last step "
-                          "(1100), and stays 0 from there."]
+    # 0 at step 1000, the end of its own shape: shown over more steps, that is no mistake ...
+    assert d.warnings == []
+    # ... but a training of 1101 steps would run its last 100 at 0
+    trained = describe(Warmup(Cosine(start=1.0, end=0.0, steps=900), steps=100), 1101,
+                       training_steps=1101)
+    assert trained.warnings == ["warmup: lr: the value reaches 0 at step 1000, before the last "
+                                "training step (1100), and stays 0 from there."]
 
 
 def test_warmup_cosine_ending_on_the_last_step_has_no_warning():
@@ -118,9 +124,15 @@ def test_smooth_curves_have_no_jumps():
 
 
 def test_linear_reaching_zero_halfway():
-    d = describe(Linear(start=1.0, end=0.0, steps=50), 100)
-    assert d.warnings == ["linear: lr: the value reaches 0 at step 50, before the last step (99), "
-                          "and stays 0 from there."]
+    d = describe(Linear(start=1.0, end=0.0, steps=50), 100, training_steps=100)
+    assert d.warnings[0] == ("linear: lr: the value reaches 0 at step 50, before the last "
+                             "training step (99), and stays 0 from there.")
+    assert describe(Linear(start=1.0, end=0.0, steps=50), 100).warnings == []  # its own end
+    # reaching 0 before its own shape ends is a mistake however long the view
+    early = Linear(start=1.0, end=0.0, steps=50) * Cosine(steps=100)
+    assert describe(early, 300).warnings == [
+        "product: lr: the value reaches 0 at step 50, before the end of its own shape "
+        "(step 100), and stays 0 from there."]
     # reaching 0 exactly on the last step is the intended end
     assert describe(Linear(start=1.0, end=0.0, steps=99), 100).warnings == []
     # a warm-up from 0 does not "reach" 0
@@ -213,7 +225,8 @@ def test_scheduler_gives_one_row_per_group_and_hyperparameter():
 
 
 def test_rendered_text_has_the_cells():
-    d = describe(Warmup(Cosine(start=1.0, end=0.0, steps=900), steps=100), 1101)
+    d = describe(Warmup(Cosine(start=1.0, end=0.0, steps=900), steps=100), 1101,
+                 training_steps=1101)
     text = str(d)
     assert row_cells(text, "curve") == ["curve", "start", "peak @ step", "end", "min", "mean",
                                         "warm-up", "restarts", "milestones", "jumps"]
@@ -283,3 +296,115 @@ def test_a_repeated_rise_from_zero_is_not_warned_about_but_a_mid_cycle_zero_is()
     assert describe(Repeat(Linear(start=0.0, end=1.0, steps=25), period=50), 200).warnings == []
     dips = describe(Repeat(Linear(start=1.0, end=0.0, steps=25), period=50), 200).warnings
     assert dips == ["repeat: lr: the value reaches 0 at step 25, before the last step (199)."]
+
+
+# -- the class of false alarms: a table of configs, findings worked out from their formulas ----
+def docs_yaml(page, needle):
+    """The YAML block of ``docs/<page>`` that holds ``needle``, parsed."""
+    import yaml
+
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    (block,) = [b for b in blocks if needle in b]
+    return yaml.safe_load(block)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_ema_config_of_the_docs_is_judged_per_curve():
+    config = docs_yaml("scheduler.md", "ema_decay")
+    steps = horizon(config)
+    lr = config["lr"]
+    assert steps == lr["steps"] + lr["schedule"]["steps"]  # the lr's run, not the EMA's
+    d = describe(config, steps)
+    assert d.warnings == []
+    by_name = {s.hyperparameter: s for s in d.summaries}
+    assert by_name["ema_decay"].jumps == []  # a steep but continuous rise
+    # viewed over the EMA's own reach: the lr reaches 0 at its own end, which is no mistake
+    longer = describe(config, 12_000)
+    assert longer.warnings == []
+    assert {s.hyperparameter: s.jumps for s in longer.summaries}["ema_decay"] == []
+
+
+def test_the_cyclical_kl_config_of_the_docs_has_its_own_cycles():
+    config = docs_yaml("recipes.md", "type: repeat")
+    lr, kl = config["lr"], config["kl_weight"]
+    steps = horizon(config)
+    assert steps == lr["steps"] + lr["schedule"]["steps"]
+    (kl_summary,) = [s for s in describe(config, steps).summaries if s.hyperparameter == "kl_weight"]
+    period = kl["period"]
+    expected = list(range(period, steps, period))
+    assert kl_summary.restarts == expected and len(expected) + 1 == steps // period == 4
+    # each restart drops from the cycle's top back to its start: a real jump, on purpose
+    top = min(1.0, (period - 1) / kl["schedule"]["steps"])
+    assert kl_summary.jumps == [Jump(t, pytest.approx(kl["schedule"]["start"] - top))
+                                for t in expected]
+    assert f"{len(expected) + 1} cycles: " + ", ".join(map(str, expected)) in str(
+        describe(config, steps))
+
+
+def ema(t, end, power):
+    return np.minimum(end, 1 - (1 + np.asarray(t, dtype=float)) ** -power)
+
+
+# (schedule, steps, jumps expected, restarts expected): worked out from each shape's formula
+COMPOSED = [
+    ("EMA warm-up", cd.schedules.EMAWarmup(end=0.999, power=0.75), 2000, [], []),
+    ("EMA warm-up, steep", cd.schedules.EMAWarmup(end=0.9999, power=1.0), 500, [], []),
+    ("one-step warm-up", Warmup(Constant(1.0), steps=1), 50, [], []),
+    ("a join that does not meet",
+     join([cd.schedules.EMAWarmup(end=0.99), Constant(0.2)], boundaries=[100]), 200, [100], []),
+    ("restarts of a rise", Repeat(Linear(start=0.0, end=1.0, steps=25), period=50), 200,
+     [50, 100, 150], [50, 100, 150]),
+    ("a repeated constant", Repeat(Constant(1.0), period=10), 100, [], []),
+    ("a triangle wave", cd.schedules.Cyclic(start=0.1, peak=1.0, up_steps=25), 200, [],
+     [50, 100, 150]),
+    ("SGDR", CosineRestarts(period=40, period_mult=2), 300, [40, 120, 280], [40, 120, 280]),
+    ("a step decay", MultiStep(milestones=[60, 90], gamma=0.1), 120, [60], []),
+]
+
+
+@pytest.mark.parametrize(("name", "schedule", "steps", "jumps", "restarts"), COMPOSED,
+                         ids=[c[0] for c in COMPOSED])
+def test_jumps_are_discontinuities_and_restarts_are_real(name, schedule, steps, jumps, restarts):
+    (s,) = describe(schedule, steps).summaries
+    assert [j.step for j in s.jumps] == jumps
+    assert s.restarts == restarts
+    t = np.arange(steps, dtype=float)
+    values = schedule(t)
+    for j in s.jumps:  # the size is the step's change
+        assert j.size == pytest.approx(values[int(j.step)] - values[int(j.step) - 1])
+
+
+def test_an_ema_warm_up_is_a_rise_not_a_jump():
+    for power in (0.5, 0.75, 2 / 3, 1.0):
+        (s,) = describe(cd.schedules.EMAWarmup(end=0.999, power=power), 1000).summaries
+        values = ema(np.arange(1000), 0.999, power)
+        assert values[1] - values[0] > 0.25 * (values.max() - values.min())  # steep ...
+        assert s.jumps == []  # ... but continuous
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_a_presets_jumps_are_its_restarts_and_milestones(name):
+    steps = horizon(name)
+    d = describe(name, steps)
+    (s,) = d.summaries
+    assert d.warnings == []
+    assert {j.step for j in s.jumps} <= set(s.restarts) | set(s.milestones)
+
+
+def test_cadence_describe_on_the_docs_configs_raises_no_false_alarm(tmp_path, capsys):
+    import yaml
+
+    from cadence.cli import main
+
+    for page, needle, expected in (("scheduler.md", "ema_decay", None),
+                                   ("recipes.md", "type: repeat", "4 cycles: 50, 100, 150")):
+        path = tmp_path / f"{needle.split()[-1]}.yaml"
+        path.write_text(yaml.safe_dump(docs_yaml(page, needle)), encoding="utf-8")
+        assert main(["describe", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert "Warnings:" not in out and "jumps" in out
+        if expected:
+            assert expected in out

@@ -10,6 +10,9 @@ import re
 import numpy as np
 import pytest
 import torch
+from figures import kinds_without_a_legend_entry
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.nn import functional as F
 
 from cadence.scheduler import Scheduler
@@ -19,6 +22,7 @@ from cadence.tools.find_lr import (
     NoSuggestion,
     Suggestion,
     find_lr,
+    lowest,
     suggest,
 )
 
@@ -498,14 +502,21 @@ def full_sweep():
                    end_lr=10.0, num_iter=100)
 
 
+def nearest_to_a_tenth(lrs, k):
+    """The index of the recorded lr nearest (in log10) to a tenth of ``lrs[k]``, by brute
+    force."""
+    target = math.log10(lrs[k]) - 1
+    distances = [abs(math.log10(lr) - target) for lr in lrs]
+    return distances.index(min(distances))
+
+
 def test_suggestions_lie_in_the_sweep(full_sweep):
     r = full_sweep
     assert set(r.suggestions) == {"steepest", "valley", "minimum"}
     for rule, s in r.suggestions.items():
         assert isinstance(s, Suggestion) and s and s.rule == rule
         assert 1e-4 <= s.lr <= 10.0
-        if rule != "minimum":  # the minimum's lr is a tenth of its point's: see below
-            assert s.loss == r.smoothed[s.index]
+        assert s.lr == r.lrs[s.index] and s.loss == r.smoothed[s.index]  # one point, every rule
     assert r.suggestion() is r.suggestions["valley"]
     assert r.suggestion("minimum") is r.suggestions["minimum"]
 
@@ -529,12 +540,14 @@ def test_valley_is_fastais(full_sweep):
     assert s.lr == r.lrs[s.index]
 
 
-def test_minimum_is_a_tenth_of_the_lowest_point(full_sweep):
+def test_minimum_is_the_point_nearest_a_tenth_of_the_lowest_point(full_sweep):
     r = full_sweep
     lo, hi = window(len(r.smoothed))
+    low = lo + r.smoothed[lo:hi].index(min(r.smoothed[lo:hi]))
     s = r.suggestion("minimum")
-    assert r.smoothed[s.index] == min(r.smoothed[lo:hi])
-    assert s.lr == r.lrs[s.index] / 10
+    assert lowest(r.smoothed) == low
+    assert s.index == nearest_to_a_tenth(r.lrs, low)
+    assert (s.lr, s.loss) == (r.lrs[s.index], r.smoothed[s.index])
 
 
 def test_suggest_on_a_curve_written_out():
@@ -544,7 +557,8 @@ def test_suggest_on_a_curve_written_out():
     out = suggest(lrs, curve)
     lo, hi = window(40)
     assert (lo, hi) == (4, 36)
-    assert out["minimum"].index == 24 and out["minimum"].lr == lrs[24] / 10
+    # a tenth of lrs[24] lies 6.5 points back: 17 or 18, whichever rounding makes nearer
+    assert out["minimum"].index == nearest_to_a_tenth(lrs, 24) in (17, 18)
     assert 10 <= out["steepest"].index <= 24 and out["steepest"].lr == lrs[out["steepest"].index]
     assert out["valley"].index == lo + fastai_valley(curve[lo:hi])
     assert 10 < out["valley"].index < 24
@@ -554,38 +568,55 @@ def test_suggest_on_a_curve_written_out():
     assert "never decreases" in rising["valley"].reason
 
 
-def test_the_minimums_loss_is_the_curve_at_its_lr_and_the_dot_sits_there():
-    lrs = geometric(1e-6, 1.0, 40)  # log10 steps of 6/39: a tenth is 6.5 points back
-    curve = [3.0 - 0.05 * k for k in range(25)] + [1.8 + 0.3 * k for k in range(15)]
-    out = suggest(lrs, curve)
-    s = out["minimum"]
-    assert s.index == 24 and s.lr == lrs[24] / 10
-    # lrs[24] / 10 lies halfway (in log lr) between points 17 and 18
-    left, right = math.log10(lrs[17]), math.log10(lrs[18])
-    t = (math.log10(s.lr) - left) / (right - left)
-    assert t == pytest.approx(0.5, rel=1e-9)
-    expected = curve[17] + t * (curve[18] - curve[17])
-    assert s.loss == pytest.approx(expected, rel=1e-12)
-    assert s.loss != curve[24]  # not the loss at the minimum itself
-    for rule in ("steepest", "valley"):  # these suggest a recorded point: its own loss
-        assert out[rule].loss == curve[out[rule].index]
+curves_of_a_sweep = st.integers(10, 160).flatmap(lambda n: st.tuples(
+    st.just(n), st.floats(1e-8, 1e-2), st.floats(1.0, 1e4),
+    st.lists(st.floats(-3.0, 3.0), min_size=n, max_size=n),
+    st.one_of(st.none(), st.integers(0, n - 1))))
 
+
+@settings(max_examples=200, deadline=None)
+@given(curves_of_a_sweep)
+def test_every_suggestion_is_one_point_and_its_dot_is_drawn_there(case):
+    n, start, ratio, steps, nan_from = case
+    lrs = geometric(start, start * ratio, n)
+    curve = list(np.cumsum(steps) + 10.0)  # a random walk
+    if nan_from is not None:
+        curve[nan_from:] = [float("nan")] * (n - nan_from)
+    out = suggest(lrs, curve)
+    finite = n if nan_from is None else nan_from
+    for s in out.values():
+        if not s:
+            continue
+        assert 0 <= s.index < finite
+        assert s.lr == lrs[s.index] and s.loss == curve[s.index]
+    if out["minimum"]:
+        assert out["minimum"].index == nearest_to_a_tenth(lrs[:finite], lowest(curve))
     result = LRFinderResult(lrs, curve, curve, False, "done", out)
     (ax,) = result.plot().axes
-    dots = {line.get_label().split(":")[0]: line for line in ax.get_lines()
-            if line.get_marker() == "o"}
-    assert set(dots) == {"steepest", "valley", "minimum"}
+    dots = {line.get_gid(): line for line in ax.get_lines() if line.get_marker() == "o"}
+    assert set(dots) == {rule for rule, s in out.items() if s}
     for rule, line in dots.items():
         assert list(line.get_xdata()) == [out[rule].lr]
         assert list(line.get_ydata()) == [out[rule].loss]
+    import matplotlib.pyplot as plt
+    plt.close("all")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_real_sweep_agrees_with_itself(seed):
+    model = mlp(dropout=0.2)
+    r = find_lr(model, sgd(model), F.cross_entropy, classification(), start_lr=1e-3,
+                end_lr=30.0, num_iter=60, seed=seed)
+    for s in r.suggestions.values():
+        if s:
+            assert (s.lr, s.loss) == (r.lrs[s.index], r.smoothed[s.index])
 
 
 def test_a_minimum_whose_tenth_is_below_the_sweep_takes_the_first_point():
     lrs = geometric(1e-3, 1.0, 20)  # a tenth of lrs[k] is lrs[k - 6.33]
     curve = [2.0, 1.9, 1.5, 1.0] + [1.0 + 0.1 * k for k in range(1, 17)]
     s = suggest(lrs, curve)["minimum"]
-    assert s.index == 3 and s.lr < lrs[0]
-    assert s.loss == curve[0]
+    assert (s.index, s.lr, s.loss) == (0, lrs[0], curve[0])
 
 
 def test_valley_clamps_where_fastai_wraps_around():
@@ -643,10 +674,14 @@ def test_plot(full_sweep, tmp_path):
     assert isinstance(fig, Figure)
     (ax,) = fig.axes
     assert ax.get_xscale() == "log"
-    assert len(ax.get_lines()) >= 2 + 3  # loss, smoothed loss, a marker per suggestion
+    # loss, smoothed loss, a cross at the lowest point, a dot per suggestion
+    assert len(ax.get_lines()) == 2 + 1 + 3
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[:2] == ["loss", "smoothed loss"]
-    assert {label.split(":")[0] for label in labels[2:]} == {"steepest", "valley", "minimum"}
+    low = lowest(full_sweep.smoothed)
+    assert labels[:3] == ["loss", "smoothed loss", f"lowest point: {full_sweep.lrs[low]:.2e}"]
+    assert [label.split(":")[0].split(" (")[0] for label in labels[3:]] == [
+        "steepest", "valley", "minimum"]
+    assert kinds_without_a_legend_entry(fig) == []
 
     path = full_sweep.plot(tmp_path / "lr.png")
     assert path == tmp_path / "lr.png"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from figures import kinds_without_a_legend_entry
 
 import cadence
 from cadence.schedules import Cosine, CosineRestarts, Linear, Step, Warmup, join
 from cadence.tools.curves import curves, load
-from cadence.tools.plot import plot
+from cadence.tools.plot import MARK_LABELS, MARK_STYLE, plot
 
 
 def vertical(ax):
@@ -133,3 +134,27 @@ def test_a_panel_of_factors_and_absolute_values_says_so_per_curve():
     assert ax.get_ylabel() == "lr (absolute or factor: see the legend)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["shape [factor]",
                                                                   "mine [absolute]"]
+
+
+# one schedule per kind of mark the plot draws (a test checks that every kind has one)
+MARKED = {"restart": CosineRestarts(period=100), "milestone": Step(every=200, gamma=0.5),
+          "phase": Warmup(Cosine(steps=400), steps=100)}
+
+
+def test_every_kind_of_mark_has_an_example():
+    assert set(MARKED) == set(MARK_STYLE) == set(MARK_LABELS)
+
+
+@pytest.mark.parametrize("kind", sorted(MARKED))
+def test_every_kind_of_mark_drawn_has_a_legend_entry(kind):
+    for spec in ([MARKED[kind]], [MARKED[kind], "cosine"], list(MARKED.values())):
+        fig = plot(spec, steps=500)
+        (ax,) = fig.axes
+        drawn_kinds = {line.get_gid() for line in vertical(ax)}
+        assert MARK_LABELS[kind] in drawn_kinds
+        assert kinds_without_a_legend_entry(fig) == []
+        texts = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert all(texts.count(MARK_LABELS[k]) == 1 for k in MARK_LABELS
+                   if MARK_LABELS[k] in drawn_kinds)  # once, however many lines
+    fig = plot([MARKED[kind]], steps=500, marks=False)  # nothing marked: the curve's entry
+    assert vertical(fig.axes[0]) == [] and kinds_without_a_legend_entry(fig) == []

@@ -86,9 +86,12 @@ def test_a_config_with_targets_is_previewed_plotted_and_described_without_its_ob
     text = describe(CONFIG, 1000).text(width=200)
     for name in ("lr", "kl_weight", "dropout", "ema_decay"):
         assert f": {name}" in text
-    # the horizon covers the target whose schedule reaches furthest (ema_decay's end at 463)
+    # the run the lr's schedule sizes (1000 steps): a target that reaches further does not
+    # stretch the view past it; with an lr that does not size a run, the targets do
     assert horizon(CONFIG) == 1000
-    assert horizon({**CONFIG, "dropout": {"type": "linear", "steps": 5000}}) == 5000
+    assert horizon({**CONFIG, "dropout": {"type": "linear", "steps": 5000}}) == 1000
+    assert horizon({**CONFIG, "lr": {"type": "constant", "value": 1.0},
+                    "dropout": {"type": "linear", "steps": 5000}}) == 5000
 
 
 def test_a_live_scheduler_shows_one_curve_per_target_or_one_per_place():
@@ -119,3 +122,61 @@ def test_cadence_plot_draws_a_config_file_that_schedules_several_targets(tmp_pat
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "training: kl_weight" in done.stdout and "training: ema_decay" in done.stdout
+
+
+# -- a value outside the optimizer that the config forgot to declare --------------------------
+FORGOT = {key: value for key, value in CONFIG.items() if key not in ("targets", "dropout")}
+FORGOT["absolute"] = ["kl_weight", "ema_decay"]
+
+
+def test_a_config_that_forgets_targets_is_told_how_to_declare_them():
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(ValueError) as caught:
+        cadence.build(FORGOT, opt)
+    message = str(caught.value)
+    assert message.startswith("the config schedules 'kl_weight', which is not a hyperparameter "
+                              "of param group 0 (it has: lr, betas, eps, weight_decay")
+    assert "declare it in the config's targets: 'targets: [kl_weight]'" in message
+    assert ("cadence.build(config, optimizer, targets={'kl_weight': cadence.Attribute(obj, "
+            "'kl_weight')})") in message
+    # a config that declares some targets is told to add the one it forgot to its list
+    with pytest.raises(ValueError, match=r"'targets: \[ema_decay, kl_weight\]'"):
+        cadence.build({**FORGOT, "targets": ["ema_decay"]}, opt,
+                      targets={"ema_decay": cadence.EMAUpdate()})
+
+
+def test_the_scheduler_says_how_to_make_a_value_a_target():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError) as caught:
+        cadence.Scheduler(opt, kl_weight=Linear(start=0.0, end=1.0, steps=10))
+    assert str(caught.value) == (
+        "'kl_weight' is not a hyperparameter of param group 0 (it has: lr, momentum, dampening, "
+        "weight_decay, nesterov, maximize, foreach, differentiable, fused): to schedule a value "
+        "outside the optimizer (a loss weight, an EMA decay), say where it lives: "
+        "cadence.Scheduler(optimizer, kl_weight=..., targets={'kl_weight': "
+        "cadence.Attribute(obj, 'kl_weight')})")
+
+
+@pytest.mark.parametrize("command", ["describe", "plot", "preview"])
+def test_a_preview_of_a_config_that_forgets_targets_does_not_blame_a_stand_in(tmp_path, command):
+    path = tmp_path / "vae.yaml"
+    path.write_text(yaml.safe_dump(FORGOT, sort_keys=False), encoding="utf-8")
+    extra = ["-o", str(tmp_path / "vae.png")] if command == "plot" else []
+    done = subprocess.run([sys.executable, "-m", "cadence", command, str(path), *extra],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"cadence {command}: error: {str(path)!r}: 'kl_weight' is not an "
+                           "optimizer hyperparameter (a preview knows lr, momentum, "
+                           "weight_decay, betas, eps, and beta1 and beta2 for the betas)")
+    assert "declare it in the config's targets: 'targets: [kl_weight]'" in line
+    assert "param group" not in line  # the stand-in is nobody's param group
+
+
+def test_a_preview_draws_the_hyperparameters_of_the_adam_family():
+    config = {"type": "scheduler", "lr": {"type": "cosine", "steps": 10},
+              "beta2": {"type": "linear", "start": 1.0, "end": 0.5, "steps": 10},
+              "eps": {"type": "constant", "value": 2.0}}
+    found = {c.hyperparameter: c.values for c in curves(config, 11)}
+    np.testing.assert_allclose(found["beta2"], 1.0 - 0.5 * np.minimum(np.arange(11), 10) / 10)
+    np.testing.assert_allclose(found["eps"], 2.0)

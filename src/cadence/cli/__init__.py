@@ -58,6 +58,18 @@ MAX_TRAINING_STEPS = 10**12  # describe --training-steps (it evaluates up to 100
 MAX_DRAWN = 1e200
 MIN_PRESET_STEPS = 20  # what cadence.tools.presets.preset refuses below
 TASK = "the digits LeNet, SGD with lr 0.02, momentum 0.9, batch 64"
+FIND_LR_HELP = (
+    "The loss of every update is recorded while the lr rises from --start to --end; three rules "
+    "read a good lr off the loss curve: steepest (where it falls fastest), valley (fastai's), "
+    "minimum (a tenth of the lr at the lowest loss); the table marks the one that trained best "
+    "where it was measured (docs/find-lr.md). With --build MODULE:FUNCTION the test runs on "
+    "your own model and data: FUNCTION returns (model, optimizer, loss_fn, data), that is a "
+    "torch.nn.Module; the torch.optim.Optimizer you train it with (the sweep replaces its lr); "
+    "loss_fn, called as loss_fn(model(inputs), targets) and returning a one-element tensor; "
+    "and data, (inputs, targets) batches that can be iterated again (a DataLoader or a list). "
+    "Or a dict with those four keys and, optionally, accumulation_steps, autocast_dtype, "
+    "smoothing, diverge or scheduler. Put the model and the batches on the device to test "
+    "on; the model and the optimizer are put back as they were.")
 COMPARE_SPECS = (
     "A SPEC's values are factors of the task's base lr, 0.02 (a cosine from 1 to 0 takes the lr "
     "from 0.02 to 0), unless the config says they are absolute: '{\"type\": \"scheduler\", "
@@ -318,29 +330,45 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
 
 def cmd_find_lr(args: argparse.Namespace) -> None:
-    """Run the LR range test on the built-in task (the options are checked first)."""
+    """Run the LR range test on the built-in task, or on the model and data that --build's
+    function makes (the options are checked first, then the function is imported, called and
+    what it returned checked, before the sweep)."""
     if args.plot is not None:
         check_output_file("--plot", args.plot)
     if args.end <= args.start:
         raise InvalidValue(f"--end must be more than --start (got --start {args.start:g} "
                            f"--end {args.end:g})")
+    if args.build is not None:
+        from cadence.cli.user_task import parse
+
+        parse(args.build)  # the form, before torch is imported
     from rich.table import Table
 
-    from cadence.cli.task import find_lr_on_task
+    from cadence.tools.find_lr import RECOMMENDATION, RECOMMENDED
 
-    result = find_lr_on_task(start_lr=args.start, end_lr=args.end, num_iter=args.iters,
-                             mode=args.mode, seed=args.seed)
-    table = Table(title="LR range test on the digits LeNet"
+    sweep = {"start_lr": args.start, "end_lr": args.end, "num_iter": args.iters,
+             "mode": args.mode, "seed": args.seed}
+    if args.build is None:
+        from cadence.cli.task import find_lr_on_task
+
+        result, name = find_lr_on_task(**sweep), "the digits LeNet"
+    else:
+        from cadence.cli.user_task import build, run
+
+        result, name = run(build(args.build, seed=args.seed), **sweep), args.build
+    table = Table(title=f"LR range test on {name}"
                         + (f" (stopped early: {result.reason})" if result.stopped_early else ""))
     table.add_column("rule")
     table.add_column("suggested lr", justify="right")
     table.add_column("smoothed loss there", justify="right")
     for rule, suggestion in result.suggestions.items():
+        mark = " (recommended)" if rule == RECOMMENDED else ""
         if suggestion:
-            table.add_row(rule, f"{suggestion.lr:.3g}", f"{suggestion.loss:.4g}")
+            table.add_row(rule + mark, f"{suggestion.lr:.3g}", f"{suggestion.loss:.4g}")
         else:
-            table.add_row(rule, "none", suggestion.reason)
+            table.add_row(rule + mark, "none", suggestion.reason)
     _print(table)
+    print(f"recommended: {RECOMMENDED}. {RECOMMENDATION}")
     if args.plot:
         with outputs.replacing(args.plot) as temp:
             result.plot(path=temp)
@@ -350,7 +378,8 @@ def cmd_find_lr(args: argparse.Namespace) -> None:
 # -- the parser -----------------------------------------------------------------------------------
 def _subcommand(sub: Any, name: str, func: Callable[[argparse.Namespace], None], summary: str,
                 example: str, description: str = "") -> argparse.ArgumentParser:
-    text = "\n\n".join(textwrap.fill(part, 79) for part in (summary, description) if part)
+    text = "\n\n".join(textwrap.fill(part, 79, break_on_hyphens=False)
+                       for part in (summary, description) if part)
     parser = sub.add_parser(name, help=summary, description=text,
                             epilog=f"example:\n  {example}",
                             formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -411,8 +440,17 @@ def _views(sub: Any) -> None:
 
 def _training(sub: Any) -> None:
     """find-lr, compare and demo: they train the built-in task (and import torch)."""
-    p = _subcommand(sub, "find-lr", cmd_find_lr, "run the LR range test on the built-in task",
-                    "cadence find-lr --start 1e-3 --end 10 --plot find_lr.png")
+    p = _subcommand(sub, "find-lr", cmd_find_lr, "run the LR range test on the built-in task, "
+                    "or on your model and data (--build)",
+                    "cadence find-lr --start 1e-3 --end 10 --plot find_lr.png\n"
+                    "  cadence find-lr --build mypkg.lr_setup:make --start 1e-6 --end 1 "
+                    "--iters 200", FIND_LR_HELP)
+    p.add_argument("--build", metavar="MODULE:FUNCTION",
+                   help="run the test on your own model and data: FUNCTION in MODULE (a module "
+                        "to import, found from the current folder first, or a .py file), "
+                        "called with no arguments after the generators are seeded with "
+                        "--seed, returns (model, optimizer, loss_fn, data) or a dict with those "
+                        "keys (see above)")
     lrs = f"from {LR_LOW:g} to {LR_HIGH:g}"
     p.add_argument("--start", type=number_between("--start", LR_LOW, LR_HIGH), default=1e-4,
                    help=f"first lr (default 1e-4; {lrs})")
@@ -460,6 +498,21 @@ def _training(sub: Any) -> None:
 # the optional packages the commands import, and the extra that installs each
 EXTRAS = {"rich": "cli", "sklearn": "cli", "matplotlib": "plot", "yaml": "yaml",
           "torch": "cli", "tensorboard": "tensorboard"}
+# the extra a command needs as a whole: a package it misses that this extra brings names it,
+# so one install gives the command all it needs (not matplotlib's 'plot', then 'cli' for rich)
+COMMAND_EXTRAS = {"presets": "cli", "describe": "cli", "find-lr": "cli", "compare": "cli",
+                  "demo": "cli", "plot": "plot"}
+
+
+def extra_for(command: str, package: str) -> str:
+    """The extra to install for ``command`` when ``package`` is missing.
+
+    >>> extra_for("demo", "matplotlib"), extra_for("plot", "yaml"), extra_for("preview", "yaml")
+    ('cli', 'yaml', 'yaml')
+    """
+    whole = COMMAND_EXTRAS.get(command)
+    within = {"cli": ("cli", "plot", "yaml")}.get(whole or "", (whole,))  # cli brings plot, yaml
+    return whole if whole is not None and EXTRAS[package] in within else EXTRAS[package]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -506,7 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if package not in EXTRAS:
             raise  # not one of cadence's extras: a bug, with its traceback
         print(f"{command}: error: this command needs the {package!r} package: pip install "
-              f"'cadence[{EXTRAS[package]}]'", file=sys.stderr)
+              f"'cadence[{extra_for(command.partition(' ')[2], package)}]'", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)

@@ -72,15 +72,41 @@ def markdown(runs: Sequence[Run]) -> str:
     return "\n".join(lines)
 
 
+# Dash patterns, one a schedule (with its colour): where two schedules' lrs are the same (the
+# constant and a step decay before its first drop), the one drawn later is dashed and thinner,
+# so the one beneath shows through its gaps and along its edges.
+DASHES: tuple[Any, ...] = ("-", (0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (3, 1.5)),
+                           (0, (10, 3)), (0, (1, 3)), (0, (6, 2, 1, 2, 1, 2)), (0, (2, 2)),
+                           (0, (12, 2, 2, 2)))
+WIDEST, THINNEST = 2.6, 1.2  # line widths of the first and the last schedule drawn
+
+
+def line_styles(count: int) -> list[dict[str, Any]]:
+    """The colour, dash pattern and width of each of ``count`` curves, in drawing order: no two
+    alike in colour and dash (up to 90 curves), each drawn thinner than those beneath it,
+    and every one but the first dashed.
+
+    >>> [(s["color"], s["linewidth"]) for s in line_styles(3)]
+    [('C0', 2.6), ('C1', 1.9), ('C2', 1.2)]
+    """
+    step = (WIDEST - THINNEST) / max(1, count - 1)
+    dashed = len(DASHES) - 1  # the patterns after the first, solid one
+    return [{"color": f"C{i % 10}",
+             "linestyle": DASHES[1 + (i % 10 + i // 10) % dashed] if i else DASHES[0],
+             "linewidth": round(WIDEST - step * i, 6) if count > 1 else 2.0}
+            for i in range(count)]
+
+
 def lr_figure(runs: Sequence[Run], steps_per_epoch: int) -> Figure:
     """The lr every schedule applied at every step (first seed), in one figure: the absolute
     lr on the left axis and, on the right, the same curves read as factors of the base lr
-    ``BASE_LR`` (lr / base lr)."""
+    ``BASE_LR`` (lr / base lr). Curves that coincide stay visible (:func:`line_styles`)."""
     fig = Figure(figsize=(9, 4.5), layout="constrained")
     ax = fig.subplots()
-    for name, group in by_schedule(runs).items():
+    groups = by_schedule(runs)
+    for (name, group), style in zip(groups.items(), line_styles(len(groups))):
         lrs = np.asarray(group[0].lrs)
-        ax.plot(np.arange(lrs.size) / steps_per_epoch, lrs, label=name, linewidth=1.5)
+        ax.plot(np.arange(lrs.size) / steps_per_epoch, lrs, label=name, **style)
     setup = f"(SGD, momentum {MOMENTUM}, batch {BATCH_SIZE})"
     if all(relative(name) for name in by_schedule(runs)):
         title = f"lr applied at each step: base lr {BASE_LR} × the schedule's factor {setup}"
@@ -103,37 +129,58 @@ def _times_base(factor: Any) -> Any:
 
 
 def bands(values: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per column of ``values`` (seeds x epochs): the mean, and the mean minus and plus the
-    sample standard deviation over seeds (0 for one seed): the statistic of the table."""
+    """Per column of ``values`` (seeds x epochs): the mean (the table's), and the lowest and
+    the highest value over the seeds. The band holds every seed's curve and, drawn on a log
+    axis, never reaches below the lowest value: a band of mean ± std does wherever the std
+    exceeds the mean, and a log axis sends it to the bottom as if the loss had collapsed.
+
+    >>> [a.tolist() for a in bands([[1.0, 0.5], [2.0, 0.1], [6.0, 0.3]])]
+    [[3.0, 0.3], [1.0, 0.1], [6.0, 0.5]]
+    """
     array = np.asarray(values, dtype=float)
-    mean = array.mean(axis=0)
-    std = array.std(axis=0, ddof=1) if array.shape[0] > 1 else np.zeros_like(mean)
-    return mean, mean - std, mean + std
+    return array.mean(axis=0), array.min(axis=0), array.max(axis=0)
+
+
+BAND_LABEL = "shaded: lowest to highest seed"
 
 
 def training_figure(runs: Sequence[Run]) -> Figure:
-    """Train loss, train accuracy and test accuracy per epoch: the mean over seeds, shaded
-    from mean - std to mean + std over seeds (the table's statistic), one legend for all."""
+    """Train loss (on a log axis), train accuracy and test accuracy per epoch: the mean over
+    seeds, shaded from the lowest to the highest seed (:func:`bands`), one legend for all;
+    each schedule in the style of :func:`lr_figure`, so curves that coincide (the constant
+    and a step decay before its first drop train alike) stay visible.
+    Where a band's lowest value is not above 0 (a loss of exactly 0), the log axis leaves a
+    gap rather than draw it."""
+    from matplotlib.patches import Patch
+
     fig = Figure(figsize=(13, 4.6), layout="constrained")
     axes = fig.subplots(1, 3)
     groups = by_schedule(runs)
-    for i, (name, group) in enumerate(groups.items()):
+    for (name, group), style in zip(groups.items(), line_styles(len(groups))):
         epochs = [e["epoch"] for e in group[0].epochs]
         for ax, key in zip(axes, COLUMNS):
             mean, low, high = bands([[e[key] for e in r.epochs] for r in group])
-            ax.plot(epochs, mean, label=name, color=f"C{i % 10}", linewidth=1.5)
-            ax.fill_between(epochs, low, high, color=f"C{i % 10}", alpha=0.15, linewidth=0,
+            if key in LOG_SCALE:
+                low = np.where(low > 0, low, np.nan)
+            ax.plot(epochs, mean, label=name, **style)
+            ax.fill_between(epochs, low, high, color=style["color"], alpha=0.15, linewidth=0,
                             gid=name)
     for ax, key in zip(axes, COLUMNS):
         ax.set(title=TITLES[key], xlabel="epoch", ylabel=YLABELS[key])
         ax.grid(True, alpha=0.3)
-    axes[0].set_yscale("log")
+        if key in LOG_SCALE:
+            ax.set_yscale("log")
     handles, labels = axes[0].get_legend_handles_labels()
+    seeds = min(len(g) for g in groups.values())
+    if seeds > 1:
+        handles.append(Patch(color="0.5", alpha=0.3, linewidth=0))
+        labels.append(BAND_LABEL)
     fig.legend(handles, labels, loc="outside right upper", fontsize="small", title="schedule")
-    fig.suptitle(band_caption(min(len(g) for g in groups.values())))
+    fig.suptitle(band_caption(seeds))
     return fig
 
 
+LOG_SCALE = ("train_loss",)  # the panels drawn on a log axis
 TITLES = {"train_loss": "train loss", "train_acc": "train accuracy",
           "test_acc": "test accuracy"}
 YLABELS = {"train_loss": "cross-entropy, mean over the epoch (log scale)",
@@ -145,8 +192,8 @@ def band_caption(seeds: int) -> str:
     """What the training figure's curves and bands are."""
     if seeds < 2:
         return "one seed per schedule: the curves are that run (no band)"
-    return (f"lines: mean over {seeds} seeds; shaded: mean ± one standard deviation over "
-            "the seeds (the table's statistic)")
+    return (f"lines: mean over {seeds} seeds (the table's mean); shaded: from the lowest to the "
+            "highest seed")
 
 
 FILES = ("report.md", "lr.png", "training.png", "results.json")  # what write() writes, in order
@@ -257,9 +304,11 @@ def band_note(seeds: int) -> str:
     """What the training figure's lines and bands are, in the report."""
     if seeds < 2:
         return "train loss, train and test accuracy per epoch of the one seed (no band)."
-    return (f"train loss, train and test accuracy per epoch: the lines are the mean over the "
-            f"{seeds} seeds, the shaded bands mean ± one sample standard deviation over the "
-            "seeds, the same statistic as the table.")
+    return (f"train loss (log axis), train and test accuracy per epoch: the lines are the mean "
+            f"over the {seeds} seeds (the table's mean), the shaded bands reach from the lowest "
+            "to the highest seed, so every seed's curve lies inside (a mean ± std band would "
+            "reach 0 or below wherever the seeds differ more than the mean, which a log axis "
+            "draws as a plunge to the bottom).")
 
 
 REPEATS = """**What repeats, what does not.** A seed fixes the initial weights and the order of the

@@ -39,6 +39,7 @@ from cadence.compat.all_in_one import WarmRestartScheduler
 from cadence.config.io import config_path, from_config, read_config
 from cadence.config.registry import registered, suggest
 from cadence.scheduler import ReduceOnPlateau, Scheduler
+from cadence.scheduler.slots import NotAHyperparameter
 from cadence.schedules import Schedule
 from cadence.validation import InvalidType, InvalidValue
 
@@ -82,7 +83,23 @@ def build(config: Any, optimizer: torch.optim.Optimizer, *,
           epoch_length: int | None = None, targets: Mapping[str, Any] | None = None) -> Any:
     """The scheduler a config describes, on ``optimizer`` (see the module's documentation).
     ``epoch_length`` is MMEngine's iterations per epoch, for by-epoch configs; ``targets``
-    gives the place of each target a ``scheduler`` config declares."""
+    gives the place of each target a ``scheduler`` config declares.
+
+    >>> import torch
+    >>> import cadence
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = cadence.build({
+    ...     "type": "scheduler",
+    ...     "lr": {"type": "warmup", "steps": 10, "schedule": {"type": "cosine", "steps": 90}},
+    ...     "momentum": {"type": "linear", "start": 1.0, "end": 0.95, "steps": 100}}, opt)
+    >>> type(sched).__name__, sched.value_at(10)
+    ('Scheduler', {'lr': [0.1], 'momentum': [0.8955]})
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = cadence.build({"type": "transformers.linear",
+    ...                        "num_warmup_steps": 10, "num_training_steps": 100}, opt)
+    >>> type(sched).__name__, round(sched.lr_lambdas[0](55), 6)
+    ('LambdaLR', 0.5)
+    """
     if isinstance(config, (str, Path)):
         config = read_config(config_path(config, "config"))
     if targets is not None and not (isinstance(config, Mapping)
@@ -178,7 +195,25 @@ def _scheduler(args: dict[str, Any], optimizer: torch.optim.Optimizer,
     if isinstance(kwargs.get("plateau"), Mapping):
         _check("scheduler.plateau", ReduceOnPlateau, list(kwargs["plateau"]), ())
         kwargs["plateau"] = ReduceOnPlateau(**kwargs["plateau"])
-    return Scheduler(optimizer, targets=_places(names, targets), **kwargs)
+    try:
+        return Scheduler(optimizer, targets=_places(names, targets), **kwargs)
+    except NotAHyperparameter as exc:
+        raise exc.reworded(
+            f"the config schedules {exc.name!r}, which is not a hyperparameter of param group "
+            f"{exc.index} (it has: {', '.join(exc.keys)}): {target_hint(exc.name, names)}, "
+            f"and pass where it lives: cadence.build(config, optimizer, targets={{"
+            f"{exc.name!r}: cadence.Attribute(obj, {exc.name!r})}})") from None
+
+
+def target_hint(name: str, declared: list[str]) -> str:
+    """How a ``scheduler`` config that declares the targets ``declared`` makes ``name`` one.
+
+    >>> target_hint("kl_weight", ["ema_decay"]).split(": ", 1)[1]
+    "'targets: [ema_decay, kl_weight]'"
+    """
+    listed = ", ".join([*declared, name])
+    return (f"if {name!r} is a value outside the optimizer (a loss weight, an EMA decay), "
+            f"declare it in the config's targets: 'targets: [{listed}]'")
 
 
 def _torch(kind: str, name: str, args: dict[str, Any], optimizer: torch.optim.Optimizer) -> Any:

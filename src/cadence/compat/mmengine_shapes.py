@@ -74,6 +74,7 @@ from cadence.validation import (
 )
 
 INF = int(1e9)
+"""MMEngine's ``INF``, the default ``end`` of a scheduler's window: it never ends."""
 Bases = Sequence[float]
 
 
@@ -364,6 +365,9 @@ def factors(track: Track, bases: Sequence[float | None] | None = None) -> list[S
     return out
 
 
+LR_ONLY = ("OneCycle",)  # the families MMEngine applies to the lr only
+
+
 def _settings(kind: str, index: int, config: Mapping[str, Any],
               epoch_length: int | None) -> tuple[str, str, dict[str, Any]]:
     """A config's family, hyperparameter and arguments (converted to iterations if asked)."""
@@ -372,6 +376,12 @@ def _settings(kind: str, index: int, config: Mapping[str, Any],
     name = fixed or args.pop("param_name", None)
     if not isinstance(name, str):
         raise InvalidValue(f"configs[{index}] ({kind}) needs 'param_name' (got {name!r})")
+    if family == "ReduceOnPlateau" and not args.get("by_epoch", True):
+        raise InvalidValue(f"configs[{index}] ({kind}): 'by_epoch' must be True, as in "
+                           f"MMEngine, whose {kind} is stepped once per epoch (got False)")
+    if family in LR_ONLY and name != "lr":
+        raise InvalidValue(f"configs[{index}] ({kind}): 'param_name' must be 'lr', as in "
+                           f"MMEngine, whose {kind} schedules the lr only (got {name!r})")
     allowed = [*WINDOW_ARGUMENTS, *(PLATEAU_ARGUMENTS if family == "ReduceOnPlateau" else
                (p for p in inspect.signature(FAMILIES[family]).parameters if p != "bases"))]
     for key in args:
@@ -400,7 +410,24 @@ def build_schedulers(configs: Sequence[Mapping[str, Any]] | Mapping[str, Any],
                      epoch_length: int | None = None) -> Scheduler:
     """One :class:`cadence.Scheduler` from MMEngine's scheduler configs, stepped once per
     iteration (or once per epoch when every config is by epoch and no ``epoch_length`` is
-    given). Plateau configs are fed with ``report(metric)``."""
+    given). Plateau configs are fed with ``report(metric)``.
+
+    It needs no MMEngine: ``cadence.build`` uses it for an MMEngine config list.
+
+    >>> import torch
+    >>> from cadence.compat.mmengine_shapes import build_schedulers
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = build_schedulers([
+    ...     dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=10),
+    ...     dict(type="CosineAnnealingLR", T_max=90, by_epoch=False, begin=10, end=100)], opt)
+    >>> for _ in range(10):
+    ...     opt.step(); sched.step()
+    ...
+    >>> opt.param_groups[0]["lr"]
+    0.1
+    >>> sched.value_at([0, 5, 55, 100])["lr"][:, 0].round(6).tolist()
+    [0.01, 0.06, 0.05, 3e-05]
+    """
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise InvalidType(f"'optimizer' must be a torch.optim.Optimizer (got {optimizer!r})")
     items = ([configs] if isinstance(configs, Mapping) else
@@ -446,6 +473,9 @@ def build_schedulers(configs: Sequence[Mapping[str, Any]] | Mapping[str, Any],
                 windowed = Quantize(windowed, every=length)
             parts.setdefault(name, [[] for _ in groups])[index].append(windowed)
     specs: dict[str, Any] = {}
+    if plateau is not None:  # a plateau alone scales a constant
+        for name in plateau.applies_to:
+            parts.setdefault(name, [[] for _ in groups])
     for name, per_group in parts.items():
         made: dict[tuple[int, ...], Schedule] = {}
         routes: dict[Schedule, list[int]] = {}

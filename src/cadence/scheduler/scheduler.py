@@ -28,7 +28,7 @@ from cadence.scheduler.plan import group_values
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.rollback import restoring
 from cadence.scheduler.selection import Selection, check_names, routes
-from cadence.scheduler.slots import as_float, resolve
+from cadence.scheduler.slots import NotAHyperparameter, as_float, resolve
 from cadence.scheduler.state import describe_groups, differences, match_groups, read_state
 from cadence.scheduler.target_set import TargetSet, target_specs
 from cadence.scheduler.targets import as_targets
@@ -42,44 +42,47 @@ COUNTS = ("updates", "calls")
 
 
 class Scheduler(TorchLRScheduler):
-    """Schedule any hyperparameter of ``optimizer``'s param groups.
+    """Schedule any hyperparameter of ``optimizer``'s param groups, and values outside it.
 
-    Each keyword names a hyperparameter (``lr``, ``momentum``, ``weight_decay``, or any key of a
-    param group; ``momentum`` means ``betas[0]`` on Adam-family optimizers, ``beta1``/``beta2``
-    the betas) and gives a :class:`~cadence.schedules.Schedule` (or a number), or a mapping from
-    group selectors (index, tuple of indices, ``name`` key, or predicate) to schedules.
+    Each keyword names a hyperparameter and gives its schedule: a
+    :class:`~cadence.schedules.Schedule`, a number, or ``{selector: schedule}`` for
+    different groups (a group's index, a tuple of indices, its ``name``, or a predicate).
+    The value written at step ``t`` is ``base * schedule(t)``, ``base`` being the group's
+    value when the scheduler first saw it (or its ``initial_<name>``).
 
-    - Values are relative to each group's base value unless ``absolute`` is True or names it
-      (an lr schedule that looks like learning rates, bound as factors without ``absolute``
-      said, is warned about: :mod:`~cadence.scheduler.advice`).
-      Bases are captured once (from the group's ``initial_<name>`` key if present, which the
-      scheduler also writes) and kept in the state. ``spans`` gives other mappings from a
-      schedule's value to a group's value (:class:`~cadence.scheduler.track.Span`).
-    - Construction writes the step-0 values. With ``count="updates"`` (default) time is the
-      number of real ``optimizer.step()`` calls: a step hook (removed when the scheduler is
-      garbage-collected) moves the values on after each update, so they are right whenever and
-      however often a trainer calls ``step()`` (per update, per epoch, once per process...); an
-      update skipped by ``GradScaler`` does not count. ``count="calls"`` advances on every
-      ``step()`` instead, as PyTorch's schedulers do (a schedule in epochs stepped per epoch, or
-      accelerate's convention).
-    - ``batch_size_mode`` (``"linear"``, ``"sqrt"``, ``"blend"``) scales the hyperparameters in
-      ``batch_scaled`` (default: lr only) by the batch size passed to
-      ``step(batch_size=...)``,
-      against ``base_batch_size``.
-    - ``plateau``: a :class:`ReduceOnPlateau` controller fed by ``step(metric)`` or
-      :meth:`report`. Such a scheduler is a :class:`PlateauScheduler`, an instance of PyTorch's
-      ``ReduceLROnPlateau`` too, so trainers (Lightning, transformers' Trainer) feed it the
-      metric they monitor.
-    - ``targets``: values outside the optimizer that move with it (a loss weight, an EMA
-      decay, every dropout's ``p``), ``{name: target}`` with the targets of
-      :mod:`cadence.scheduler.targets` (a tensor is filled in place); each name's schedule is
-      the keyword of that name (``kl_weight=Linear(...)``), relative to the target's value at
-      construction unless ``absolute`` names it. One ``step()``, one ``state_dict()``.
-    - ``start_step``: the step to start at (resuming without a saved state).
+    Args:
+        optimizer: the ``torch.optim.Optimizer`` whose param groups are written.
+        lr: the lr's schedule: a factor of each group's base lr.
+        momentum: momentum's schedule (``betas[0]`` on Adam-family optimizers).
+        weight_decay: weight decay's schedule.
+        absolute: True, or the names whose schedules are values, not factors (``LooksLikeRates``).
+        spans: other maps from a schedule's value to a group's value (``Span``).
+        batch_size_mode: ``"linear"``, ``"sqrt"`` or ``"blend"``: scale by ``step(batch_size=)``.
+        base_batch_size: the batch size the base values were tuned for.
+        batch_scaled: the hyperparameters that batch scaling moves (default: lr only).
+        plateau: a ``ReduceOnPlateau`` fed by ``step(metric)``: makes a ``PlateauScheduler``.
+        count: ``"updates"``: time is ``optimizer.step()`` calls; ``"calls"``: ``step()`` calls.
+        start_step: the step to start at (resuming without a saved state).
+        targets: ``{name: target}``: values outside the optimizer (``Attribute``, ``Modules``...).
+        **hyperparameters: any other param-group key (``beta2``, ``eps``...), or a target's name.
 
-    A group added with ``optimizer.add_param_group`` later is picked up at the next call: its
-    base is its value then (or its ``initial_<name>``), and the same selectors decide its
-    schedule.
+    >>> import torch
+    >>> import cadence
+    >>> from cadence.schedules import Cosine, Warmup
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1,
+    ...                       weight_decay=1e-4)
+    >>> sched = cadence.Scheduler(opt, lr=Warmup(Cosine(steps=90), steps=10),
+    ...                           weight_decay=Cosine(start=1.0, end=0.1, steps=100))
+    >>> for _ in range(10):
+    ...     opt.step(); sched.step()
+    >>> opt.param_groups[0]["lr"], sched.value_at(100)
+    (0.1, {'lr': [0.0], 'weight_decay': [1e-05]})
+
+    Construction writes the step-0 values. With ``count="updates"`` a hook on the optimizer
+    moves the values on after each real update (one skipped by ``GradScaler`` does not
+    count), so they are right however often a trainer calls ``step()``. A group added later
+    is picked up at the next call, with the same selectors. ``state_dict()`` is plain data
+    and resumes bit for bit. The full reference: ``docs/scheduler.md``.
     """
 
     def __new__(cls, *args: Any, plateau: ReduceOnPlateau | None = None,
@@ -269,7 +272,13 @@ class Scheduler(TorchLRScheduler):
             track.set(index, None, None)
             return
         group = groups[index]
-        slot = resolve(name, group, index)
+        try:
+            slot = resolve(name, group, index)
+        except NotAHyperparameter as exc:
+            raise exc.reworded(
+                f"{exc}: to schedule a value outside the optimizer (a loss weight, an EMA "
+                f"decay), say where it lives: cadence.Scheduler(optimizer, {name}=..., "
+                f"targets={{{name!r}: cadence.Attribute(obj, {name!r})}})") from None
         known = saved[index] if saved is not None and index < len(saved) else None
         track.set(index, selection.schedules[k], capture_base(name, slot, group, known))
 

@@ -59,10 +59,36 @@ def resolve(name: str, group: dict[str, Any], index: int) -> Slot:
         return Slot("betas", 0)
     if name in BETA_ALIASES and "betas" in group:
         return Slot("betas", BETA_ALIASES[name])
-    keys = ", ".join(k for k in group if k not in NOT_SCHEDULABLE)
-    raise InvalidValue(
-        f"{name!r} is not a hyperparameter of param group {index} (it has: {keys})"
-    )
+    raise NotAHyperparameter.of(name, index, [k for k in group if k not in NOT_SCHEDULABLE])
+
+
+class NotAHyperparameter(InvalidValue):
+    """``name`` is not a hyperparameter of param group ``index``, whose keys are ``keys``. What
+    schedules the name rewords it for its caller (:meth:`reworded`): a Scheduler says how to
+    make it a target, a config how to declare it, a preview does not call its stand-in
+    optimizer the user's.
+
+    >>> str(NotAHyperparameter.of("kl_weight", 0, ["lr", "momentum"]))
+    "'kl_weight' is not a hyperparameter of param group 0 (it has: lr, momentum)"
+    """
+
+    name: str = ""
+    index: int = 0
+    keys: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, name: str, index: int, keys: list[str],
+           message: str | None = None) -> NotAHyperparameter:
+        """The error for ``name`` in group ``index``; ``message`` says it (by default, which
+        group lacks it and the keys it has)."""
+        exc = cls(message or f"{name!r} is not a hyperparameter of param group {index} "
+                             f"(it has: {', '.join(keys)})")
+        exc.name, exc.index, exc.keys = name, index, tuple(keys)
+        return exc
+
+    def reworded(self, message: str) -> NotAHyperparameter:
+        """The same mistake, said as ``message``."""
+        return self.of(self.name, self.index, list(self.keys), message)
 
 
 def as_float(value: Any) -> float:

@@ -72,7 +72,25 @@ class Attribute(Target):
     """``obj.<name>``: set to each value; read again at each write, so a tensor attribute (a
     module's buffer) is filled in place in whatever tensor it holds now, keeping its dtype, and
     an int attribute is written ``round(value)``. ``nn.Dropout``'s ``p`` is bounded to [0, 1]
-    unless ``bounds`` says. A read-only property is refused here."""
+    unless ``bounds`` says. A read-only property is refused here.
+
+    >>> import torch
+    >>> import cadence
+    >>> from cadence.schedules import Linear
+    >>> class VAELoss:
+    ...     kl_weight = 0.0
+    ...
+    >>> loss_fn = VAELoss()
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = cadence.Scheduler(opt, kl_weight=Linear(start=0.0, end=1.0, steps=4),
+    ...                           targets={"kl_weight": cadence.Attribute(loss_fn, "kl_weight")},
+    ...                           absolute=["kl_weight"])
+    >>> for _ in range(2):
+    ...     opt.step(); sched.step()
+    ...
+    >>> loss_fn.kl_weight
+    0.5
+    """
 
     def __init__(self, obj: object, name: str, *, bounds: tuple[float, float] | None = None
                  ) -> None:
@@ -133,7 +151,23 @@ class Attribute(Target):
 
 class Item(Target):
     """``mapping[key]``: replaced by each value (a tensor entry is filled in place, an int
-    entry takes ``round(value)``)."""
+    entry takes ``round(value)``).
+
+    The schedule is a factor of the entry's value at construction unless ``absolute`` names it.
+
+    >>> import torch
+    >>> import cadence
+    >>> from cadence.schedules import Cosine
+    >>> weights = {"aux": 0.4}
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    >>> sched = cadence.Scheduler(opt, lr=Cosine(steps=10), aux=Cosine(steps=10),
+    ...                           targets={"aux": cadence.Item(weights, "aux")})
+    >>> for _ in range(5):
+    ...     opt.step(); sched.step()
+    ...
+    >>> round(weights["aux"], 6), round(opt.param_groups[0]["lr"], 6)  # 0.5 of each base
+    (0.2, 0.05)
+    """
 
     def __init__(self, mapping: MutableMapping[Any, Any], key: object, *,
                  bounds: tuple[float, float] | None = None) -> None:

@@ -86,7 +86,18 @@ BOUND_FAMILIES = ("torch.", "transformers.", "mmengine.", "d2l.")
 
 @dataclass
 class Curve:
-    """One hyperparameter of one param group over ``steps``, with its schedule's landmarks."""
+    """One hyperparameter of one param group over ``steps``, with its schedule's landmarks.
+
+    ``curves`` makes them; ``plot`` draws them and ``describe`` summarises them.
+
+    >>> from cadence.tools import curves
+    >>> from cadence.schedules import Cosine, Warmup
+    >>> [curve] = curves(Warmup(Cosine(steps=90), steps=10), 101)
+    >>> curve.hyperparameter, curve.group, curve.values[[0, 10, 100]].round(6).tolist()
+    ('lr', None, [0.0, 1.0, 0.0])
+    >>> curve.marks
+    [Mark(step=10.0, kind='phase'), Mark(step=100.0, kind='phase')]
+    """
 
     label: str
     hyperparameter: str
@@ -95,14 +106,36 @@ class Curve:
     values: np.ndarray
     marks: list[Mark] = field(default_factory=list)
     place: str | None = None  # a target's place (a module's attribute), when it has several
+    end: float | None = None  # where its own shape ends (:func:`own_end`); None if it goes on
 
 
-def stand_in_optimizer() -> torch.optim.Optimizer:
-    """One param group whose lr, momentum and weight decay are 1 (so values are factors)."""
+def stand_in_optimizer(value: float = 1.0) -> torch.optim.Optimizer:
+    """One param group whose lr, momentum, weight decay, betas and eps are ``value`` (1: so
+    values are factors), so that a preview draws the hyperparameters of SGD and of the Adam
+    family (``beta1``, ``beta2``, ``eps``) alike."""
     import torch
 
-    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0, momentum=1.0,
-                           weight_decay=1.0)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=value, momentum=value,
+                                weight_decay=value)
+    optimizer.param_groups[0].update(betas=(value, value), eps=value)
+    return optimizer
+
+
+def _stand_in_mistake(exc: Any, config: Any) -> Exception:
+    """A name the config schedules that no optimizer hyperparameter a preview knows has,
+    said without calling the stand-in optimizer the user's param group."""
+    from cadence.compat.configs import declared_targets, target_hint
+
+    group = stand_in_optimizer().param_groups[0]
+    known = ", ".join(k for k, v in group.items() if k in exc.keys and isinstance(v, (float, tuple))
+                      and not k.startswith("initial_"))
+    text = (f"{exc.name!r} is not an optimizer hyperparameter (a preview knows {known}, and "
+            "beta1 and beta2 for the betas)")
+    if isinstance(config, Mapping) and config.get("type") == "scheduler":
+        text += (f": {target_hint(exc.name, declared_targets(config))}; cadence.build(config, "
+                 f"optimizer, targets={{{exc.name!r}: cadence.Attribute(obj, {exc.name!r})}})"
+                 " then takes where it lives")
+    return exc.reworded(text)
 
 
 def build_on_stand_in(config: Any, optimizer: Any = None, value: float = 1.0) -> Any:
@@ -112,11 +145,15 @@ def build_on_stand_in(config: Any, optimizer: Any = None, value: float = 1.0) ->
     here: ``describe`` gives it, in its own words."""
     from cadence.compat.configs import build
     from cadence.scheduler.advice import LooksLikeRates
+    from cadence.scheduler.slots import NotAHyperparameter
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LooksLikeRates)
-        return build(config, stand_in_optimizer() if optimizer is None else optimizer,
-                     targets=stand_in_targets(config, value))
+        try:
+            return build(config, stand_in_optimizer(value) if optimizer is None else optimizer,
+                         targets=stand_in_targets(config, value))
+        except NotAHyperparameter as exc:
+            raise _stand_in_mistake(exc, config) from None
 
 
 def stand_in_targets(config: Any, value: float = 1.0) -> dict[str, Any] | None:
@@ -176,7 +213,14 @@ def _source_name(spec: Any) -> str | None:
 def load(spec: Any, steps: int = DEFAULT_STEPS) -> Any:
     """A schedule or scheduler from a spec: a Schedule or Scheduler as is; a preset name (sized
     to ``steps``); a JSON or YAML file; inline JSON; or a config dict / MMEngine list. A
-    mistake in a file's config names the file."""
+    mistake in a file's config names the file.
+
+    >>> from cadence.tools import load
+    >>> load("cosine", steps=500)
+    Cosine(start=1.0, end=0.0, steps=500)
+    >>> load('{"type": "linear", "start": 1.0, "end": 0.0, "steps": 100}')
+    Linear(start=1.0, end=0.0, steps=100)
+    """
     return _load(parse(spec), spec, steps)
 
 
@@ -234,7 +278,21 @@ def _count(steps: int) -> str:
 
 def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
     """The curves of ``spec`` (see :func:`load`) at ``steps`` (an int N means 0 .. N-1, at most
-    ``MAX_STEPS``)."""
+    ``MAX_STEPS``).
+
+    >>> import torch
+    >>> import cadence
+    >>> from cadence.schedules import Cosine, Linear
+    >>> from cadence.tools import curves
+    >>> [curve] = curves("warmup-cosine", 1000)
+    >>> curve.label, len(curve.steps), round(float(curve.values.max()), 6)
+    ('warmup-cosine', 1000, 1.0)
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = cadence.Scheduler(opt, lr=Cosine(steps=100),
+    ...                           momentum=Linear(start=1.0, end=0.9, steps=100))
+    >>> [(c.hyperparameter, c.group, round(float(c.values[-1]), 6)) for c in curves(sched, 101)]
+    [('lr', 0, 0.0), ('momentum', 0, 0.81)]
+    """
     if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
         grid = np.arange(check_steps_shown(int(steps)))
     else:
@@ -243,7 +301,8 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
     source = load(spec, int(end) + 1)
     name = label or _label(spec, source)
     if isinstance(source, Schedule):
-        return [Curve(name, "lr", None, grid, source(grid), source.marks(end))]
+        return [Curve(name, "lr", None, grid, source(grid), source.marks(end),
+                      end=own_end(source))]
     if not source.hyperparameters and not getattr(source, "targets", ()):
         raise InvalidValue(f"{type(source).__name__} has no closed form to preview (a get_lr "
                            "override runs its own code)")
@@ -257,7 +316,8 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
             if schedule is None:
                 continue
             text = name if groups == 1 else f"{name} (group {g})"
-            out.append(Curve(text, hyperparameter, g, grid, table[:, g], schedule.marks(end)))
+            out.append(Curve(text, hyperparameter, g, grid, table[:, g], schedule.marks(end),
+                             end=own_end(schedule)))
     for target in getattr(source, "targets", ()):  # values outside the optimizer
         out += _target_curves(source, target, values[target], name, grid, end)
     return out
@@ -268,11 +328,11 @@ def _target_curves(source: Any, target: str, table: np.ndarray, name: str, grid:
     """A target's curves: one when its places all take the same values (every dropout of a
     model at the same base), else one per place."""
     schedule = source.schedules(target)[0]
-    marks = schedule.marks(end)
+    marks, ends = schedule.marks(end), own_end(schedule)
     if all(np.array_equal(table[:, 0], table[:, i]) for i in range(1, table.shape[1])):
-        return [Curve(name, target, None, grid, table[:, 0], marks)]
+        return [Curve(name, target, None, grid, table[:, 0], marks, end=ends)]
     places = source.places(target)
-    return [Curve(f"{name} ({place})", target, i, grid, table[:, i], marks, place)
+    return [Curve(f"{name} ({place})", target, i, grid, table[:, i], marks, place, ends)
             for i, place in enumerate(places)]
 
 
@@ -309,6 +369,12 @@ def horizon(spec: Any) -> int:
     it holds (``MultiStep``: past the last milestone); and at least ``DEFAULT_STEPS`` for one
     that goes on (``Exponential``, ``Constant``: 1000).
 
+    A scheduler (or a ``scheduler`` config) is shown over its run, which its optimizer
+    hyperparameters (lr, momentum, weight decay) size: their extent when they reach an end or
+    a last landmark. Its targets (a KL weight that cycles for ever, an EMA decay that nears
+    its cap only after 10,000 steps) then do not stretch the view past the run; they size it
+    only when the hyperparameters do not (a constant lr, or one that goes on).
+
     >>> from cadence.schedules import Cosine, Exponential, MultiStep, Warmup
     >>> horizon(Warmup(Cosine(steps=900), steps=100)), horizon(MultiStep(milestones=[40, 80]))
     (1000, 100)
@@ -321,9 +387,25 @@ def horizon(spec: Any) -> int:
     source = _load(value, spec, DEFAULT_STEPS)
     if isinstance(source, Schedule):
         return steps_for(extent(source))
+    run = [extent(s) for name in source.hyperparameters for s in source.schedules(name)
+           if s is not None]
+    if run and (reach := _together(run)).after != GOES_ON and reach.end > 0:
+        return steps_for(reach)
     names = (*source.hyperparameters, *getattr(source, "targets", ()))
     extents = [extent(s) for name in names for s in source.schedules(name) if s is not None]
     return steps_for(_together(extents)) if extents else DEFAULT_STEPS
+
+
+def own_end(schedule: Schedule) -> float | None:
+    """Where ``schedule``'s own shape ends (:func:`extent`): the step after which it holds its
+    value, or None for a shape that goes on (or holds from the start, as a constant does).
+
+    >>> from cadence.schedules import Cosine, Exponential, Warmup
+    >>> own_end(Warmup(Cosine(steps=900), steps=100)), own_end(Exponential(rate=0.9))
+    (1000.0, None)
+    """
+    reach = extent(schedule)
+    return reach.end if reach.after != GOES_ON and reach.end > 0 else None
 
 
 def steps_for(reach: Extent) -> int:

@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 JUMP_OF_RANGE = 0.25
 JUMP_OF_MEDIAN = 20.0
 JUMP_OF_NEIGHBOURS = 5.0
+# A jump is a discontinuity: looked at again over the last PROBE of the step before it, the
+# change is still at least STILL_THERE of its size (a steep but continuous rise, such as an EMA
+# warm-up's first step, shrinks with the interval).
+PROBE = 1e-3
+STILL_THERE = 0.5
 # Warnings: a jump over half the peak; a settled tail over 10% of training; landmarks or
 # changes past 1.5x the training steps.
 LARGE_JUMP = 0.5
@@ -53,7 +58,13 @@ _FAR = 1000  # ... and at 1000 * training_steps, for far landmarks
 
 
 class Jump(NamedTuple):
-    """A discontinuity: the value changes by ``size`` on arriving at ``step``."""
+    """A discontinuity: the value changes by ``size`` on arriving at ``step``.
+
+    >>> from cadence.schedules import Step
+    >>> from cadence.tools import describe
+    >>> describe(Step(every=300, gamma=0.1), 1000).summaries[0].jumps
+    [Jump(step=300, size=-0.9)]
+    """
 
     step: int | float
     size: float
@@ -67,6 +78,12 @@ class CurveSummary:
     before it first falls (0 if its first change is not a rise); ``settles`` is the step from
     which it no longer changes (``None`` if it still changes at the last step). ``restarts``,
     ``milestones`` and ``phases`` are its landmarks (see :class:`cadence.schedules.Mark`).
+
+    >>> from cadence.schedules import Cosine, Warmup
+    >>> from cadence.tools import describe
+    >>> [s] = describe(Warmup(Cosine(steps=900), steps=100), 1000).summaries
+    >>> s.start, s.peak, s.warmup_steps, s.phases
+    (0.0, 1.0, 100, [100])
     """
 
     label: str
@@ -93,7 +110,16 @@ class CurveSummary:
 
 @dataclass
 class Description:
-    """Per-curve summaries and warnings; ``str()`` is the table and the warnings as text."""
+    """Per-curve summaries and warnings; ``str()`` is the table and the warnings as text.
+
+    >>> from cadence.schedules import Cosine
+    >>> from cadence.tools import describe
+    >>> d = describe(Cosine(steps=500), 1000, training_steps=1000)
+    >>> len(d.summaries), d.training_steps, d.summaries[0].end
+    (1, 1000, 0.0)
+    >>> any("reaches 0 at step 500" in warning for warning in d.warnings)
+    True
+    """
 
     summaries: list[CurveSummary]
     warnings: list[str]
@@ -115,7 +141,8 @@ class Description:
             cells = [s.name, fmt_number(s.start), f"{fmt_number(s.peak)} @ {fmt_step(s.peak_step)}",
                      fmt_number(s.end), fmt_number(s.minimum), fmt_number(s.mean),
                      fmt_step(s.warmup_steps) if s.warmup_steps else "-",
-                     fmt_list([fmt_step(r) for r in s.restarts]),
+                     (f"{len(s.restarts) + 1} cycles: " if s.restarts else "")
+                     + fmt_list([fmt_step(r) for r in s.restarts]),
                      fmt_list([fmt_step(m) for m in s.milestones]), fmt_list(jumps)]
             table.add_row(*(rich.text.Text(c) for c in cells))
         return table
@@ -152,8 +179,16 @@ def describe(spec: Any, steps: Any, *, training_steps: int | None = None) -> Des
       than 5x the changes just before and just after it;
     - a **large jump** warning is a jump larger than half the curve's peak |value| that is not
       at a restart or milestone (those jump on purpose);
+    - a **jump** is also a discontinuity: the change is still at least half as large over the
+      last thousandth of the step before it (the schedule evaluated at a fractional step), so a
+      steep but continuous rise (an EMA warm-up's first steps) is not one;
+    - a **restart** or **milestone** is one where the value changes (a restart of a constant
+      is none); the table counts the cycles its restarts make;
     - a **zero** warning: the value reaches 0 (within ``1e-12`` of the largest |value|) after
-      being non-zero, before the last step;
+      being non-zero, before the end of its span: the training's last step with
+      ``training_steps``, else the end of the curve's own shape (a cosine that ends at 0 at its
+      end, viewed over more steps beside a longer curve, is not warned about) or the last step
+      shown, for a shape that goes on;
     - with ``training_steps`` T, the curve is also evaluated over steps 0 .. 3T (and at 1000T).
       **Too short**: it settles (stops changing for good) at a step S with T - S > 10% of T
       (50% when S is a step decay's last milestone: a final low stretch is usual there), at a
@@ -169,8 +204,10 @@ def describe(spec: Any, steps: Any, *, training_steps: int | None = None) -> Des
     (pass a coarser, increasing array of steps instead).
 
     >>> from cadence.schedules import Linear
-    >>> print(describe(Linear(start=1.0, end=0.0, steps=50), 100).warnings[0])
-    linear: lr: the value reaches 0 at step 50, before the last step (99), and stays 0 from there.
+    >>> d = describe(Linear(start=1.0, end=0.0, steps=50), 100, training_steps=100)
+    >>> print(d.warnings[0])  # doctest: +NORMALIZE_WHITESPACE
+    linear: lr: the value reaches 0 at step 50, before the last training step (99), and stays 0
+    from there.
     """
     grid = _check_steps(steps)
     total = check_optional(check_positive_int, "training_steps", training_steps)
@@ -179,8 +216,9 @@ def describe(spec: Any, steps: Any, *, training_steps: int | None = None) -> Des
     warnings: list[str] = _lr_advice(source, found)
     with np.errstate(all="ignore"):  # values that overflow to inf are summarized as they are
         summaries = [_summarize(c) for c in found]
+        _keep_discontinuities(source, found, summaries)
         for curve, summary in zip(found, summaries):
-            warnings += _value_warnings(curve, summary)
+            warnings += _value_warnings(curve, summary, total)
         if total is not None:
             dense = _check_grid(total)
             checked = curves(source, np.append(dense, float(_FAR * total)))
@@ -284,15 +322,72 @@ def _summarize(curve: Curve) -> CurveSummary:
     return CurveSummary(
         curve.label, curve.hyperparameter, curve.group, float(v[0]), float(v[peak]),
         _as_step(t[peak]), float(v[-1]), float(v.min()), float(v.mean()), warmup,
-        _settles(t, v, tol), _kind(curve.marks, "restart"), _kind(curve.marks, "milestone"),
-        _kind(curve.marks, "phase"), jumps)
+        _settles(t, v, tol), _real(curve.marks, "restart", t, v, tol),
+        _real(curve.marks, "milestone", t, v, tol), _kind(curve.marks, "phase"), jumps)
 
 
 def _kind(marks: list[Mark], kind: str) -> list[int | float]:
     return [_as_step(m.step) for m in marks if m.kind == kind]
 
 
-def _value_warnings(curve: Curve, s: CurveSummary) -> list[str]:
+def _real(marks: list[Mark], kind: str, t: np.ndarray, v: np.ndarray,
+          tol: float) -> list[int | float]:
+    """The landmarks of ``kind`` where the value changes: from the step shown before the mark
+    to the one at or after it, or on to the next (a restart of a constant, a milestone that
+    multiplies by 1, are none)."""
+    out = []
+    for m in marks:
+        i = int(np.searchsorted(t, m.step))
+        if m.kind != kind or i >= t.size:
+            continue
+        around = v[max(0, i - 1):i + 2]
+        if around.size > 1 and float(np.max(np.abs(np.diff(around)))) > tol:
+            out.append(_as_step(m.step))
+    return out
+
+
+def _keep_discontinuities(source: Any, found: list[Curve],
+                          summaries: list[CurveSummary]) -> None:
+    """Drop the jumps that are steep but continuous changes: each curve is evaluated again
+    over the last ``PROBE`` of the interval before each of its jumps (the schedules take
+    fractional steps), and a jump stays only if at least ``STILL_THERE`` of it is still
+    there. Where no such step is representable (a huge step), the jump stays."""
+    probes = {}
+    for c, s in zip(found, summaries):
+        for jump in s.jumps:
+            i = int(np.searchsorted(c.steps, jump.step))
+            before, at = float(c.steps[i - 1]), float(c.steps[i])
+            probe = at - PROBE * (at - before)
+            if before < probe < at:
+                probes[at] = probe
+    if not probes:
+        return
+    grid = np.unique(np.fromiter(probes.values(), dtype=np.float64))
+    again = curves(source, grid)
+    for c, s, near in zip(found, summaries, again):
+        kept = []
+        for jump in s.jumps:
+            i = int(np.searchsorted(c.steps, jump.step))
+            at = float(c.steps[i])
+            if at in probes:
+                left = float(near.values[int(np.searchsorted(grid, probes[at]))])
+                if not abs(float(c.values[i]) - left) >= STILL_THERE * abs(jump.size):
+                    continue  # continuous: the change shrinks with the interval
+            kept.append(jump)
+        s.jumps = kept
+
+
+def _span(curve: Curve, total: int | None) -> tuple[float, str]:
+    """The last step a curve is judged to (see :func:`describe`'s zero warning), in words."""
+    last = float(curve.steps[-1])
+    if total is not None:
+        return float(total - 1), f"the last training step ({total - 1})"
+    if curve.end is not None and curve.end < last:
+        return curve.end, f"the end of its own shape (step {fmt_step(curve.end)})"
+    return last, f"the last step ({fmt_step(last)})"
+
+
+def _value_warnings(curve: Curve, s: CurveSummary, total: int | None = None) -> list[str]:
     t = np.asarray(curve.steps, dtype=np.float64)
     v = np.asarray(curve.values, dtype=np.float64)
     out = []
@@ -301,11 +396,12 @@ def _value_warnings(curve: Curve, s: CurveSummary) -> list[str]:
     restarts = [m.step for m in curve.marks if m.kind == "restart"]
     arrivals = [i for i in np.flatnonzero(zero[1:] & ~zero[:-1]) + 1  # a restart at 0 is meant
                 if not any(t[i - 1] < m <= t[i] for m in restarts)]
-    if arrivals and arrivals[0] < v.size - 1:
+    last, where = _span(curve, total)
+    if arrivals and t[arrivals[0]] < last:
         i = int(arrivals[0])
-        stays = ", and stays 0 from there" if zero[i:].all() else ""
-        out.append(f"{s.name}: the value reaches 0 at step {fmt_step(t[i])}, before the last "
-                   f"step ({fmt_step(t[-1])}){stays}.")
+        stays = ", and stays 0 from there" if zero[i:][t[i:] <= last].all() else ""
+        out.append(f"{s.name}: the value reaches 0 at step {fmt_step(t[i])}, before "
+                   f"{where}{stays}.")
     height = float(np.max(np.abs(v)))
     deliberate = [m.step for m in curve.marks if m.kind in ("restart", "milestone")]
     for jump in s.jumps:

@@ -46,7 +46,18 @@ def _value(value: Any) -> str:
 @dataclass
 class ParamGroupReport:
     """Each group's summary and the model's parameters that are in no group, as
-    ``(name, shape)``. ``str()`` renders the tables as plain text."""
+    ``(name, shape)``. ``str()`` renders the tables as plain text.
+
+    >>> import torch
+    >>> from cadence.tools import inspect_param_groups
+    >>> model = torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.LayerNorm(2))
+    >>> opt = torch.optim.AdamW([{"params": model[0].parameters(), "name": "linear"}], lr=1e-3)
+    >>> report = inspect_param_groups(model, opt)
+    >>> [(g.index, g.name, g.numel) for g in report.groups]
+    [(0, 'linear', 10)]
+    >>> report.missing
+    [('1.weight', (2,)), ('1.bias', (2,))]
+    """
 
     groups: list[GroupSummary]
     missing: list[tuple[str, tuple[int, ...]]]
@@ -109,7 +120,17 @@ def inspect_param_groups(model: torch.nn.Module,
                          optimizer: torch.optim.Optimizer) -> ParamGroupReport:
     """A report of ``optimizer``'s param groups against ``model``'s named parameters: per group
     its index, ``name`` key, lr, momentum or betas, eps, weight decay and parameters (name,
-    shape, element count), and the model's parameters that are in no group."""
+    shape, element count), and the model's parameters that are in no group.
+
+    >>> import torch
+    >>> from cadence.tools import inspect_param_groups
+    >>> model = torch.nn.Linear(3, 1)
+    >>> opt = torch.optim.SGD([{"params": [model.weight], "weight_decay": 1e-4},
+    ...                        {"params": [model.bias], "weight_decay": 0.0}], lr=0.1)
+    >>> report = inspect_param_groups(model, opt)
+    >>> [(g.params, g.hyperparameters["weight_decay"]) for g in report.groups]
+    [([('weight', (1, 3))], 0.0001), ([('bias', (1,))], 0.0)]
+    """
     if not isinstance(model, torch.nn.Module):
         raise InvalidType(f"'model' must be a torch.nn.Module (got {model!r})")
     if not isinstance(optimizer, torch.optim.Optimizer):

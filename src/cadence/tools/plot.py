@@ -29,6 +29,7 @@ from cadence.validation import InvalidValue, check_positive, check_positive_int
 FORMATS = (".png", ".svg", ".pdf")
 MARK_STYLE = {"restart": ("tab:red", ":"), "milestone": ("tab:purple", "--"),
               "phase": ("tab:gray", ":")}
+MARK_LABELS = {"restart": "restart", "milestone": "milestone (a drop)", "phase": "phase end"}
 FACTOR, ABSOLUTE, ON_BASE_ONE = "factor", "absolute", "on a base of 1"
 
 
@@ -57,7 +58,7 @@ def value_kind(spec: Any, hyperparameter: str, steps: int) -> str:
     grid = np.arange(steps)
     try:
         ones = build_on_stand_in(value).value_at(grid)[hyperparameter]
-        twos = build_on_stand_in(value, _stand_in(2.0), 2.0).value_at(grid)[hyperparameter]
+        twos = build_on_stand_in(value, value=2.0).value_at(grid)[hyperparameter]
     except (KeyError, TypeError, ValueError):
         return ON_BASE_ONE
     if np.allclose(twos, 2 * ones, rtol=1e-9, atol=0, equal_nan=True):
@@ -65,14 +66,6 @@ def value_kind(spec: Any, hyperparameter: str, steps: int) -> str:
     if np.allclose(twos, ones, rtol=1e-9, atol=0, equal_nan=True):
         return ABSOLUTE
     return ON_BASE_ONE
-
-
-def _stand_in(value: float) -> Any:
-    """A stand-in optimizer whose lr, momentum and weight decay are ``value``."""
-    import torch
-
-    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=value, momentum=value,
-                           weight_decay=value)
 
 
 def axis_label(name: str, kind: str) -> str:
@@ -121,6 +114,16 @@ def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
 
     Returns the figure; with ``path`` (``.png``, ``.svg`` or ``.pdf``) it is also written there.
     ``steps_per_epoch`` puts epochs on the x axis; ``log`` a log scale on y.
+
+    It needs matplotlib (``pip install 'cadence[plot]'``).
+
+    >>> import tempfile
+    >>> from cadence.schedules import Cosine, Warmup
+    >>> from cadence.tools import plot
+    >>> fig = plot([Warmup(Cosine(steps=900), steps=100), "one-cycle"], 1000,
+    ...            labels=["warmup-cosine", "one-cycle"], path=tempfile.mkdtemp() + "/lr.png")
+    >>> [line.get_label() for line in fig.axes[0].lines][:2]
+    ['warmup-cosine', 'phase end']
     """
     n = check_positive_int("steps", steps)
     per_epoch = None if steps_per_epoch is None else check_positive("steps_per_epoch",
@@ -146,6 +149,7 @@ def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
     labels_seen: dict[str, str] = {}
     for ax, ((name, group), members) in zip(axes, grouped.items()):
         panel_kinds = {kinds[id(c)] for c in members}
+        marked: set[str] = set()  # the kinds of mark drawn in this panel: one legend entry each
         for curve in members:
             colour = labels_seen.setdefault(curve.label, colours[len(labels_seen) % 10])
             x = curve.steps / per_epoch if per_epoch else curve.steps
@@ -155,7 +159,11 @@ def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
                 for mark in curve.marks:
                     style, dash = MARK_STYLE[mark.kind]
                     at = mark.step / per_epoch if per_epoch else mark.step
-                    ax.axvline(at, color=style, linestyle=dash, linewidth=0.8, alpha=0.6)
+                    first = mark.kind not in marked
+                    marked.add(mark.kind)
+                    ax.axvline(at, color=style, linestyle=dash, linewidth=0.8, alpha=0.6,
+                               gid=MARK_LABELS[mark.kind],
+                               label=MARK_LABELS[mark.kind] if first else "_nolegend_")
         place = members[0].place  # a target's place, when its places differ
         ax.set_title(f"{name} ({place})" if place else
                      name if group is None else f"{name} (group {group})")
@@ -166,8 +174,10 @@ def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
         if log:
             ax.set_yscale("log", nonpositive="mask")
         ax.grid(True, alpha=0.3)
-        if len(members) > 1:
-            ax.legend(loc="best", fontsize="small")
+        handles, names = ax.get_legend_handles_labels()  # every curve, then each kind of mark
+        order = sorted(range(len(names)), key=lambda i: names[i] in MARK_LABELS.values())
+        ax.legend([handles[i] for i in order], [names[i] for i in order], loc="best",
+                  fontsize="small")
     axes[-1].set_xlabel("epoch" if per_epoch else "step")
     if title:
         fig.suptitle(title)

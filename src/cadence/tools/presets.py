@@ -65,10 +65,20 @@ PRESETS: dict[str, Callable[[int], Schedule]] = {
     "noam": _noam,
     "warm-restarts": _warm_restarts,
 }
+"""Each preset's name and the function that sizes it to a training of ``steps`` steps."""
 
 
 def preset(name: str, steps: int = 1000) -> Schedule:
-    """The preset ``name`` for a training of ``steps`` steps."""
+    """The preset ``name`` for a training of ``steps`` steps.
+
+    ``PRESETS`` maps each name to the function that sizes it; ``cadence presets`` lists them.
+
+    >>> from cadence.tools import PRESETS, preset
+    >>> preset("cosine", 1000)
+    Cosine(start=1.0, end=0.0, steps=1000)
+    >>> preset("wsd", 1000)(500), len(PRESETS)
+    (1.0, 15)
+    """
     check_positive_int("steps", steps)
     if not isinstance(name, str):
         raise InvalidType(f"'name' must be the name of a preset, a str (got {name!r})")

@@ -77,7 +77,13 @@ def check_size(name: str, value: object, limit: int) -> int:
 
 def sparkline(schedule: Callable[[Any], Any], steps: int, width: int = 60) -> str:
     """One line of block characters: the schedule sampled at ``width`` steps over
-    ``[0, steps - 1]``."""
+    ``[0, steps - 1]``.
+
+    >>> from cadence.schedules import Cosine, Warmup
+    >>> from cadence.tools import sparkline
+    >>> sparkline(Warmup(Cosine(steps=90), steps=10), 100, width=20)
+    '▁▅███▇▇▇▆▅▅▄▄▃▂▂▂▁▁▁'
+    """
     check_positive_int("steps", steps)
     check_size("width", width, MAX_WIDTH)
     grid = np.linspace(0, steps - 1, min(width, steps))
@@ -98,7 +104,16 @@ def preview(
     """A braille line plot of the schedule over steps ``0 .. steps - 1``, with its range on
     the y axis and the step range on the x axis (in epochs with ``steps_per_epoch``: step
     ``t`` is at epoch ``t / steps_per_epoch``). ``width`` (at most ``MAX_WIDTH``) and
-    ``height`` (at most ``MAX_HEIGHT``) are in characters; each holds 2 x 4 dots."""
+    ``height`` (at most ``MAX_HEIGHT``) are in characters; each holds 2 x 4 dots.
+
+    ``cadence preview SPEC`` prints it.
+
+    >>> from cadence.schedules import Cosine
+    >>> from cadence.tools import preview
+    >>> text = preview(Cosine(steps=100), 100, width=30, height=6)
+    >>> len(text.splitlines()) >= 6
+    True
+    """
     check_positive_int("steps", steps)
     check_size("width", width, MAX_WIDTH)
     check_size("height", height, MAX_HEIGHT)

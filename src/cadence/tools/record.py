@@ -90,6 +90,21 @@ class HyperparameterLog:
       target with several places, such as every dropout of a model).
 
     :meth:`close` (or leaving a ``with`` block) removes the hook and closes the files.
+
+    >>> import torch
+    >>> import cadence
+    >>> from cadence.schedules import Linear
+    >>> from cadence.tools import HyperparameterLog
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
+    >>> sched = cadence.Scheduler(opt, lr=Linear(start=1.0, end=0.0, steps=4))
+    >>> with HyperparameterLog(opt) as log:
+    ...     for _ in range(3):
+    ...         opt.step(); sched.step()
+    ...
+    >>> log.columns
+    ['update', 'lr/0', 'momentum/0', 'weight_decay/0']
+    >>> [round(row["lr/0"], 6) for row in log.rows]  # the lr each update used
+    [0.1, 0.075, 0.05]
     """
 
     def __init__(
