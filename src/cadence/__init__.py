@@ -19,6 +19,8 @@ __version__ = "0.2.0"
 # name -> module, imported on first access so that `import cadence` does not import torch
 _LAZY = {
     "Scheduler": "cadence.scheduler",
+    "Clock": "cadence.scheduler.clock",
+    "BatchRamp": "cadence.schedules.units",
     "Attribute": "cadence.scheduler",
     "EMAUpdate": "cadence.scheduler",
     "Item": "cadence.scheduler",
@@ -34,6 +36,8 @@ _LAZY = {
 
 __all__ = [
     "Attribute",
+    "BatchRamp",
+    "Clock",
     "EMAUpdate",
     "InvalidInput",
     "Item",

@@ -77,15 +77,15 @@ def test_a_fraction_is_of_the_run_measured_on_the_clock():
 
 
 @pytest.mark.parametrize(("run", "length", "message"), [
-    (Timeline("tokens"), "500up", "'500up' cannot be converted to tokens: the samples in an "
-     "update are not fixed"),
-    (Timeline("tokens", batch_size=8), "500up", "'500up' cannot be converted to tokens: the "
-     "tokens in a sample are not fixed (give tokens_per_sample)"),
-    (Timeline("updates"), "0.1dur", "'warmup' is 0.1dur of the run, and the run's total is not "
-     "given"),
-    (Timeline("updates"), "3ep", "'warmup' is 3ep in epochs, and an epoch's length is not given"),
-    (Timeline("updates", epoch="100sp"), "3ep", "'3ep' cannot be converted to updates: the "
-     "samples in an update are not fixed"),
+    (Timeline("tokens"), "500up", "warmup '500up' cannot be converted to tokens: the samples in "
+     "an update are not fixed"),
+    (Timeline("tokens", batch_size=8), "500up", "warmup '500up' cannot be converted to tokens: "
+     "the tokens in a sample are not fixed (give tokens_per_sample)"),
+    (Timeline("updates"), "0.1dur", "warmup '0.1dur' is a fraction of the run, and the run's "
+     "total is not given"),
+    (Timeline("updates"), "3ep", "warmup '3ep' is in epochs, and an epoch's length is not given"),
+    (Timeline("updates", epoch="100sp"), "3ep", "warmup '3ep' cannot be converted to updates: "
+     "the samples in an update are not fixed"),
 ])
 def test_a_conversion_the_run_does_not_define_is_refused_in_one_line(run, length, message):
     with pytest.raises(InvalidValue) as caught:

@@ -39,6 +39,7 @@ from cadence.compat.all_in_one import WarmRestartScheduler
 from cadence.config.io import config_path, from_config, read_config
 from cadence.config.registry import registered, suggest
 from cadence.scheduler import ReduceOnPlateau, Scheduler
+from cadence.scheduler.clock import as_clock
 from cadence.scheduler.slots import NotAHyperparameter
 from cadence.schedules import Schedule
 from cadence.validation import InvalidType, InvalidValue
@@ -177,9 +178,13 @@ def _places(names: list[str], targets: Mapping[str, Any] | None) -> dict[str, An
 def _scheduler(args: dict[str, Any], optimizer: torch.optim.Optimizer,
                targets: Mapping[str, Any] | None = None) -> Scheduler:
     options = ("absolute", "batch_size_mode", "base_batch_size", "batch_scaled", "count",
-               "plateau", "start_step")
+               "plateau", "start_step", "clock")
     names = declared_targets(args)
     args = {k: v for k, v in args.items() if k != "targets"}
+    if "clock" in args:  # lengths with units become the clock's, before anything is built
+        args["clock"] = as_clock(args["clock"])
+        args = {k: v if k in options else args["clock"].resolve(v, f"config[{k!r}]")
+                for k, v in args.items()}
     kwargs: dict[str, Any] = {}
     for key, value in args.items():
         if key in options:

@@ -6,13 +6,15 @@ a param group), :mod:`~cadence.scheduler.track` (the schedule and base of every 
 hyperparameter), :mod:`~cadence.scheduler.plan` (the writes into the groups),
 :mod:`~cadence.scheduler.binder` (tracks bound to an optimizer, with the modifiers
 :mod:`~cadence.scheduler.batch` and :mod:`~cadence.scheduler.plateau`).
-:class:`Scheduler` drives a binder with cadence's own rules: time counted in optimizer updates,
+:class:`Scheduler` drives a binder with cadence's own rules: time on a
+:mod:`~cadence.scheduler.clock` (optimizer updates by default; calls, samples or tokens),
 strict state loading (:mod:`~cadence.scheduler.state`), and moves the values outside the
 optimizer it is given with them (:mod:`~cadence.scheduler.targets`,
 :mod:`~cadence.scheduler.target_set`).
 """
 
 from cadence.scheduler.advice import LooksLikeRates
+from cadence.scheduler.clock import Clock
 from cadence.scheduler.ema import EMAUpdate
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.plateau_scheduler import PlateauScheduler
@@ -21,7 +23,7 @@ from cadence.scheduler.targets import Attribute, Item, Modules, Target, TensorVa
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track
 
 __all__ = [
-    "ABSOLUTE", "RELATIVE", "Attribute", "EMAUpdate", "Item", "LooksLikeRates", "Modules",
+    "ABSOLUTE", "RELATIVE", "Attribute", "Clock", "EMAUpdate", "Item", "LooksLikeRates", "Modules",
     "PlateauScheduler",
     "ReduceOnPlateau", "Scheduler", "Span", "Target", "TensorValue", "Track",
 ]

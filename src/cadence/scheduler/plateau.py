@@ -262,10 +262,11 @@ class ReduceOnPlateau:
         floor = max(low, self.min_scale * float(value))
         return reduce_times(value, self.reductions, self.factor, floor, self.eps)
 
-    def observe(self, metric: Any, step: int = 0) -> bool:
-        """Take one metric (reported at optimizer step ``step``); True if it reduced."""
+    def observe(self, metric: Any, step: float = 0, *, averaged: bool = False) -> bool:
+        """Take one metric (reported at step ``step``); True if it reduced. ``averaged``: the
+        metric is already the mean over the ranks (the Scheduler's exchange made it)."""
         value = float(metric.item()) if isinstance(metric, torch.Tensor) else float(metric)
-        if self.sync:  # a collective: every rank reports, at the same step
+        if self.sync and not averaged:  # a collective: every rank reports, at the same step
             value = mean_over_ranks(value, step=step, timeout=self.timeout,
                                     call="report()/step(metric)", hint=SYNC_HINT)
         if step < self.start_step:

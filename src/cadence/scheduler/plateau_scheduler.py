@@ -13,7 +13,7 @@ from cadence.scheduler.scheduler import Scheduler
 from cadence.validation import InvalidValue
 
 
-class PlateauScheduler(Scheduler, ReduceLROnPlateau):  # type: ignore[misc]
+class PlateauScheduler(Scheduler, ReduceLROnPlateau):  # type: ignore[misc,override]
     """A :class:`Scheduler` with a plateau controller (``Scheduler(..., plateau=...)`` makes
     one). It is also an instance of PyTorch's ``ReduceLROnPlateau``, which is how Lightning and
     transformers' Trainer recognise a scheduler that takes the metric they monitor:

@@ -48,8 +48,8 @@ from cadence.validation import check_optional, check_positive
 DEFAULT_TIMEOUT = 60.0
 """Seconds a rank waits for the others at an exchange, unless told otherwise."""
 
-KINDS = {"report": 0, "check": 1}
-CALLS = {"report": "report()", "check": "check_ranks()"}
+KINDS = {"report": 0, "check": 1, "feed": 2}
+CALLS = {"report": "report()", "check": "check_ranks()", "feed": "step(samples/tokens=...)"}
 
 
 class RankTimeout(TimeoutError):
@@ -87,7 +87,7 @@ def check_timeout(timeout: object) -> float | None:
     return check_optional(check_positive, "timeout", timeout)
 
 
-def mean_over_ranks(value: float, *, step: int | None = None,
+def mean_over_ranks(value: float, *, step: float | None = None,
                     timeout: float | None = DEFAULT_TIMEOUT, call: str = "report()",
                     hint: str = "") -> float:
     """``value`` averaged over the ranks of the default process group (``value`` itself
@@ -101,9 +101,13 @@ def mean_over_ranks(value: float, *, step: int | None = None,
     ranks = world()
     if ranks is None:
         return value
-    seen = _gather(ranks, "report", value, step, timeout, call, hint)
+    seen = _gather(ranks, "report", (value, None), step, timeout, call, hint)
     _check_steps(seen, call)
-    values = [metric for _, _, metric in seen]
+    return _mean([metric for _, _, metric, _ in seen])
+
+
+def _mean(values: list[Any]) -> float:
+    """The mean, correctly rounded where every value is finite."""
     if all(math.isfinite(v) for v in values):
         total = math.fsum(values)
     else:  # NaN and infinities propagate as in a sum (fsum refuses inf - inf)
@@ -111,7 +115,27 @@ def mean_over_ranks(value: float, *, step: int | None = None,
     return total / len(values)
 
 
-def check_steps(step: int, *, timeout: float | None = DEFAULT_TIMEOUT,
+def share(amount: int, metric: float | None = None, *, step: float,
+          timeout: float | None = DEFAULT_TIMEOUT, call: str = "step(samples/tokens=...)",
+          hint: str = "") -> tuple[int, float | None]:
+    """``amount`` summed over the ranks and ``metric`` (if given) averaged, in one exchange:
+    what a clock fed by the loop (samples, tokens) moves by, and the plateau's metric. A
+    collective, as :func:`mean_over_ranks`; ``step`` (the clock's position) must agree.
+
+    >>> share(512, 0.5, step=1024)  # no process group: the values themselves
+    (512, 0.5)
+    """
+    ranks = world()
+    if ranks is None:
+        return amount, metric
+    seen = _gather(ranks, "feed" if metric is None else "report", (metric, amount), step,
+                   timeout, call, hint)
+    _check_steps(seen, call)
+    total = sum(int(a) for _, _, _, a in seen)
+    return total, None if metric is None else _mean([m for _, _, m, _ in seen])
+
+
+def check_steps(step: float, *, timeout: float | None = DEFAULT_TIMEOUT,
                 call: str = "check_ranks()",
                 hint: str = "check_ranks(timeout=...) waits longer.") -> None:
     """Check that every rank is at ``step``; :class:`RankMismatch` names the ranks and their
@@ -119,11 +143,14 @@ def check_steps(step: int, *, timeout: float | None = DEFAULT_TIMEOUT,
     a process group)."""
     ranks = world()
     if ranks is not None:
-        _check_steps(_gather(ranks, "check", None, step, timeout, call, hint), call)
+        _check_steps(_gather(ranks, "check", (None, None), step, timeout, call, hint), call)
 
 
-def _check_steps(seen: list[tuple[str, int | None, Any]], call: str) -> None:
-    steps = [step for _, step, _ in seen]
+Seen = list[tuple[str, Any, Any, Any]]  # every rank's (kind, step, metric, amount)
+
+
+def _check_steps(seen: Seen, call: str) -> None:
+    steps = [step for _, step, _, _ in seen]
     if len(set(steps)) > 1:
         by_step: dict[Any, list[int]] = {}
         for rank, step in enumerate(steps):
@@ -141,16 +168,16 @@ def _ranks(ranks: list[int]) -> str:
     return f"rank {ranks[0]}" if len(ranks) == 1 else "ranks " + ", ".join(map(str, ranks))
 
 
-def _gather(ranks: tuple[int, int], kind: str, metric: float | None, step: int | None,
-            timeout: float | None, call: str, hint: str) -> list[tuple[str, int | None, Any]]:
-    """Every rank's ``(kind, step, metric)``, in rank order."""
+def _gather(ranks: tuple[int, int], kind: str, values: tuple[float | None, int | None],
+            step: float | None, timeout: float | None, call: str, hint: str) -> Seen:
+    """Every rank's ``(kind, step, metric, amount)``, in rank order."""
     wait = check_timeout(timeout)
     store = None if wait is None else _store()
     if store is None or wait is None:
-        seen = _gather_collective(ranks, kind, metric, step)
+        seen = _gather_collective(ranks, kind, values, step)
     else:
-        seen = _gather_store(store, ranks, kind, metric, step, wait, call, hint)
-    kinds = [k for k, _, _ in seen]
+        seen = _gather_store(store, ranks, kind, values, step, wait, call, hint)
+    kinds = [k for k, _, _, _ in seen]
     if len(set(kinds)) > 1:
         calls = "; ".join(f"rank {r} {CALLS[k]}" for r, k in enumerate(kinds))
         raise RankMismatch(f"the ranks called different collectives at the same point ({calls}): "
@@ -187,9 +214,9 @@ def _store() -> Any:
     return store
 
 
-def _gather_store(store: Any, ranks: tuple[int, int], kind: str, metric: float | None,
-                  step: int | None, timeout: float,
-                  call: str, hint: str) -> list[tuple[str, int | None, Any]]:
+def _gather_store(store: Any, ranks: tuple[int, int], kind: str,
+                  values: tuple[float | None, int | None], step: float | None, timeout: float,
+                  call: str, hint: str) -> Seen:
     rank, size = ranks
     channel = _channels[store]
     assert channel is not None
@@ -197,7 +224,7 @@ def _gather_store(store: Any, ranks: tuple[int, int], kind: str, metric: float |
     n = channel.count
     prefix = f"cadence/{channel.generation}/{n}/"
     keys = [f"{prefix}{r}" for r in range(size)]
-    store.set(keys[rank], json.dumps([kind, step, metric]))
+    store.set(keys[rank], json.dumps([kind, step, *values]))
     missing: list[int] = []
     try:
         store.wait(keys, timedelta(seconds=timeout))
@@ -212,7 +239,8 @@ def _gather_store(store: Any, ranks: tuple[int, int], kind: str, metric: float |
                                 f"abandoned by {rank}")
     outcome = decided.decode() if isinstance(decided, bytes) else str(decided)
     if outcome != "done":
-        what = "report metric" if kind == "report" else "call check_ranks()"
+        what = {"report": "report metric", "check": "call check_ranks()",
+                "feed": "feed its clock"}[kind]
         gave_up = outcome.removeprefix("abandoned by ")
         who = (f"{_ranks(missing)} did not {what} #{n} within {timeout:g} s" if missing else
                f"rank {gave_up} gave up waiting for exchange #{n} before everyone came, so it "
@@ -227,24 +255,28 @@ def _gather_store(store: Any, ranks: tuple[int, int], kind: str, metric: float |
         store.delete_key(f"cadence/{channel.generation}/{n - 1}/{rank}")
         if rank == 0:
             store.delete_key(f"cadence/{channel.generation}/{n - 1}/outcome")
-    return [(k, s, m) for k, s, m in seen]
+    return [(k, s, m, a) for k, s, m, a in seen]
 
 
-def _gather_collective(ranks: tuple[int, int], kind: str, metric: float | None,
-                       step: int | None) -> list[tuple[str, int | None, Any]]:
+def _gather_collective(ranks: tuple[int, int], kind: str,
+                       values: tuple[float | None, int | None], step: float | None) -> Seen:
     _, size = ranks
     dist = torch.distributed
     device = (torch.device("cuda", torch.cuda.current_device())
               if dist.get_backend() == "nccl" else None)
+    metric, amount = values
     mine = torch.tensor([KINDS[kind], math.nan if step is None else float(step),
-                         math.nan if metric is None else metric],
+                         math.nan if metric is None else metric,
+                         math.nan if amount is None else float(amount)],
                         dtype=torch.float64, device=device)
     everyone = [torch.empty_like(mine) for _ in range(size)]
     dist.all_gather(everyone, mine)
     names = {code: name for name, code in KINDS.items()}
-    out: list[tuple[str, int | None, Any]] = []
+    out: Seen = []
     for row in everyone:
-        code, at, value = row.tolist()
-        out.append((names.get(int(code), "report"), None if math.isnan(at) else int(at),
-                    None if kind == "check" else value))
+        code, at, value, count = row.tolist()
+        out.append((names.get(int(code), "report"),
+                    None if math.isnan(at) else int(at) if at.is_integer() else at,
+                    None if math.isnan(value) else value,
+                    None if math.isnan(count) else int(count)))
     return out

@@ -22,16 +22,18 @@ from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 from cadence.config.io import fingerprint
 from cadence.scheduler import writers
 from cadence.scheduler.advice import LooksLikeRates, rates_as_factors
-from cadence.scheduler.batch import batch_factor, check_batch_size, check_settings
-from cadence.scheduler.binder import Binder, capture_base
-from cadence.scheduler.plan import group_values
+from cadence.scheduler.batch import check_batch_size, check_settings
+from cadence.scheduler.binder import Binder
+from cadence.scheduler.clock import FED, Clock, Time, as_clock, check_amount
+from cadence.scheduler.group_sync import GroupFollowing
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.rollback import restoring
 from cadence.scheduler.selection import Selection, check_names, routes
-from cadence.scheduler.slots import NotAHyperparameter, as_float, resolve
+from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.state import describe_groups, differences, match_groups, read_state
 from cadence.scheduler.target_set import TargetSet, target_specs
 from cadence.scheduler.targets import as_targets
+from cadence.scheduler.torch_protocol import TorchProtocol
 from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track, choose_spans, rule_of
 from cadence.scheduler.updates import UpdateCounter, check_caller
 from cadence.schedules.base import Schedule, as_step_array
@@ -41,7 +43,7 @@ STATE_FORMAT = "cadence.Scheduler/2"
 COUNTS = ("updates", "calls")
 
 
-class Scheduler(TorchLRScheduler):
+class Scheduler(GroupFollowing, TorchProtocol, TorchLRScheduler):  # type: ignore[override,misc]
     """Schedule any hyperparameter of ``optimizer``'s param groups, and values outside it.
 
     Each keyword names a hyperparameter and gives its schedule: a
@@ -63,6 +65,9 @@ class Scheduler(TorchLRScheduler):
         plateau: a ``ReduceOnPlateau`` fed by ``step(metric)``: makes a ``PlateauScheduler``.
         count: ``"updates"``: time is ``optimizer.step()`` calls; ``"calls"``: ``step()`` calls.
         start_step: the step to start at (resuming without a saved state).
+        clock: what time counts (``"updates"``, ``"calls"``, ``"samples"``, ``"tokens"``) or a
+            ``Clock`` with the run's units and batch scaling (instead of ``count`` and the
+            ``batch_*`` keywords, its shorthands).
         targets: ``{name: target}``: values outside the optimizer (``Attribute``, ``Modules``...).
         **hyperparameters: any other param-group key (``beta2``, ``eps``...), or a target's name.
 
@@ -106,9 +111,10 @@ class Scheduler(TorchLRScheduler):
         base_batch_size: float | None = None,
         batch_scaled: Iterable[str] = ("lr",),
         plateau: ReduceOnPlateau | None = None,
-        count: str = "updates",
+        count: str | None = None,
         start_step: int = 0,
         targets: Mapping[str, object] | None = None,
+        clock: Clock | str | Mapping[str, Any] | None = None,
         **hyperparameters: object,
     ) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -124,8 +130,8 @@ class Scheduler(TorchLRScheduler):
                                "e.g. lr=...")
         names = set(self._selections)
         self._spans = choose_spans(names | set(places), absolute or False, spans)
-        self._batch_mode, self._base_batch = check_settings(batch_size_mode, base_batch_size)
-        self._batch_scaled = set(check_names("batch_scaled", batch_scaled, None))
+        self._clock = _clock(clock, count, batch_size_mode, base_batch_size, batch_scaled)
+        self._batch_scaled = set(check_names("clock.scaled", self._clock.scaled, None))
         for name in sorted(self._batch_scaled & set(places)):
             raise InvalidValue(f"'batch_scaled' names the target {name!r}: batch scaling is for "
                                "the optimizer's hyperparameters")
@@ -133,11 +139,9 @@ class Scheduler(TorchLRScheduler):
             if not isinstance(plateau, ReduceOnPlateau):
                 raise InvalidType(f"'plateau' must be a ReduceOnPlateau (got {plateau!r})")
             check_names("plateau.applies_to", plateau.applies_to, names)
-        self._count = check_choice("count", count, COUNTS)
-        self._t = check_non_negative_int("start_step", start_step)
-        self._batch_size: float | None = None
-        self._batch = 1.0
-        self._step_count = 1
+        self._count = self._clock.unit  # "calls" once closed or handed over
+        self._time = Time(check_non_negative_int("start_step", start_step))
+        self._updated = False  # an optimizer update since the clock was last fed
         for selection in self._selections.values():
             selection.check_covers(optimizer.param_groups)
         tracks = [Track(n, [], [], self._spans[n], rule_of(n)) for n in self._selections]
@@ -153,7 +157,7 @@ class Scheduler(TorchLRScheduler):
         self._called = False  # step() was called (the first call looks at its caller)
         with restoring(optimizer):  # a refused value or place leaves the groups as they were
             writers.claim(self)  # a place named twice: refused before anything is written
-            self._write()
+            self._write(self._time)
         if absolute is None and self._spans.get("lr") == RELATIVE:
             self._advise()
         self._register_hook()
@@ -164,20 +168,36 @@ class Scheduler(TorchLRScheduler):
     __new__.__signature__ = inspect.signature(__init__)  # type: ignore[attr-defined]
 
     def _register_hook(self) -> None:
-        if self._count == "updates":
+        if self._count == "updates" or self._count in FED:
             handle = self.optimizer.register_step_post_hook(UpdateCounter(self))
             weakref.finalize(self, handle.remove)
             self._hook = handle
 
     def _advance(self) -> None:
-        """An optimizer update was made: move to the next step and write its values."""
-        self._t += 1
+        """An optimizer update was made: on an updates clock, move to the next step and write
+        its values; on a clock the loop feeds, note it (what is fed next counts)."""
+        if self._count in FED:
+            self._updated = True
+            return
+        used = self._time.position
+        self._commit(self._time.at(used + 1))
+        self._used = used
+
+    def _commit(self, time: Time, undo: Callable[[], None] | None = None) -> None:
+        """Move to ``time``: write its values, then take it. Every value is computed and
+        checked before any is written, so a refused one changes nothing: the time stays, and
+        ``undo`` puts back what the caller changed for it (a plateau's counters, bases)."""
         try:
-            self._write()
+            self._write(time)
         except BaseException:
-            self._t -= 1  # nothing was written: the scheduler stays where it was
+            if undo is not None:
+                undo()
             raise
-        self._used = self._t - 1.0
+        self._time = time
+
+    def _move_to(self, position: float) -> None:
+        """Go to ``position`` (``last_epoch = ...``)."""
+        self._commit(self._time.at(position))
 
     def close(self) -> None:
         """Stop scheduling: the optimizer's updates no longer move this scheduler, and its
@@ -219,80 +239,17 @@ class Scheduler(TorchLRScheduler):
         """A child of a container (PyTorch's SequentialLR) writes through it: it shares."""
         return self._handed_over
 
-    def _count_calls(self) -> None:
-        """Count ``step()`` calls from now on: a child of PyTorch's SequentialLR is stepped by
-        the container only while it is the active one (its optimizer hook would write it on
-        every update, over the active child's values)."""
-        if self._hook is not None:
-            self._hook.remove()
-            self._hook = None
-        self._count = "calls"
-        self._handed_over = True
-
-    def _sync_groups(self) -> None:
-        """Follow the optimizer's groups: groups added since the last call get their schedules
-        and bases; a group removed takes its base away, and one that moved keeps its own."""
-        groups = self.optimizer.param_groups
-        if len(groups) == self._synced and (not groups or groups[-1] is self._last_group):
-            return
-        known = {id(p): i for i, p in enumerate(self._members)}
-        moved = [known.get(id(g["params"])) for g in groups]
-        count = len(self._members)
-        if moved[:count] == list(range(count)) and not any(
-                m is not None for m in moved[count:]):
-            self._add_groups(count)  # only added (or the same groups, loaded)
-        else:
-            for name, track in self._binder.tracks.items():
-                kept = [(None, None) if m is None else (track.schedules[m], track.bases[m])
-                        for m in moved]
-                track.reassign([s for s, _ in kept], [b for _, b in kept])
-                for index, m in enumerate(moved):
-                    if m is None:
-                        self._place(name, track, index)
-            self._binder.forget_layout()
-        self._members = [g["params"] for g in groups]
-        self._synced, self._last_group = len(groups), groups[-1] if groups else None
-
-    def _add_groups(self, start: int) -> None:
-        """Schedules and bases for the groups from ``start`` on (added to the optimizer)."""
-        groups = self.optimizer.param_groups
-        for name, track in self._binder.tracks.items():
-            for index in range(len(track), len(groups)):
-                self._place(name, track, index, self._saved_bases.get(name, []))
-        self._binder.forget_layout()
-
-    def _place(self, name: str, track: Track, index: int,
-               saved: list[float | None] | None = None) -> None:
-        """Group ``index``'s schedule (by the selectors) and base for ``name`` (``saved[index]``
-        if there is one, else its own value)."""
-        groups = self.optimizer.param_groups
-        selection = self._selections[name]
-        [k] = selection.route(groups[: index + 1], index)
-        if k is None:
-            track.set(index, None, None)
-            return
-        group = groups[index]
-        try:
-            slot = resolve(name, group, index)
-        except NotAHyperparameter as exc:
-            raise exc.reworded(
-                f"{exc}: to schedule a value outside the optimizer (a loss weight, an EMA "
-                f"decay), say where it lives: cadence.Scheduler(optimizer, {name}=..., "
-                f"targets={{{name!r}: cadence.Attribute(obj, {name!r})}})") from None
-        known = saved[index] if saved is not None and index < len(saved) else None
-        track.set(index, selection.schedules[k], capture_base(name, slot, group, known))
-
     # -- values ------------------------------------------------------------------------------
-    def _scale(self) -> dict[str, float] | None:
-        if self._batch == 1.0:
-            return None
-        return {name: self._batch for name in self._batch_scaled}
+    def _scale(self, time: Time) -> dict[str, float] | None:
+        factor = self._clock.factor(time.position, time.batch_size)
+        return None if factor == 1.0 else {name: factor for name in self._batch_scaled}
 
-    def _write(self) -> None:
+    def _write(self, time: Time) -> None:
         self._sync_groups()
-        t = float(self._t)
+        t = float(time.position)
+        scale = self._scale(time)
         if not self._targets:
-            self._binder.write_at(t, self._scale())  # checks, then writes the groups
+            self._binder.write_at(t, scale)  # checks, then writes the groups
             return
         generation = self._targets.generation
         targets = self._targets.values(t)  # checked first (a target's places may have moved)
@@ -300,7 +257,7 @@ class Scheduler(TorchLRScheduler):
             raise InvalidValue(clash)
         self._targets.write(targets)  # all or none
         try:
-            self._binder.write_at(t, self._scale())
+            self._binder.write_at(t, scale)
         except BaseException:
             self._targets.put_back()  # a value refused: the targets as they were too
             raise
@@ -312,15 +269,30 @@ class Scheduler(TorchLRScheduler):
         there. The batch factor is the one ``batch_size`` gives (none by default); the plateau
         multiplier is the current one. Targets are there too, one value per place."""
         self._sync_groups()
-        factor = batch_factor(
-            self._batch_mode, None if batch_size is None else check_batch_size(batch_size),
-            self._base_batch)
-        scale = None if factor == 1.0 else {n: factor for n in self._batch_scaled}
+        size = None if batch_size is None else check_batch_size(batch_size)
         if isinstance(step, (np.ndarray, list, tuple)):
             steps = as_step_array(step)
-            return {**self._binder.values_at(steps, scale), **self._targets.values_at(steps)}
+            return {**self._group_values_at(steps, size), **self._targets.values_at(steps)}
         t = float(as_step_array(step))
-        return {**self._binder.values(t, scale), **self._targets.value_at(t)}
+        return {**self._binder.values(t, self._scale(Time(t, batch_size=size))),
+                **self._targets.value_at(t)}
+
+    def _group_values_at(self, steps: np.ndarray, size: float | None) -> dict[str, np.ndarray]:
+        """The groups' values at ``steps``; with a batch ramp, each stage's steps with its own
+        batch factor."""
+        if self._clock.scaling is None or (size is None and self._clock.batch_size is None):
+            return self._binder.values_at(steps)
+        factors = np.array([self._clock.factor(float(t), size) for t in steps.ravel()])
+        factors = factors.reshape(steps.shape)
+        out: dict[str, np.ndarray] = {}
+        for factor in np.unique(factors):
+            where = factors == factor
+            part = self._binder.values_at(steps[where], {n: float(factor)
+                                                         for n in self._batch_scaled})
+            for name, table in part.items():
+                out.setdefault(name, np.full((*steps.shape, table.shape[-1]), np.nan))
+                out[name][where] = table
+        return out
 
     def current_values(self) -> dict[str, list[float | None]]:
         """What every scheduled hyperparameter holds now, read from the param groups (None
@@ -338,38 +310,31 @@ class Scheduler(TorchLRScheduler):
             out[name] = [*values]
         return out
 
-    def get_last_lr(self) -> list[Any]:
-        """The lr of every param group, as PyTorch's schedulers give it: after ``step()`` (and
-        after construction) the lr of the next update, read from the groups (tensors are
-        copied); between an optimizer update and the ``step()`` that follows it, the lr that
-        update used (transformers' Trainer logs it from there)."""
-        groups = self.optimizer.param_groups
-        if self._used is None or "lr" not in self._binder.tracks:
-            return group_values(groups, "lr")
-        used = self.value_at(self._used, self._batch_size)["lr"]
-        return [g["lr"].new_tensor(v) if isinstance(g["lr"], torch.Tensor) and v is not None
-                else (v if v is not None else g["lr"]) for g, v in zip(groups, used)]
-
-    @property
-    def _last_lr(self) -> list[Any]:  # type: ignore[override]  # read by code for PyTorch's base
-        return self.get_last_lr()
-
-    def get_lr(self) -> list[Any]:
-        """The lrs for the current step (for code written against PyTorch's base class)."""
-        lrs = self.value_at(self._t, self._batch_size).get("lr")
-        current = self.get_last_lr()
-        return current if lrs is None else [c if v is None else v for v, c in zip(lrs, current)]
-
     # -- the read API --------------------------------------------------------------------------
     @property
-    def current_step(self) -> int:
-        """The step whose values the groups hold (optimizer updates taken, as counted)."""
-        return self._t
+    def current_step(self) -> Any:
+        """The position whose values the groups hold, on the scheduler's clock (optimizer
+        updates taken by default; samples or tokens consumed on such a clock)."""
+        return self._time.position
+
+    @property
+    def clock(self) -> Clock:
+        """What the scheduler's time counts, and how the run's units relate."""
+        return self._clock
+
+    @property
+    def batch_size(self) -> float | None:
+        """The batch size of the next update: the clock's (fixed, or its ramp's at the current
+        position), or the last ``step(batch_size=...)``'s; None when neither gives one. A loop
+        with a batch ramp reads it to size its next batch."""
+        time = self._time
+        return time.batch_size if time.batch_size is not None else \
+            self._clock.batch_at(time.position)
 
     @property
     def batch_factor(self) -> float:
         """The batch-size factor of the current step (1 without batch scaling)."""
-        return self._batch
+        return self._clock.factor(self._time.position, self._time.batch_size)
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:
@@ -415,51 +380,80 @@ class Scheduler(TorchLRScheduler):
         return self._binder.plateau
 
     # -- time --------------------------------------------------------------------------------
-    def step(self, metrics: Any = None, *, batch_size: float | None = None) -> None:
-        """The scheduler's turn after an optimizer update (or, with ``count="calls"``, the next
-        step), and write its values.
+    def step(self, metrics: Any = None, *, batch_size: float | None = None,
+             samples: Any = None, tokens: Any = None) -> None:
+        """The scheduler's turn after an optimizer update: move the clock and write the values.
+
+        On the default clock (``"updates"``) the updates themselves move the schedule, so a
+        ``step()`` between them changes nothing; on ``"calls"`` each call is the next step; on
+        ``"samples"``/``"tokens"`` the clock moves by what ``samples=``/``tokens=`` feeds (this
+        rank's count for this update, summed over the ranks), and only if the optimizer made an
+        update since the last feed: the count of an update that ``GradScaler`` skipped is not
+        counted (as Megatron-LM's scheduler does not); a ``step()`` without them moves nothing.
 
         ``metrics`` (the positional argument, as PyTorch's ``ReduceLROnPlateau.step`` takes it)
-        feeds the plateau controller; ``batch_size`` sets the batch factor from now on (none
-        when omitted). With ``count="updates"`` the updates themselves move the schedule, so a
-        ``step()`` between them changes nothing. ``step(metric)`` under ``torch.distributed``
-        is a collective, as :meth:`report` is.
+        feeds the plateau controller; ``batch_size`` sets the batch size that batch scaling
+        uses from now on (the clock's own when omitted). Under ``torch.distributed``, a
+        ``step(metric)`` or a fed count is a collective (one exchange for both), as
+        :meth:`report` is.
         """
         if metrics is not None and self.plateau is None:
             raise InvalidType(
                 f"step({metrics!r}) feeds a plateau controller, and this Scheduler has none "
                 "(Scheduler(..., plateau=ReduceOnPlateau(...))); a batch size is "
                 "step(batch_size=...)")
-        if batch_size is None:
-            size, factor = None, 1.0
-        else:
-            size = check_batch_size(batch_size)
-            factor = batch_factor(self._batch_mode, size, self._base_batch)
-        calls = self._count == "calls"
-        if not (calls or self._called):
+        size = None if batch_size is None else check_batch_size(batch_size)
+        fed = self._fed(samples, tokens)
+        if not (self._count == "calls" or self._called):
             check_caller(self)
         self._called = True
         self._used = None
-        old_size, old_batch = self._batch_size, self._batch
-        plateau_before = None if metrics is None else self.plateau.state_dict()  # type: ignore[union-attr]
-        if calls:
-            self._t += 1
-        self._step_count += 1
-        changed = calls or factor != old_batch
-        self._batch_size, self._batch = size, factor
-        try:
-            if metrics is not None and self.plateau.observe(metrics, step=self._t):  # type: ignore[union-attr]
-                changed = True
-            if changed:
-                self._write()
-        except BaseException:
-            # every value is computed before any is written, so nothing was: undo the move
-            self._t -= calls
-            self._step_count -= 1
-            self._batch_size, self._batch = old_size, old_batch
-            if plateau_before is not None:
-                self.plateau.load_state_dict(plateau_before)  # type: ignore[union-attr]
-            raise
+        by: int = 0
+        averaged = False
+        if fed is not None:
+            fed = fed if self._updated else 0  # a skipped update's count is not counted
+            if self.plateau is not None and metrics is not None and self.plateau.sync:
+                from cadence.scheduler.ranks import share
+
+                fed, metrics = share(fed, float(metrics), step=self._time.position,
+                                     timeout=self.plateau.timeout)
+                averaged = True
+            else:
+                from cadence.scheduler.ranks import share
+
+                fed, _ = share(fed, step=self._time.position)
+            self._updated = False
+            by = fed
+        elif self._count == "calls":
+            by = 1
+        time = self._time.called(batch_size=size, by=by)
+        undo = None
+        moved = by != 0 or size != self._time.batch_size
+        if metrics is not None:
+            assert self.plateau is not None
+            kept = self.plateau.state_dict()
+            undo = lambda: self.plateau.load_state_dict(kept)  # noqa: E731
+            moved = self.plateau.observe(metrics, step=time.position, averaged=averaged) or moved
+        if moved:
+            self._commit(time, undo)
+        else:
+            self._time = time
+
+    def _fed(self, samples: Any, tokens: Any) -> int | None:
+        """The count fed to a samples or tokens clock, checked (None when none is fed)."""
+        given = {k: v for k, v in (("samples", samples), ("tokens", tokens)) if v is not None}
+        if not given:
+            return None
+        [(name, value)] = given.items() if len(given) == 1 else [(None, None)]
+        if name != self._count:
+            what = " and ".join(f"{k}=" for k in given)
+            clock = (f"counts {self._count}" if self._count in FED else
+                     f"counts {self._count}, which the optimizer's updates move" if
+                     self._count == "updates" else "counts step() calls")
+            raise InvalidValue(f"step({what}...) feeds a clock of {' and '.join(given)}; this "
+                               f"Scheduler {clock} (Scheduler(..., clock="
+                               f"{next(iter(given))!r}) counts {next(iter(given))})")
+        return check_amount(name, value)
 
     def report(self, metric: Any) -> bool:
         """Feed the plateau controller one metric (e.g. the validation loss, once per epoch).
@@ -474,9 +468,10 @@ class Scheduler(TorchLRScheduler):
         if self.plateau is None:
             raise InvalidValue("report() needs a plateau controller: "
                                "Scheduler(..., plateau=ReduceOnPlateau(...))")
-        reduced = self.plateau.observe(metric, step=self._t)
+        kept = self.plateau.state_dict()
+        reduced = self.plateau.observe(metric, step=self._time.position)
         if reduced:
-            self._write()
+            self._commit(self._time, lambda: self.plateau.load_state_dict(kept))  # type: ignore[union-attr]
         return reduced
 
     def check_ranks(self, timeout: float | None = 60.0) -> None:
@@ -489,36 +484,7 @@ class Scheduler(TorchLRScheduler):
         :class:`~cadence.scheduler.ranks.RankTimeout`."""
         from cadence.scheduler.ranks import check_steps
 
-        check_steps(self._t, timeout=timeout, call="check_ranks()")
-
-    @property
-    def last_epoch(self) -> int:
-        """The current step (optimizer updates taken); assigning it moves the schedule."""
-        return self._t
-
-    @last_epoch.setter
-    def last_epoch(self, step: int) -> None:
-        if step == -1 and self._t == 0:  # PyTorch's SequentialLR undoing a child's first step:
-            self._t = -1                   # the container steps its active child from now on
-            self._count_calls()
-            return
-        self._t = check_non_negative_int("last_epoch", step)
-        self._write()
-
-    def _update_lr(self, epoch: int | None = None) -> None:
-        """PyTorch's SequentialLR starts a child at its milestone with ``_update_lr(0)``."""
-        self.last_epoch = self._t + 1 if epoch is None else epoch
-
-    @property
-    def base_lrs(self) -> list[float]:  # type: ignore[override]
-        """Each group's base lr (its current lr where lr is not scheduled)."""
-        self._sync_groups()
-        bases = self._binder.tracks["lr"].bases if "lr" in self._binder.tracks else []
-        out = []
-        for i, group in enumerate(self.optimizer.param_groups):
-            base = bases[i] if i < len(bases) else None
-            out.append(as_float(group["lr"]) if base is None else base)
-        return out
+        check_steps(self._time.position, timeout=timeout, call="check_ranks()")
 
     # -- state -------------------------------------------------------------------------------
     def _layout(self) -> dict[str, Any]:
@@ -536,11 +502,12 @@ class Scheduler(TorchLRScheduler):
                 }
                 for name, track in self._binder.tracks.items()
             },
-            "batch_size_mode": self._batch_mode,
-            "base_batch_size": self._base_batch,
+            "batch_size_mode": self._clock.scaling,
+            "base_batch_size": 1.0 if self._clock.scaling is None else self._clock.base_batch_size,
             "batch_scaled": sorted(self._batch_scaled),
             "plateau": None if self.plateau is None else self.plateau.config(),
             "count": self._count,
+            **({"clock": run} if (run := _run(self._clock)) else {}),
             **({"targets": self._targets.layout()} if self._targets else {}),
             "param_groups": describe_groups(self.optimizer.param_groups),
         }
@@ -553,8 +520,8 @@ class Scheduler(TorchLRScheduler):
         self._sync_groups()
         return {
             "format": STATE_FORMAT,
-            "steps": self._t,
-            "batch_size": self._batch_size,
+            "steps": self._time.position,
+            "batch_size": self._time.batch_size,
             "bases": {**{name: list(track.bases) for name, track in self._binder.tracks.items()},
                       **self._targets.bases()},
             "plateau_state": None if self.plateau is None else self.plateau.state_dict(),
@@ -587,8 +554,8 @@ class Scheduler(TorchLRScheduler):
         which = match_groups(saved_layout.get("param_groups") if isinstance(
             saved_layout, dict) else None, describe_groups(self.optimizer.param_groups))
         undo = self._undo_load()
-        try:
-            with restoring(self.optimizer):  # the groups as they were, if anything is refused
+        with restoring(self.optimizer):  # the groups as they were, if anything is refused
+            try:
                 plateau_state = state.get("plateau_state")
                 if self.plateau is not None and plateau_state is not None:
                     self.plateau.load_state_dict(plateau_state)
@@ -603,27 +570,25 @@ class Scheduler(TorchLRScheduler):
                             self.optimizer.param_groups[i][f"initial_{name}"] = float(base)
                     track.rebase(bases)
                 self._targets.rebase(state["bases"])
-                self._t = state["steps"]
-                self._batch_size = state["batch_size"]
-                self._batch = batch_factor(self._batch_mode, self._batch_size, self._base_batch)
-                self._used = None
-                self._write()  # a value refused here (a saved base giving a negative lr)...
-        except BaseException:
-            undo()  # ...leaves the scheduler as it was
-            raise
+            except BaseException:
+                undo()
+                raise
+            # a value refused here (a saved base giving a negative lr) leaves it all as it was
+            self._commit(Time(state["steps"], self._time.calls, state["batch_size"]), undo)
+        self._used = None
 
     def _undo_load(self) -> Callable[[], None]:
-        """What puts back everything :meth:`load_state_dict` changes in the scheduler (the
-        groups: :func:`~cadence.scheduler.rollback.restoring`)."""
+        """What puts back everything :meth:`load_state_dict` changes in the scheduler before
+        it commits (the groups: :func:`~cadence.scheduler.rollback.restoring`)."""
         plateau = None if self.plateau is None else self.plateau.state_dict()
-        kept = (self._t, self._batch_size, self._batch, dict(self._saved_bases))
+        saved_bases = dict(self._saved_bases)
         bases = {name: list(track.bases) for name, track in self._binder.tracks.items()}
         target_bases = self._targets.bases()
 
         def undo() -> None:
             if plateau is not None:
                 self.plateau.load_state_dict(plateau)  # type: ignore[union-attr]
-            self._t, self._batch_size, self._batch, self._saved_bases = kept
+            self._saved_bases = saved_bases
             for name, track in self._binder.tracks.items():
                 track.rebase(bases[name])
             self._targets.rebase(target_bases)
@@ -648,4 +613,32 @@ class Scheduler(TorchLRScheduler):
         for name, track in self._targets.tracks.items():
             parts.append(f"{name}={track.schedules[0]!r} -> {self._targets.targets[name]!r}")
         optimizer = type(self.optimizer).__name__
-        return f"{type(self).__name__}({optimizer}, {', '.join(parts)}, step={self._t})"
+        return f"{type(self).__name__}({optimizer}, {', '.join(parts)}, step={self._time.position})"
+
+
+def _clock(clock: object, count: object, mode: object, base: object,
+           scaled: Iterable[str]) -> Clock:
+    """The Scheduler's clock: ``clock``, or the one its shorthands (``count``,
+    ``batch_size_mode``, ``base_batch_size``, ``batch_scaled``) describe; not both."""
+    if clock is None:
+        scaling, base_size = check_settings(mode, base)
+        return Clock(check_choice("count", "updates" if count is None else count, COUNTS),
+                     scaling=scaling, base_batch_size=base_size if scaling else None,
+                     scaled=tuple(check_names("batch_scaled", scaled, None)))
+    shorthands = {"count": count, "batch_size_mode": mode, "base_batch_size": base,
+                  "batch_scaled": None if tuple(scaled) == ("lr",) else list(scaled)}
+    given = {name: value for name, value in shorthands.items() if value is not None}
+    if given:
+        name, value = next(iter(given.items()))
+        raise InvalidValue(f"give the clock's settings in 'clock' only: {', '.join(given)} "
+                           f"is a shorthand for them (got clock={clock!r} and "
+                           f"{name}={value!r})")
+    return as_clock(clock)
+
+
+def _run(clock: Clock) -> dict[str, Any] | None:
+    """The clock's settings that a state's layout keeps beyond ``count`` and batch scaling
+    (None when it has none: states without them load as before)."""
+    config = clock.to_config()
+    run = {k: config[k] for k in ("batch_size", "tokens_per_sample", "epoch", "total")}
+    return run if any(v is not None for v in run.values()) else None

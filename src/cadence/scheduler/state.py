@@ -151,7 +151,7 @@ def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
         return [f"it was saved by cadence {RELEASES[fmt]} (format {fmt!r})", *found] if found \
             else []
     saved = upgrade_layout(saved)  # type: ignore[assignment]
-    optional = {"targets", "param_groups"}  # keys a layout may lack (param_groups: no rule)
+    optional = {"targets", "param_groups", "clock"}  # keys a layout may lack
     if not isinstance(saved, Mapping) or set(saved) - optional != set(current) - optional \
             or "hyperparameters" not in current:
         return [] if saved == current else [f"the layout {saved!r} != {current!r}"]
@@ -173,7 +173,8 @@ def differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
         if old[name]["groups"][:common] != new[name]["groups"][:common]:
             out.append(f"{name!r} group assignment {old[name]['groups']} != "
                        f"{new[name]['groups']}")
-    for key in ("batch_size_mode", "base_batch_size", "batch_scaled", "plateau", "count"):
+    for key in ("batch_size_mode", "base_batch_size", "batch_scaled", "plateau", "count",
+                "clock"):
         if saved.get(key) != current.get(key):
             out.append(f"{key} {saved.get(key)!r} != {current.get(key)!r}")
     return out + _target_differences(saved.get("targets", {}), current.get("targets", {}))

@@ -183,26 +183,27 @@ class Timeline:
         if is_real(value) and not isinstance(value, bool):
             return float(value)  # type: ignore[arg-type]
         length = Duration.parse(name, value)
+        label = repr(value) if name == "length" else f"{name} {value!r}"
         if length.unit == "dur":  # a fraction of the run, measured on the clock
             if self.total is None:
-                raise InvalidValue(f"{name!r} is {length} of the run, and the run's total is not "
-                                   "given (total='1e12tok', '100000up', ...)")
+                raise InvalidValue(f"{label} is a fraction of the run, and the run's total is "
+                                   "not given (total='1e12tok', '100000up', ...)")
             return length.amount * self.length(self.total, "total")
         if length.unit == "ep":
             if self.epoch is None:
-                raise InvalidValue(f"{name!r} is {length} in epochs, and an epoch's length is not "
-                                   "given (epoch='50000sp', '1000up', ...)")
+                raise InvalidValue(f"{label} is in epochs, and an epoch's length is not given "
+                                   "(epoch='50000sp', '1000up', ...)")
             epoch = Duration.parse("epoch", self.epoch)
             length = Duration(length.amount * epoch.amount, epoch.unit)
         return float(self.convert(length.amount, length.unit, CLOCK_UNITS[self.unit],
-                                  name=str(value)))
+                                  name=label))
 
-    def convert(self, amount: Any, source: str, target: str, *, name: str = "length") -> Any:
+    def convert(self, amount: Any, source: str, target: str, *, name: str = "a length") -> Any:
         """``amount`` (a number or an array) of ``source`` units (``"up"``, ``"sp"``,
         ``"tok"``) in ``target`` units."""
         if source == target:
             return amount
-        need = f"{name!r} cannot be converted to {UNITS[target]}"
+        need = f"{name} cannot be converted to {UNITS[target]}"
         if source == "tok":
             amount, source = self._tokens(amount, need, per=-1), "sp"
         samples = amount if source == "sp" else self._batches(amount, "up", need)
