@@ -7,6 +7,7 @@ WSD and warm-up-cosine closed forms, sums of the fed counts.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import os
@@ -78,7 +79,7 @@ def test_a_batch_ramp_with_warm_up_and_decay_in_samples_on_the_built_in_task():
         opt.step()
         opt.zero_grad()
         sched.step(samples=batch)
-    assert batches == [b - a for a, b in zip(positions, positions[1:])]
+    assert batches == [b - a for a, b in itertools.pairwise(positions)]
     assert batches[:20] == [8] * 20 and batches[20:] == [16] * 80  # stage 2 at update 20
     for k, lr in enumerate(lrs):  # every update's lr is the closed form at the samples before it
         want = BASE_LR * wsd_closed_form(positions[k], warmup, decay_start, total)
@@ -239,7 +240,7 @@ def test_a_skipped_amp_update_does_not_count_its_samples():
     opt = torch.optim.SGD([param], lr=0.1)
     scaler = torch.amp.GradScaler("cpu")
     sched = Scheduler(opt, lr=Cosine(steps=100), clock="samples")
-    for k, bad in enumerate([False, True, False, False, True]):
+    for bad in [False, True, False, False, True]:
         loss = (param * (math.inf if bad else 1.0)).sum()
         scaler.scale(loss).backward()
         scaler.step(opt)  # skipped where the gradient is not finite
