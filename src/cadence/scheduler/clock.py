@@ -29,11 +29,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cadence.scheduler.batch import MODES, batch_factor
+from cadence.scheduler.batch import MODES, batch_factor, check_settings
 from cadence.schedules.units import CLOCK_UNITS, BatchRamp, Duration, Timeline, is_length
 from cadence.validation import InvalidType, InvalidValue, check_choice, check_positive
 
 UNITS = ("updates", "calls", "samples", "tokens")
+COUNTS = ("updates", "calls")  # what ``count``, the shorthand, takes
 FED = ("samples", "tokens")  # the clocks the loop feeds
 
 
@@ -142,6 +143,13 @@ class Clock:
         size = batch_size if batch_size is not None else self.batch_at(position)
         return batch_factor(self.scaling, size, float(self.base_batch_size))  # type: ignore[arg-type]
 
+    def run(self) -> dict[str, Any] | None:
+        """The settings a state's layout keeps beyond the unit and batch scaling (None when
+        there are none: states saved without them load as before)."""
+        config = self.to_config()
+        run = {k: config[k] for k in ("batch_size", "tokens_per_sample", "epoch", "total")}
+        return run if any(v is not None for v in run.values()) else None
+
     # -- config --------------------------------------------------------------------------------
     def to_config(self) -> dict[str, Any]:
         """The clock as plain data (what a state's layout keeps); :meth:`from_config` reads it.
@@ -202,6 +210,30 @@ class Time:
         return Time(self.position + by, self.calls + 1, batch_size)
 
 
+def clock_of(clock: object, count: object, mode: object, base: object,
+             scaled: tuple[str, ...]) -> Clock:
+    """A Scheduler's clock: ``clock``, or the one its shorthands (``count``,
+    ``batch_size_mode``, ``base_batch_size``, ``batch_scaled``) describe; not both.
+
+    >>> clock_of(None, "calls", "sqrt", 64, ("lr",)).scaling
+    'sqrt'
+    """
+    if clock is None:
+        scaling, base_size = check_settings(mode, base)
+        return Clock(check_choice("count", "updates" if count is None else count, COUNTS),
+                     scaling=scaling, base_batch_size=base_size if scaling else None,
+                     scaled=scaled)
+    shorthands = {"count": count, "batch_size_mode": mode, "base_batch_size": base,
+                  "batch_scaled": None if scaled == ("lr",) else list(scaled)}
+    given = {name: value for name, value in shorthands.items() if value is not None}
+    if given:
+        name, value = next(iter(given.items()))
+        raise InvalidValue(f"give the clock's settings in 'clock' only: {', '.join(given)} "
+                           f"is a shorthand for them (got clock={clock!r} and "
+                           f"{name}={value!r})")
+    return as_clock(clock)
+
+
 def as_clock(clock: object) -> Clock:
     """``clock``: a :class:`Clock`, a unit name, or a mapping of its arguments."""
     if isinstance(clock, Clock):
@@ -222,4 +254,4 @@ def check_amount(name: str, value: object) -> int:
     return amount
 
 
-__all__ = ["FED", "UNITS", "Clock", "Time", "as_clock", "check_amount"]
+__all__ = ["COUNTS", "FED", "UNITS", "Clock", "Time", "as_clock", "check_amount", "clock_of"]

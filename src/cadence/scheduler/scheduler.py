@@ -15,35 +15,33 @@ import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
-import numpy as np
 import torch
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 
-from cadence.config.io import fingerprint
 from cadence.scheduler import writers
 from cadence.scheduler.advice import LooksLikeRates, rates_as_factors
-from cadence.scheduler.batch import check_batch_size, check_settings
+from cadence.scheduler.batch import check_batch_size
 from cadence.scheduler.binder import Binder
-from cadence.scheduler.clock import FED, Clock, Time, as_clock, check_amount
+from cadence.scheduler.clock import FED, Clock, Time, check_amount, clock_of
 from cadence.scheduler.group_sync import GroupFollowing
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.rollback import restoring
-from cadence.scheduler.selection import Selection, check_names, routes
-from cadence.scheduler.slots import as_float, resolve
-from cadence.scheduler.state import describe_groups, differences, match_groups, read_state
+from cadence.scheduler.saving import STATE_FORMAT, Saving
+from cadence.scheduler.selection import Selection, check_names
+from cadence.scheduler.slots import resolve
 from cadence.scheduler.target_set import TargetSet, target_specs
 from cadence.scheduler.targets import as_targets
 from cadence.scheduler.torch_protocol import TorchProtocol
-from cadence.scheduler.track import ABSOLUTE, RELATIVE, Span, Track, choose_spans, rule_of
+from cadence.scheduler.track import RELATIVE, Span, Track, choose_spans, rule_of
 from cadence.scheduler.updates import UpdateCounter, check_caller
-from cadence.schedules.base import Schedule, as_step_array
-from cadence.validation import InvalidType, InvalidValue, check_choice, check_non_negative_int
+from cadence.scheduler.values import Values
+from cadence.validation import InvalidType, InvalidValue, check_non_negative_int
 
-STATE_FORMAT = "cadence.Scheduler/2"
-COUNTS = ("updates", "calls")
+__all__ = ["STATE_FORMAT", "Scheduler"]
 
 
-class Scheduler(GroupFollowing, TorchProtocol, TorchLRScheduler):  # type: ignore[override,misc]
+class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[override,misc]
+                TorchLRScheduler):
     """Schedule any hyperparameter of ``optimizer``'s param groups, and values outside it.
 
     Each keyword names a hyperparameter and gives its schedule: a
@@ -130,7 +128,8 @@ class Scheduler(GroupFollowing, TorchProtocol, TorchLRScheduler):  # type: ignor
                                "e.g. lr=...")
         names = set(self._selections)
         self._spans = choose_spans(names | set(places), absolute or False, spans)
-        self._clock = _clock(clock, count, batch_size_mode, base_batch_size, batch_scaled)
+        self._clock = clock_of(clock, count, batch_size_mode, base_batch_size,
+                               tuple(check_names("batch_scaled", batch_scaled, None)))
         self._batch_scaled = set(check_names("clock.scaled", self._clock.scaled, None))
         for name in sorted(self._batch_scaled & set(places)):
             raise InvalidValue(f"'batch_scaled' names the target {name!r}: batch scaling is for "
@@ -262,123 +261,6 @@ class Scheduler(GroupFollowing, TorchProtocol, TorchLRScheduler):  # type: ignor
             self._targets.put_back()  # a value refused: the targets as they were too
             raise
 
-    def value_at(self, step: Any, batch_size: float | None = None) -> dict[str, Any]:
-        """The values every scheduled hyperparameter takes at ``step``, without changing
-        anything: for one step, ``{name: [value per group]}`` (None for groups a hyperparameter
-        does not apply to); for an array of steps, ``{name: array (steps, groups)}`` with NaN
-        there. The batch factor is the one ``batch_size`` gives (none by default); the plateau
-        multiplier is the current one. Targets are there too, one value per place."""
-        self._sync_groups()
-        size = None if batch_size is None else check_batch_size(batch_size)
-        if isinstance(step, (np.ndarray, list, tuple)):
-            steps = as_step_array(step)
-            return {**self._group_values_at(steps, size), **self._targets.values_at(steps)}
-        t = float(as_step_array(step))
-        return {**self._binder.values(t, self._scale(Time(t, batch_size=size))),
-                **self._targets.value_at(t)}
-
-    def _group_values_at(self, steps: np.ndarray, size: float | None) -> dict[str, np.ndarray]:
-        """The groups' values at ``steps``; with a batch ramp, each stage's steps with its own
-        batch factor."""
-        if self._clock.scaling is None or (size is None and self._clock.batch_size is None):
-            return self._binder.values_at(steps)
-        factors = np.array([self._clock.factor(float(t), size) for t in steps.ravel()])
-        factors = factors.reshape(steps.shape)
-        out: dict[str, np.ndarray] = {}
-        for factor in np.unique(factors):
-            where = factors == factor
-            part = self._binder.values_at(steps[where], {n: float(factor)
-                                                         for n in self._batch_scaled})
-            for name, table in part.items():
-                out.setdefault(name, np.full((*steps.shape, table.shape[-1]), np.nan))
-                out[name][where] = table
-        return out
-
-    def current_values(self) -> dict[str, list[float | None]]:
-        """What every scheduled hyperparameter holds now, read from the param groups (None
-        for groups without it), and what every target's places hold."""
-        out: dict[str, list[float | None]] = {}
-        for name in self._selections:
-            row: list[float | None] = []
-            for i, group in enumerate(self.optimizer.param_groups):
-                try:
-                    row.append(as_float(resolve(name, group, i).read(group)))
-                except ValueError:
-                    row.append(None)
-            out[name] = row
-        for name, values in self._targets.read().items():
-            out[name] = [*values]
-        return out
-
-    # -- the read API --------------------------------------------------------------------------
-    @property
-    def current_step(self) -> Any:
-        """The position whose values the groups hold, on the scheduler's clock (optimizer
-        updates taken by default; samples or tokens consumed on such a clock)."""
-        return self._time.position
-
-    @property
-    def clock(self) -> Clock:
-        """What the scheduler's time counts, and how the run's units relate."""
-        return self._clock
-
-    @property
-    def batch_size(self) -> float | None:
-        """The batch size of the next update: the clock's (fixed, or its ramp's at the current
-        position), or the last ``step(batch_size=...)``'s; None when neither gives one. A loop
-        with a batch ramp reads it to size its next batch."""
-        time = self._time
-        return time.batch_size if time.batch_size is not None else \
-            self._clock.batch_at(time.position)
-
-    @property
-    def batch_factor(self) -> float:
-        """The batch-size factor of the current step (1 without batch scaling)."""
-        return self._clock.factor(self._time.position, self._time.batch_size)
-
-    @property
-    def hyperparameters(self) -> tuple[str, ...]:
-        """The names of the scheduled hyperparameters (of the param groups)."""
-        return tuple(self._selections)
-
-    @property
-    def targets(self) -> tuple[str, ...]:
-        """The names of the scheduled targets (values outside the optimizer)."""
-        return tuple(self._targets.targets)
-
-    def places(self, name: str) -> list[str]:
-        """Where target ``name``'s values go, one entry per place."""
-        if name not in self._targets.targets:
-            raise KeyError(f"{name!r} is not a target (targets: {list(self.targets)})")
-        return self._targets.targets[name].places()
-
-    def schedules(self, name: str) -> list[Schedule | None]:
-        """The schedule each param group (or each place of a target) follows for ``name``
-        (None where it does not)."""
-        self._sync_groups()
-        return list(self._track(name).schedules)
-
-    def bases(self, name: str) -> list[float | None]:
-        """Each param group's base for ``name`` (None where it is not scheduled)."""
-        self._sync_groups()
-        return list(self._track(name).bases)
-
-    def span(self, name: str) -> Span:
-        """How ``name``'s schedule values become group values."""
-        return self._track(name).span
-
-    def _track(self, name: str) -> Track:
-        if name in self._targets.tracks:
-            return self._targets.tracks[name]
-        if name not in self._binder.tracks:
-            raise KeyError(f"{name!r} is not scheduled (scheduled: "
-                           f"{[*self._selections, *self.targets]})")
-        return self._binder.tracks[name]
-
-    @property
-    def plateau(self) -> ReduceOnPlateau | None:
-        return self._binder.plateau
-
     # -- time --------------------------------------------------------------------------------
     def step(self, metrics: Any = None, *, batch_size: float | None = None,
              samples: Any = None, tokens: Any = None) -> None:
@@ -486,114 +368,6 @@ class Scheduler(GroupFollowing, TorchProtocol, TorchLRScheduler):  # type: ignor
 
         check_steps(self._time.position, timeout=timeout, call="check_ranks()")
 
-    # -- state -------------------------------------------------------------------------------
-    def _layout(self) -> dict[str, Any]:
-        """Everything that decides the values apart from the step: compared on load."""
-        self._sync_groups()
-        assigned = {name: routes(self._selections[name], track)
-                  for name, track in self._binder.tracks.items()}
-        return {
-            "hyperparameters": {
-                name: {
-                    "schedules": [fingerprint(s) for s in self._selections[name].schedules],
-                    "groups": assigned[name],
-                    "absolute": track.span == ABSOLUTE,
-                    "span": list(track.span.__dict__.values()),
-                }
-                for name, track in self._binder.tracks.items()
-            },
-            "batch_size_mode": self._clock.scaling,
-            "base_batch_size": 1.0 if self._clock.scaling is None else self._clock.base_batch_size,
-            "batch_scaled": sorted(self._batch_scaled),
-            "plateau": None if self.plateau is None else self.plateau.config(),
-            "count": self._count,
-            **({"clock": run} if (run := _run(self._clock)) else {}),
-            **({"targets": self._targets.layout()} if self._targets else {}),
-            "param_groups": describe_groups(self.optimizer.param_groups),
-        }
-
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state: only ints, floats, strings, bools, None, lists and dicts, so
-        ``torch.load(..., weights_only=True)`` reads it. ``steps`` is the step whose values the
-        groups hold. Its keys name no attribute of PyTorch's schedulers, so it cannot break one
-        it is loaded into by mistake."""
-        self._sync_groups()
-        return {
-            "format": STATE_FORMAT,
-            "steps": self._time.position,
-            "batch_size": self._time.batch_size,
-            "bases": {**{name: list(track.bases) for name, track in self._binder.tracks.items()},
-                      **self._targets.bases()},
-            "plateau_state": None if self.plateau is None else self.plateau.state_dict(),
-            "layout": self._layout(),
-        }
-
-    def load_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
-        """Restore a state from :meth:`state_dict` and write its values into the groups.
-
-        A state saved with a different schedule (or different groups, batch scaling or plateau
-        settings) is refused unless ``strict=False``, which keeps this scheduler's schedule and
-        continues it from the saved step with the saved bases. Every value is checked first:
-        a bad one is refused with its key, and nothing changes.
-        """
-        state = read_state(state_dict, STATE_FORMAT)
-        layout = self._layout()
-        saved_layout = state.get("layout", {})
-        found = differences(saved_layout, layout) if "layout" in state else []
-        if found and strict:
-            raise InvalidValue(
-                "this state was saved with a different schedule: " + "; ".join(found)
-                + f". Pass strict=False to continue this scheduler's schedule from the saved "
-                f"step {state['steps']}."
-            )
-        if self.plateau is not None and state.get("plateau_state") is None and strict:
-            raise InvalidValue(
-                "state_dict['plateau_state'] is None, and this scheduler has a plateau "
-                "controller: its reductions would be lost. Pass strict=False to start the "
-                "controller afresh at the saved step")
-        which = match_groups(saved_layout.get("param_groups") if isinstance(
-            saved_layout, dict) else None, describe_groups(self.optimizer.param_groups))
-        undo = self._undo_load()
-        with restoring(self.optimizer):  # the groups as they were, if anything is refused
-            try:
-                plateau_state = state.get("plateau_state")
-                if self.plateau is not None and plateau_state is not None:
-                    self.plateau.load_state_dict(plateau_state)
-                for name, track in self._binder.tracks.items():
-                    saved = state["bases"].get(name, [])
-                    self._saved_bases[name] = list(saved)
-                    bases = list(track.bases)
-                    for i, j in enumerate(which[: len(bases)]):  # each group its own base
-                        base = None if j is None or j >= len(saved) else saved[j]
-                        if base is not None and bases[i] is not None:
-                            bases[i] = float(base)
-                            self.optimizer.param_groups[i][f"initial_{name}"] = float(base)
-                    track.rebase(bases)
-                self._targets.rebase(state["bases"])
-            except BaseException:
-                undo()
-                raise
-            # a value refused here (a saved base giving a negative lr) leaves it all as it was
-            self._commit(Time(state["steps"], self._time.calls, state["batch_size"]), undo)
-        self._used = None
-
-    def _undo_load(self) -> Callable[[], None]:
-        """What puts back everything :meth:`load_state_dict` changes in the scheduler before
-        it commits (the groups: :func:`~cadence.scheduler.rollback.restoring`)."""
-        plateau = None if self.plateau is None else self.plateau.state_dict()
-        saved_bases = dict(self._saved_bases)
-        bases = {name: list(track.bases) for name, track in self._binder.tracks.items()}
-        target_bases = self._targets.bases()
-
-        def undo() -> None:
-            if plateau is not None:
-                self.plateau.load_state_dict(plateau)  # type: ignore[union-attr]
-            self._saved_bases = saved_bases
-            for name, track in self._binder.tracks.items():
-                track.rebase(bases[name])
-            self._targets.rebase(target_bases)
-        return undo
-
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_hook"] = None
@@ -615,30 +389,3 @@ class Scheduler(GroupFollowing, TorchProtocol, TorchLRScheduler):  # type: ignor
         optimizer = type(self.optimizer).__name__
         return f"{type(self).__name__}({optimizer}, {', '.join(parts)}, step={self._time.position})"
 
-
-def _clock(clock: object, count: object, mode: object, base: object,
-           scaled: Iterable[str]) -> Clock:
-    """The Scheduler's clock: ``clock``, or the one its shorthands (``count``,
-    ``batch_size_mode``, ``base_batch_size``, ``batch_scaled``) describe; not both."""
-    if clock is None:
-        scaling, base_size = check_settings(mode, base)
-        return Clock(check_choice("count", "updates" if count is None else count, COUNTS),
-                     scaling=scaling, base_batch_size=base_size if scaling else None,
-                     scaled=tuple(check_names("batch_scaled", scaled, None)))
-    shorthands = {"count": count, "batch_size_mode": mode, "base_batch_size": base,
-                  "batch_scaled": None if tuple(scaled) == ("lr",) else list(scaled)}
-    given = {name: value for name, value in shorthands.items() if value is not None}
-    if given:
-        name, value = next(iter(given.items()))
-        raise InvalidValue(f"give the clock's settings in 'clock' only: {', '.join(given)} "
-                           f"is a shorthand for them (got clock={clock!r} and "
-                           f"{name}={value!r})")
-    return as_clock(clock)
-
-
-def _run(clock: Clock) -> dict[str, Any] | None:
-    """The clock's settings that a state's layout keeps beyond ``count`` and batch scaling
-    (None when it has none: states without them load as before)."""
-    config = clock.to_config()
-    run = {k: config[k] for k in ("batch_size", "tokens_per_sample", "epoch", "total")}
-    return run if any(v is not None for v in run.values()) else None
