@@ -263,7 +263,7 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
 
     # -- time --------------------------------------------------------------------------------
     def step(self, metrics: Any = None, *, batch_size: float | None = None,
-             samples: Any = None, tokens: Any = None) -> None:
+             samples: Any = None, tokens: Any = None, summed: bool = False) -> None:
         """The scheduler's turn after an optimizer update: move the clock and write the values.
 
         On the default clock (``"updates"``) the updates themselves move the schedule, so a
@@ -272,6 +272,8 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
         rank's count for this update, summed over the ranks), and only if the optimizer made an
         update since the last feed: the count of an update that ``GradScaler`` skipped is not
         counted (as Megatron-LM's scheduler does not); a ``step()`` without them moves nothing.
+        ``summed=True``: the count is already the sum over the ranks (transformers'
+        ``state.num_input_tokens_seen`` is), and is not summed again.
 
         ``metrics`` (the positional argument, as PyTorch's ``ReduceLROnPlateau.step`` takes it)
         feeds the plateau controller; ``batch_size`` sets the batch size that batch scaling
@@ -294,16 +296,16 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
         averaged = False
         if fed is not None:
             fed = fed if self._updated else 0  # a skipped update's count is not counted
-            if self.plateau is not None and metrics is not None and self.plateau.sync:
-                from cadence.scheduler.ranks import share
+            if not summed:  # this rank's count: summed over the ranks (with the metric)
+                from cadence.scheduler.ranks import DEFAULT_TIMEOUT, share
 
-                fed, metrics = share(fed, float(metrics), step=self._time.position,
-                                     timeout=self.plateau.timeout)
-                averaged = True
-            else:
-                from cadence.scheduler.ranks import share
-
-                fed, _ = share(fed, step=self._time.position)
+                plateau = self.plateau if metrics is not None and self.plateau is not None \
+                    and self.plateau.sync else None
+                fed, mean = share(fed, None if plateau is None else float(metrics),
+                                  step=self._time.position,
+                                  timeout=DEFAULT_TIMEOUT if plateau is None else plateau.timeout)
+                if plateau is not None:
+                    metrics, averaged = mean, True
             self._updated = False
             by = fed
         elif self._count == "calls":
