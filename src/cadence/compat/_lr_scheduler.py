@@ -186,8 +186,7 @@ class MultiplicativeLR(_UserFunctionLR, T.MultiplicativeLR):
             return
         self.last_epoch = check_epoch(epoch)  # type: ignore[assignment]
         groups = self.optimizer.param_groups
-        factors = [Multiplicative(fn)._number(fn(self.last_epoch), self.last_epoch)
-                   for fn in self.lr_lambdas]
+        factors = [Multiplicative(fn).factor_at(self.last_epoch) for fn in self.lr_lambdas]
         write_lrs(groups, [as_float(g["lr"]) * f for g, f in zip(groups, factors)])
         self._last_lr = group_values(groups, "lr")
 
@@ -463,7 +462,7 @@ class CosineAnnealingWarmRestarts(LRScheduler, T.CosineAnnealingWarmRestarts):
                 self.T_i = self.T_i * self.T_mult
         else:
             epoch = check_epoch(epoch)
-            _, start, end = self._restarts()._locate(float(epoch), SCALAR)
+            _, start, end = self._restarts().locate(float(epoch), SCALAR)
             self.T_cur, self.T_i = epoch - start, end - start
             if float(self.T_cur).is_integer() and float(self.T_i).is_integer():
                 self.T_cur, self.T_i = int(self.T_cur), int(self.T_i)

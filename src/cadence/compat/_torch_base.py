@@ -21,19 +21,18 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 
 from cadence.compat import legacy, resume
 from cadence.compat.chaining import ClosedForm, no_value_for_added, refuse_values
+from cadence.compat.reading import TracksReading
 from cadence.scheduler import writers
 from cadence.scheduler.binder import Binder
 from cadence.scheduler.plan import group_values
 from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.track import Track
-from cadence.schedules.base import Schedule, as_step_array
 from cadence.validation import (
     InvalidType,
     InvalidValue,
@@ -46,8 +45,9 @@ from cadence.validation import (
 ORDER_HELP = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 
 
-class LRScheduler(TorchLRScheduler):
-    """PyTorch's ``LRScheduler``, as the base of the drop-ins.
+class LRScheduler(TracksReading, TorchLRScheduler):
+    """PyTorch's ``LRScheduler``, as the base of the drop-ins, with cadence's read API
+    (:class:`~cadence.compat.reading.TracksReading`).
 
     ``last_epoch=-1`` starts a schedule; ``last_epoch=N`` resumes it (the groups need their
     ``initial_lr``, as in PyTorch) and keeps the lrs the optimizer holds, which its loaded state
@@ -333,29 +333,11 @@ class LRScheduler(TorchLRScheduler):
             return []
         return self._get_closed_form_lr()
 
-    # -- cadence's read API: the closed form at the current settings ---------------------------
+    # -- cadence's read API (cadence.compat.reading): the closed form at the current settings -
     @property
     def current_step(self) -> float:
+        """The step whose values the groups hold (PyTorch's ``last_epoch``)."""
         return self.last_epoch
-
-    @property
-    def hyperparameters(self) -> tuple[str, ...]:
-        return tuple(track.name for track in self._tracks())
-
-    def schedules(self, name: str) -> list[Schedule | None]:
-        """The schedule each group follows for ``name`` (in the track's span)."""
-        return list(_track(self._tracks(), name).schedules)
-
-    def bases(self, name: str) -> list[float | None]:
-        return list(_track(self._tracks(), name).bases)
-
-    def value_at(self, step: Any) -> dict[str, Any]:
-        """This scheduler's closed form at ``step`` (one, or an array), changing nothing:
-        ``{name: [value per group]}`` or ``{name: array (steps, groups)}``."""
-        binder = Binder(self.optimizer, self._tracks())
-        if isinstance(step, (np.ndarray, list, tuple)):
-            return binder.values_at(as_step_array(step))
-        return binder.values(float(as_step_array(step)))
 
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__.copy()  # the runtime is made again from the settings
@@ -387,13 +369,6 @@ def _inherited_description(cls: type) -> Callable[..., list[Track]] | None:
         if found is not None:
             return found.__func__
     return None
-
-
-def _track(tracks: Sequence[Track], name: str) -> Track:
-    for track in tracks:
-        if track.name == name:
-            return track
-    raise KeyError(f"{name!r} is not scheduled (scheduled: {[t.name for t in tracks]})")
 
 
 def write_lrs(groups: Sequence[dict[str, Any]], values: Sequence[Any], start: int = 0) -> None:

@@ -93,7 +93,7 @@ class ClosedForm:
                 units = {name: [None] * len(row) for name, row in values.items()}
             else:
                 for name, track in binder.tracks.items():
-                    lows, spans = track._ends or track.ends()
+                    lows, spans = track.ends()
                     units[name] = factors = track.factors(t)
                     values[name] = [None if f is None else low + span * f
                                     for f, low, span in zip(factors, lows, spans)]
@@ -185,8 +185,8 @@ class ClosedForm:
         else:
             values, units = self._before(step)
             old, prior = values[track.name], units[track.name][0]
-        lows, spans = track._ends or track.ends()
-        f = schedule._eval(t, SCALAR)
+        lows, spans = track.ends()
+        f = schedule.evaluate(t, SCALAR)
         if len(lows) == 1 and writes.groups:  # one float group: no lists to build
             group, key = writes.groups[0], writes.name
             lone0 = lows[0] + spans[0] * f
@@ -312,13 +312,13 @@ def change(schedule: Any, step: float, t: float, before: Any, after: Any) -> flo
         elif before is not None and -_TINY < before < _TINY:
             r = 1.0
             for k in range(math.floor(step) + 1, math.floor(t) + 1):
-                r *= schedule._factor(k)  # the product reached 0: upstream multiplies on
+                r *= schedule.factor_at(k)  # the product reached 0: upstream multiplies on
             return r
     scaled = _scaled_piece(schedule, step, t)
     if scaled is not None:  # a piece times a constant (a restart cycle's weight): its own change
         piece, a, b = scaled
-        first = piece._eval(a, SCALAR)
-        return piece._eval(b, SCALAR) / first if first else None
+        first = piece.evaluate(a, SCALAR)
+        return piece.evaluate(b, SCALAR) / first if first else None
     if before is None or after is None or not before:
         return None
     return after / before

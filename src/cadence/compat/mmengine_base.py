@@ -15,7 +15,6 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar, cast
 
-import numpy as np
 import torch
 
 from cadence.validation import (
@@ -49,12 +48,12 @@ from cadence.compat.mmengine_shapes import (
     factors,
     window,
 )
+from cadence.compat.reading import TracksReading
 from cadence.scheduler import writers
 from cadence.scheduler.binder import Binder
 from cadence.scheduler.slots import as_float, resolve
 from cadence.scheduler.track import RELATIVE, Track
 from cadence.schedules import Constant
-from cadence.schedules.base import as_step_array
 
 __all__ = [
     "INF", "ConstantParamScheduler", "CosineAnnealingParamScheduler",
@@ -149,7 +148,7 @@ def start(scheduler: Any, upstream: type, *args: Any, **kwargs: Any) -> None:
     writers.claim(scheduler)
 
 
-class ParamScheduler:
+class ParamScheduler(TracksReading):
     """cadence's part of every MMEngine drop-in (MMEngine's ``_ParamScheduler`` is the rest):
     ``_get_value`` from the family's closed form, and cadence's read API. Not a scheduler by
     itself.
@@ -317,13 +316,10 @@ class ParamScheduler:
         runtime = self._now()
         return list(runtime.values(max(float(self.last_step), 0.0))[self.param_name])
 
-    # -- cadence's read API: the closed form in this scheduler's own steps ---------------------
-    @property
-    def hyperparameters(self) -> tuple[str, ...]:
-        return (self.param_name,)
-
+    # -- cadence's read API (cadence.compat.reading): the closed form in its own steps ---------
     @property
     def current_step(self) -> int:
+        """The step whose values the groups hold (MMEngine's ``_global_step``)."""
         return int(self._global_step)  # type: ignore[attr-defined]
 
     def _tracks(self) -> list[Track]:
@@ -336,13 +332,6 @@ class ParamScheduler:
         windowed = [None if f is None else window(f, self.begin, self.end)
                     for f in factors(track)]
         return [Track(self.param_name, windowed, track.bases, RELATIVE)]
-
-    def value_at(self, step: Any) -> dict[str, Any]:
-        """This scheduler's closed form at ``step`` (one, or an array), changing nothing."""
-        binder = Binder(self.optimizer, self._tracks())
-        if isinstance(step, (np.ndarray, list, tuple)):
-            return binder.values_at(as_step_array(step))
-        return binder.values(float(as_step_array(step)))
 
 
 _W = {"begin": 0, "end": INF, "last_step": -1, "by_epoch": True, "verbose": False}

@@ -151,7 +151,7 @@ class TorchRestarts(CosineRestarts):
     this one cancels (the end of a long cycle, in its last digits)."""
 
     def _eval(self, t: Any, xp: Any) -> Any:
-        _, start, end = self._locate(t, xp)
+        _, start, end = self.locate(t, xp)
         return (1 + xp.cos(math.pi * (t - start) / (end - start))) / 2
 
 

@@ -46,7 +46,7 @@ class LooksLikeRates(UserWarning):
     """
 
 
-_FAR = 1e9  # landmarks this far out are looked at too
+_FAR = 1e15  # landmarks this far out are looked at too (a run counted in tokens is long)
 _GRID = np.array([0.0, *(10.0 ** k for k in range(8))])
 
 

@@ -46,6 +46,10 @@ class Clock:
     when fixed; ``epoch``: an epoch's length (``"50000sp"``); ``total``: the run's length, what
     ``"dur"`` lengths are fractions of. ``scaling``/``base_batch_size``/``scaled``: batch-size
     scaling of the hyperparameters in ``scaled`` (see the module).
+
+    >>> clock = Clock("tokens", batch_size=512, tokens_per_sample=2048, total="1e12tok")
+    >>> clock.length("1000up"), clock.length("0.1dur")
+    (1048576000.0, 100000000000.0)
     """
 
     unit: str = "updates"
@@ -101,7 +105,9 @@ class Clock:
         """
         if isinstance(value, str) and ".." in value:  # the span between two positions
             start, _, end = value.partition("..")
-            return self.length(end.strip(), name) - self.length(start.strip(), name)
+            where = f"{name} {value!r}" if name != "length" else repr(value)
+            return self.length(end.strip(), f"the end of {where}") - \
+                self.length(start.strip(), f"the start of {where}")
         return self._timeline.length(value, name)
 
     def resolve(self, config: Any, where: str = "config") -> Any:
@@ -134,6 +140,46 @@ class Clock:
         stage = stages if at >= over.amount or stages == 0 else \
             min(stages, math.floor(at / (over.amount / stages)))
         return float(ramp.start + ramp.increment * stage)
+
+    def convert(self, positions: Any, unit: str) -> Any:
+        """``positions`` (on this clock, a number or an array) in ``unit`` (``"updates"``,
+        ``"samples"`` or ``"tokens"``): to draw a schedule on another axis. Refused, naming
+        what is missing, where the run does not define it.
+
+        >>> ramp = BatchRamp(start=8, end=16, increment=8, over="160sp")
+        >>> Clock("samples", batch_size=ramp).convert([0, 160, 320], "updates").tolist()
+        [0.0, 20.0, 30.0]
+        """
+        target = check_choice("unit", "updates" if unit == "calls" else unit,
+                              tuple(CLOCK_UNITS))
+        own = CLOCK_UNITS["updates" if self.unit == "calls" else self.unit]
+        import numpy as np
+
+        return self._timeline.convert(np.asarray(positions, dtype=np.float64), own,
+                                      CLOCK_UNITS[target], name=f"the {self.unit} axis")
+
+    def stages(self) -> list[tuple[float, float]]:
+        """Where a batch ramp changes the batch size: ``(position, new batch size)`` on this
+        clock for each stage after the first: the first update of the stage (what was consumed
+        before it), or, on a tokens clock whose samples vary in length, the threshold the ramp
+        sets (none without a ramp).
+
+        >>> ramp = BatchRamp(start=8, end=32, increment=8, over="240sp")
+        >>> Clock("updates", batch_size=ramp).stages()  # 10 x 8, 5 x 16, then 4 x 24 > 240
+        [(10.0, 16.0), (15.0, 24.0), (19.0, 32.0)]
+        """
+        ramp = self.batch_size
+        if not isinstance(ramp, BatchRamp):
+            return []
+        over = Duration.parse("over", ramp.over)
+        if self.unit == "tokens" and self.tokens_per_sample is None:  # over is in tokens
+            count = (ramp.end - ramp.start) // ramp.increment
+            return [(k * over.amount / count, float(ramp.start + k * ramp.increment))
+                    for k in range(1, count + 1)]
+        table = ramp.stages(self.tokens_per_sample)[1:]
+        column = {"updates": 0, "calls": 0}.get(self.unit, 1)
+        scale = self.tokens_per_sample if self.unit == "tokens" else 1.0
+        return [(float(row[column]) * (scale or 1.0), float(row[2])) for row in table]
 
     def factor(self, position: float, batch_size: float | None = None) -> float:
         """The batch-scaling factor at ``position``: of ``batch_size`` if given, else of the
@@ -245,10 +291,13 @@ def as_clock(clock: object) -> Clock:
 
 def check_amount(name: str, value: object) -> int:
     """An amount fed to a clock: an int >= 0."""
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        amount = int(value.__index__())  # type: ignore[attr-defined]  # an int, an int tensor
+    except (AttributeError, TypeError, RuntimeError):
         raise InvalidType(f"{name!r} must be an int >= 0, the {name} of this update on this "
-                          f"rank (got {value!r})")
-    amount = int(value.__index__())
+                          f"rank (got {value!r})") from None
     if amount < 0:
         raise InvalidValue(f"{name!r} must be an int >= 0 (got {amount})")
     return amount

@@ -83,4 +83,4 @@ class GroupFollowing:
         track.set(index, selection.schedules[k], capture_base(name, slot, group, known))
 
 
-__all__ = ["GroupFollowing"]
+__all__: list[str] = []  # GroupFollowing is a part of Scheduler

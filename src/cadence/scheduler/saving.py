@@ -34,6 +34,8 @@ class Saving:
     _time: Time
     _count: str
     _used: float | None
+    _pending: int
+    _updated: bool
     _selections: dict[str, Selection]
     _targets: TargetSet
     _batch_scaled: set[str]
@@ -133,6 +135,7 @@ class Saving:
             # a value refused here (a saved base giving a negative lr) leaves it all as it was
             self._commit(Time(state["steps"], self._time.calls, state["batch_size"]), undo)
         self._used = None
+        self._pending, self._updated = 0, False  # the state is at an update's end
 
     def _undo_load(self) -> Callable[[], None]:
         """What puts back everything :meth:`load_state_dict` changes in the scheduler before
@@ -152,4 +155,4 @@ class Saving:
         return undo
 
 
-__all__ = ["STATE_FORMAT", "Saving"]
+__all__ = ["STATE_FORMAT"]  # Saving is a part of Scheduler

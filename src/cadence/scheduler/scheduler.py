@@ -141,6 +141,7 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
         self._count = self._clock.unit  # "calls" once closed or handed over
         self._time = Time(check_non_negative_int("start_step", start_step))
         self._updated = False  # an optimizer update since the clock was last fed
+        self._pending = 0  # fed since the last update (micro-batches, a skipped update)
         for selection in self._selections.values():
             selection.check_covers(optimizer.param_groups)
         tracks = [Track(n, [], [], self._spans[n], rule_of(n)) for n in self._selections]
@@ -269,9 +270,11 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
         On the default clock (``"updates"``) the updates themselves move the schedule, so a
         ``step()`` between them changes nothing; on ``"calls"`` each call is the next step; on
         ``"samples"``/``"tokens"`` the clock moves by what ``samples=``/``tokens=`` feeds (this
-        rank's count for this update, summed over the ranks), and only if the optimizer made an
-        update since the last feed: the count of an update that ``GradScaler`` skipped is not
-        counted (as Megatron-LM's scheduler does not); a ``step()`` without them moves nothing.
+        rank's count, summed over the ranks) once the optimizer has made an update: counts fed
+        with no update since the last feed (micro-batches of an accumulated update, an update
+        that ``GradScaler`` skipped) wait and move it with the next update, so the clock is the
+        data consumed and a schedule written for the dataset ends with it; a ``step()`` without
+        a count moves nothing.
         ``summed=True``: the count is already the sum over the ranks (transformers'
         ``state.num_input_tokens_seen`` is), and is not summed again.
 
@@ -294,25 +297,24 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
         self._used = None
         by: int = 0
         averaged = False
-        if fed is not None:
-            fed = fed if self._updated else 0  # a skipped update's count is not counted
+        pending, updated = self._pending + (fed or 0), self._updated
+        if fed is not None and updated:  # what was fed since the last update moves the clock
+            by, pending, updated = pending, 0, False
             if not summed:  # this rank's count: summed over the ranks (with the metric)
                 from cadence.scheduler.ranks import DEFAULT_TIMEOUT, share
 
                 plateau = self.plateau if metrics is not None and self.plateau is not None \
                     and self.plateau.sync else None
-                fed, mean = share(fed, None if plateau is None else float(metrics),
-                                  step=self._time.position,
-                                  timeout=DEFAULT_TIMEOUT if plateau is None else plateau.timeout)
+                by, mean = share(by, None if plateau is None else float(metrics),
+                                 step=self._time.position,
+                                 timeout=DEFAULT_TIMEOUT if plateau is None else plateau.timeout)
                 if plateau is not None:
                     metrics, averaged = mean, True
-            self._updated = False
-            by = fed
         elif self._count == "calls":
             by = 1
         time = self._time.called(batch_size=size, by=by)
-        undo = None
         moved = by != 0 or size != self._time.batch_size
+        undo = None
         if metrics is not None:
             assert self.plateau is not None
             kept = self.plateau.state_dict()
@@ -322,6 +324,7 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
             self._commit(time, undo)
         else:
             self._time = time
+        self._pending, self._updated = pending, updated
 
     def _fed(self, samples: Any, tokens: Any) -> int | None:
         """The count fed to a samples or tokens clock, checked (None when none is fed)."""

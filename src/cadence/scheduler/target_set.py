@@ -153,7 +153,7 @@ class TargetSet:
             self.refresh()
         out = {}
         for name, track, schedule, target, ints in self._rows:
-            f = schedule._eval(t, SCALAR)
+            f = schedule.evaluate(t, SCALAR)
             lows, spans = track._ends or track.ends()
             values = [low + span * f for low, span in zip(lows, spans)]
             if ints:

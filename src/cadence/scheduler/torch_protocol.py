@@ -104,4 +104,4 @@ class TorchProtocol:
         self._handed_over = True
 
 
-__all__ = ["TorchProtocol"]
+__all__: list[str] = []  # TorchProtocol is a part of Scheduler

@@ -158,4 +158,4 @@ class Values:
         return self._binder.plateau
 
 
-__all__ = ["Values"]
+__all__: list[str] = []  # Values is a part of Scheduler

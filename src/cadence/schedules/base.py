@@ -106,8 +106,27 @@ class Schedule:
 
     type_name: ClassVar[str]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "evaluate" not in cls.__dict__:
+            # the formula itself, not a call of it: the binding core evaluates once per step
+            setattr(cls, "evaluate", cls._eval)  # noqa: B010
+
     def _eval(self, t: Any, xp: Any) -> Any:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
+
+    def evaluate(self, t: Any, xp: Any) -> Any:
+        """The formula at ``t``, without the checks and conversions of a call: ``t`` a float
+        >= 0 with ``xp = ops.SCALAR``, or a float64 array of them with ``xp = ops.ARRAY``. A
+        subclass defines the formula as ``_eval``; this is its public name, for the code that
+        evaluates schedules many times a step (the binding core, the drop-ins' chaining).
+
+        >>> from cadence.schedules import Linear
+        >>> from cadence.schedules.ops import SCALAR
+        >>> Linear(start=1.0, end=0.0, steps=10).evaluate(5.0, SCALAR)
+        0.5
+        """
+        return self._eval(t, xp)
 
     def __call__(self, step: Any) -> Any:
         """The value at ``step`` (a float), or at every step of an array (a float64 array)."""

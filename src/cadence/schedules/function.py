@@ -109,10 +109,17 @@ class Multiplicative(_UserFunction):
     def _running(self) -> RunningProduct:
         running = self.__dict__.get("_running_product")
         if running is None:  # setdefault is atomic: racing threads end up sharing one
-            running = self.__dict__.setdefault("_running_product", RunningProduct(self._factor))
+            running = self.__dict__.setdefault("_running_product",
+                                               RunningProduct(self.factor_at))
         return running
 
-    def _factor(self, step: int) -> float:
+    def factor_at(self, step: int) -> float:
+        """The function's factor at ``step``, ``fn(step)``: a finite number, or an error
+        naming the function and the step.
+
+        >>> Multiplicative(lambda step: 0.5 if step % 2 == 0 else 1.0).factor_at(2)
+        0.5
+        """
         return self._number(self.fn(step), step)
 
     def _check_step(self, last: int) -> None:

@@ -2,12 +2,14 @@
 file, inline JSON) or a preset name, evaluated over a range of steps; and how many steps to show
 it over when nobody says (:func:`horizon`).
 
-Schedulers are read through :meth:`cadence.Scheduler.value_at`, so nothing in their optimizer
-changes. Configs and presets are previewed on a stand-in optimizer whose lr, momentum and weight
-decay are 1: their curves are the factors applied to a group's own values. Torch is imported
-only for what needs an optimizer: a scheduler config (``torch.*``, ``mmengine.*``,
-``transformers.*``, ``d2l.*``, ``scheduler``, ``WarmRestartScheduler``, MMEngine's list); a
-schedule, its config, a file of one and a preset stay torch-free.
+Schedulers (``cadence.Scheduler`` and the drop-ins) are read through their read API,
+:class:`~cadence.scheduler.reading.ReadableScheduler` (``value_at``, ``schedules``...), so
+nothing in their optimizer changes. Configs and presets are previewed on a stand-in optimizer
+whose lr, momentum and weight decay are 1: their curves are the factors applied to a group's
+own values. Torch is imported only for what needs an optimizer: a scheduler config
+(``torch.*``, ``mmengine.*``, ``transformers.*``, ``d2l.*``, ``scheduler``,
+``WarmRestartScheduler``, MMEngine's list); a schedule, its config, a file of one and a preset
+stay torch-free.
 
 >>> horizon('{"type": "cosine", "steps": 500}'), horizon("cosine"), horizon("constant")
 (500, 1000, 1000)
@@ -22,7 +24,7 @@ from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
 
 import numpy as np
 
@@ -74,6 +76,8 @@ from cadence.validation import InvalidType, InvalidValue, shown
 
 if TYPE_CHECKING:
     import torch
+
+    from cadence.scheduler.reading import ReadableScheduler
 
 DEFAULT_STEPS = 1000  # shown for presets (sized to it) and for shapes with no length of their own
 MAX_STEPS = 10_000_000  # curves hold every step in memory: about 80 MB an array at the limit
@@ -185,10 +189,15 @@ def parse(spec: Any) -> Any:
     return text
 
 
-def is_scheduler(value: object) -> bool:
-    """A cadence Scheduler or drop-in: it has the read API (``hyperparameters``,
-    ``schedules``, ``value_at``)."""
-    return all(hasattr(value, a) for a in ("hyperparameters", "schedules", "value_at"))
+def is_scheduler(value: object) -> TypeGuard[ReadableScheduler]:
+    """A cadence Scheduler or drop-in: it has the read API,
+    :class:`~cadence.scheduler.reading.ReadableScheduler`. What a spec parses to (a schedule,
+    a name, config data) is not one, and is told without importing torch."""
+    if isinstance(value, (Schedule, str, Path, Mapping, list)):
+        return False
+    from cadence.scheduler.reading import ReadableScheduler
+
+    return isinstance(value, ReadableScheduler)
 
 
 def needs_optimizer(config: Any) -> bool:
@@ -210,7 +219,7 @@ def _source_name(spec: Any) -> str | None:
     return None
 
 
-def load(spec: Any, steps: int = DEFAULT_STEPS) -> Any:
+def load(spec: Any, steps: int = DEFAULT_STEPS) -> Schedule | ReadableScheduler:
     """A schedule or scheduler from a spec: a Schedule or Scheduler as is; a preset name (sized
     to ``steps``); a JSON or YAML file; inline JSON; or a config dict / MMEngine list. A
     mistake in a file's config names the file.
@@ -224,7 +233,7 @@ def load(spec: Any, steps: int = DEFAULT_STEPS) -> Any:
     return _load(parse(spec), spec, steps)
 
 
-def _load(value: Any, spec: Any, steps: int) -> Any:
+def _load(value: Any, spec: Any, steps: int) -> Schedule | ReadableScheduler:
     """:func:`load` of ``value``, what ``spec`` parsed to."""
     if isinstance(value, Schedule) or is_scheduler(value):
         return value
@@ -235,13 +244,13 @@ def _load(value: Any, spec: Any, steps: int) -> Any:
         return _build(value, spec)
 
 
-def _build(value: Any, spec: Any) -> Any:
+def _build(value: Any, spec: Any) -> Schedule | ReadableScheduler:
     if isinstance(value, list):
         _check_config_list(value)
     if isinstance(value, Mapping) and not needs_optimizer(value):
         return from_config(value)  # a schedule: unknown types are refused with the nearest
     if isinstance(value, (Mapping, list)):
-        return build_on_stand_in(value)
+        return build_on_stand_in(value)  # a scheduler: it has the read API
     raise InvalidType(f"cannot show {spec!r}: give a schedule, a scheduler, a config, a file or "
                       "a preset name")
 
@@ -303,7 +312,7 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
     if isinstance(source, Schedule):
         return [Curve(name, "lr", None, grid, source(grid), source.marks(end),
                       end=own_end(source))]
-    if not source.hyperparameters and not getattr(source, "targets", ()):
+    if not source.hyperparameters and not source.targets:
         raise InvalidValue(f"{type(source).__name__} has no closed form to preview (a get_lr "
                            "override runs its own code)")
     values = source.value_at(grid)
@@ -318,16 +327,17 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
             text = name if groups == 1 else f"{name} (group {g})"
             out.append(Curve(text, hyperparameter, g, grid, table[:, g], schedule.marks(end),
                              end=own_end(schedule)))
-    for target in getattr(source, "targets", ()):  # values outside the optimizer
+    for target in source.targets:  # values outside the optimizer
         out += _target_curves(source, target, values[target], name, grid, end)
     return out
 
 
-def _target_curves(source: Any, target: str, table: np.ndarray, name: str, grid: np.ndarray,
-                   end: float) -> list[Curve]:
+def _target_curves(source: ReadableScheduler, target: str, table: np.ndarray, name: str,
+                   grid: np.ndarray, end: float) -> list[Curve]:
     """A target's curves: one when its places all take the same values (every dropout of a
     model at the same base), else one per place."""
     schedule = source.schedules(target)[0]
+    assert schedule is not None  # every place of a target follows its schedule
     marks, ends = schedule.marks(end), own_end(schedule)
     if all(np.array_equal(table[:, 0], table[:, i]) for i in range(1, table.shape[1])):
         return [Curve(name, target, None, grid, table[:, 0], marks, end=ends)]
@@ -336,7 +346,7 @@ def _target_curves(source: Any, target: str, table: np.ndarray, name: str, grid:
             for i, place in enumerate(places)]
 
 
-def _label(spec: Any, source: Any) -> str:
+def _label(spec: Any, source: Schedule | ReadableScheduler) -> str:
     if isinstance(spec, str) and (spec in PRESETS or not spec.strip().startswith(("{", "["))):
         return Path(spec).stem if Path(spec).suffix else spec
     if isinstance(spec, Path):
@@ -391,7 +401,7 @@ def horizon(spec: Any) -> int:
            if s is not None]
     if run and (reach := _together(run)).after != GOES_ON and reach.end > 0:
         return steps_for(reach)
-    names = (*source.hyperparameters, *getattr(source, "targets", ()))
+    names = (*source.hyperparameters, *source.targets)
     extents = [extent(s) for name in names for s in source.schedules(name) if s is not None]
     return steps_for(_together(extents)) if extents else DEFAULT_STEPS
 

@@ -23,14 +23,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from cadence.schedules.base import MAX_MARKS, Mark
-from cadence.tools.curves import Curve, curves, load
+from cadence.schedules.base import MAX_MARKS, Mark, Schedule
+from cadence.tools.curves import Curve, curves, is_scheduler, load
 from cadence.tools.text import fmt_list, fmt_number, fmt_step, natural_width, need_rich, render_text
 from cadence.validation import InvalidType, InvalidValue, check_optional, check_positive_int
 
 if TYPE_CHECKING:
     from rich.console import Group
     from rich.table import Table
+
+    from cadence.scheduler.reading import ReadableScheduler
 
 # A step-to-step change is a jump when it exceeds the share of the range and one of the two
 # multiples below (see ``describe``).
@@ -229,19 +231,21 @@ def describe(spec: Any, steps: Any, *, training_steps: int | None = None) -> Des
 
 
 # -- analysis ------------------------------------------------------------------------------------
-def _lr_advice(source: Any, found: list[Curve]) -> list[str]:
+def _lr_advice(source: Schedule | ReadableScheduler, found: list[Curve]) -> list[str]:
     """A scheduler's lr schedule that looks like learning rates but is bound as factors of
-    the base lrs (:mod:`cadence.scheduler.advice`)."""
-    span = getattr(source, "span", None)
-    if span is None or "lr" not in getattr(source, "hyperparameters", ()):
+    the base lrs (:mod:`cadence.scheduler.advice`): a native Scheduler's, whose ``absolute``
+    argument the advice names (a drop-in's arguments are upstream's)."""
+    if not is_scheduler(source):
         return []
     from cadence.scheduler.advice import rates_as_factors
+    from cadence.scheduler.scheduler import Scheduler
     from cadence.scheduler.track import RELATIVE
 
-    if span("lr") != RELATIVE:
+    if not isinstance(source, Scheduler) or "lr" not in source.hyperparameters \
+            or source.span("lr") != RELATIVE:
         return []
     label = next((c.label for c in found if c.hyperparameter == "lr"), "scheduler")
-    shared: dict[int, tuple[Any, list[float | None]]] = {}
+    shared: dict[int, tuple[Schedule, list[float | None]]] = {}
     for schedule, base in zip(source.schedules("lr"), source.bases("lr")):
         if schedule is not None:
             shared.setdefault(id(schedule), (schedule, []))[1].append(base)
@@ -346,7 +350,7 @@ def _real(marks: list[Mark], kind: str, t: np.ndarray, v: np.ndarray,
     return out
 
 
-def _keep_discontinuities(source: Any, found: list[Curve],
+def _keep_discontinuities(source: Schedule | ReadableScheduler, found: list[Curve],
                           summaries: list[CurveSummary]) -> None:
     """Drop the jumps that are steep but continuous changes: each curve is evaluated again
     over the last ``PROBE`` of the interval before each of its jumps (the schedules take
