@@ -138,7 +138,11 @@ def test_a_panel_of_factors_and_absolute_values_says_so_per_curve():
 
 # one schedule per kind of mark the plot draws (a test checks that every kind has one)
 MARKED = {"restart": CosineRestarts(period=100), "milestone": Step(every=200, gamma=0.5),
-          "phase": Warmup(Cosine(steps=400), steps=100)}
+          "phase": Warmup(Cosine(steps=400), steps=100),
+          "stage": {"type": "scheduler", "lr": {"type": "constant"},  # a batch ramp's stages
+                    "clock": {"unit": "samples", "batch_size": {
+                        "type": "batch_ramp", "start": 8, "end": 16, "increment": 8,
+                        "over": "160sp"}}}}
 
 
 def test_every_kind_of_mark_has_an_example():

@@ -239,7 +239,7 @@ def cmd_plot(args: argparse.Namespace) -> None:
             _check_values(curve, "a figure", log=args.log, limit=MAX_DRAWN)
     with outputs.replacing(args.output) as temp:
         plot(args.spec, steps, steps_per_epoch=args.steps_per_epoch, log=args.log,
-             title=args.title, marks=not args.no_marks, path=temp)
+             title=args.title, marks=not args.no_marks, path=temp, axis=args.axis)
     print(f"wrote {args.output}")
 
 
@@ -256,7 +256,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
     a long horizon costs no more than a short one)."""
     import numpy as np
 
-    from cadence.tools.curves import curves
+    from cadence.tools.curves import curves, unit_of
     from cadence.tools.preview import preview
 
     steps = _shown_steps(args, [args.spec])
@@ -270,7 +270,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
         title = f"{curve.label}: {curve.hyperparameter}"
         print(preview(partial(np.interp, xp=curve.steps, fp=curve.values), steps,
                       width=args.width, height=args.height, log=args.log, title=title,
-                      steps_per_epoch=args.steps_per_epoch))
+                      steps_per_epoch=args.steps_per_epoch, unit=unit_of([curve])))
 
 
 def cmd_presets(args: argparse.Namespace) -> None:
@@ -411,6 +411,10 @@ def _views(sub: Any) -> None:
     p.add_argument("--log", action="store_true", help="log scale on the value axis")
     p.add_argument("--title", help="a title for the figure")
     p.add_argument("--no-marks", action="store_true", help="do not mark restarts and phases")
+    p.add_argument("--axis", choices=("updates", "samples", "tokens"),
+                   help="draw a scheduler config on a clock (its 'clock' key) against updates, "
+                        "samples or tokens, converted through what its clock knows (the batch "
+                        "size or ramp, the tokens in a sample); by default its clock's own unit")
 
     p = _subcommand(sub, "describe", cmd_describe, "summarise a schedule: start, peak, end, "
                     "warm-up, restarts, jumps, and warnings for common mistakes",

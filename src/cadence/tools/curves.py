@@ -111,6 +111,7 @@ class Curve:
     marks: list[Mark] = field(default_factory=list)
     place: str | None = None  # a target's place (a module's attribute), when it has several
     end: float | None = None  # where its own shape ends (:func:`own_end`); None if it goes on
+    clock: Any = None  # a Scheduler's Clock: what ``steps`` count (None: optimizer steps)
 
 
 def stand_in_optimizer(value: float = 1.0) -> torch.optim.Optimizer:
@@ -316,6 +317,7 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
         raise InvalidValue(f"{type(source).__name__} has no closed form to preview (a get_lr "
                            "override runs its own code)")
     values = source.value_at(grid)
+    clock = getattr(source, "clock", None)  # a native Scheduler's (samples, tokens...)
     out = []
     for hyperparameter in source.hyperparameters:
         table = values[hyperparameter]
@@ -326,10 +328,21 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
                 continue
             text = name if groups == 1 else f"{name} (group {g})"
             out.append(Curve(text, hyperparameter, g, grid, table[:, g], schedule.marks(end),
-                             end=own_end(schedule)))
+                             end=own_end(schedule), clock=clock))
     for target in source.targets:  # values outside the optimizer
         out += _target_curves(source, target, values[target], name, grid, end)
     return out
+
+
+def unit_of(found: list[Curve]) -> str:
+    """What the curves' steps count: ``"step"``, or their clock's unit (``"samples"``...).
+
+    >>> unit_of([])
+    'step'
+    """
+    units = {c.clock.unit for c in found if c.clock is not None and c.clock.unit in
+             ("samples", "tokens")}
+    return units.pop() if len(units) == 1 else "step"
 
 
 def _target_curves(source: ReadableScheduler, target: str, table: np.ndarray, name: str,

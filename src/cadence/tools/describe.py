@@ -126,6 +126,7 @@ class Description:
     summaries: list[CurveSummary]
     warnings: list[str]
     training_steps: int | None = None
+    clock: str | None = None  # what the steps count, for a scheduler on a clock (one line)
 
     def table(self) -> Table:
         """A ``rich.table.Table``, one row per curve."""
@@ -152,6 +153,8 @@ class Description:
     def __rich__(self) -> Group:
         rich = need_rich("Description")
         parts: list[Any] = [self.table()]
+        if self.clock:
+            parts += [rich.text.Text(""), rich.text.Text(self.clock)]
         if self.warnings:
             listed = rich.table.Table.grid(padding=(0, 1))
             listed.add_column(no_wrap=True)
@@ -227,7 +230,32 @@ def describe(spec: Any, steps: Any, *, training_steps: int | None = None) -> Des
             for summary, curve in zip(summaries, checked):
                 warnings += _horizon_warnings(summary, curve, dense.size, total)
                 warnings += _late_landmarks(summary, curve, total)
-    return Description(summaries, warnings, total)
+    return Description(summaries, warnings, total, clock_line(found))
+
+
+def clock_line(found: list[Curve]) -> str | None:
+    """What the steps count, for curves of a scheduler on a samples or tokens clock, and where
+    its batch ramp changes the batch size (in the clock's unit and in updates where the clock
+    converts them).
+
+    >>> clock_line([]) is None
+    True
+    """
+    clocks = [c.clock for c in found if c.clock is not None and c.clock.fed]
+    if not clocks:
+        return None
+    clock = clocks[0]
+    line = f"Steps are {clock.unit} consumed (the scheduler's clock)"
+    stages = clock.stages()
+    if stages:
+        try:
+            updates = [f" (update {float(u):g})" for u in
+                       clock.convert([at for at, _ in stages], "updates")]
+        except InvalidValue:
+            updates = [""] * len(stages)
+        line += "; its batch ramp changes the batch size " + ", ".join(
+            f"to {batch:g} at {fmt_step(at)}{u}" for (at, batch), u in zip(stages, updates))
+    return line + "."
 
 
 # -- analysis ------------------------------------------------------------------------------------

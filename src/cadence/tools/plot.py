@@ -22,14 +22,23 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from cadence.config.registry import registered
-from cadence.schedules import Schedule
-from cadence.tools.curves import Curve, build_on_stand_in, curves, is_scheduler, parse
-from cadence.validation import InvalidValue, check_positive, check_positive_int
+from cadence.schedules import Mark, Schedule
+from cadence.tools.curves import (
+    Curve,
+    build_on_stand_in,
+    curves,
+    is_scheduler,
+    parse,
+    unit_of,
+)
+from cadence.validation import InvalidValue, check_choice, check_positive, check_positive_int
 
 FORMATS = (".png", ".svg", ".pdf")
 MARK_STYLE = {"restart": ("tab:red", ":"), "milestone": ("tab:purple", "--"),
-              "phase": ("tab:gray", ":")}
-MARK_LABELS = {"restart": "restart", "milestone": "milestone (a drop)", "phase": "phase end"}
+              "phase": ("tab:gray", ":"), "stage": ("tab:green", "-.")}
+MARK_LABELS = {"restart": "restart", "milestone": "milestone (a drop)", "phase": "phase end",
+               "stage": "batch size changes"}
+AXES = ("updates", "samples", "tokens")  # what a clock's positions can be drawn against
 FACTOR, ABSOLUTE, ON_BASE_ONE = "factor", "absolute", "on a base of 1"
 
 
@@ -98,6 +107,21 @@ def _mmengine_list(spec: Any) -> bool:
     return all(c.get("type") in TYPES for c in spec)
 
 
+def _x(curve: Curve, steps: Any, axis: str | None, per_epoch: float | None) -> Any:
+    """Where ``steps`` (on the curve's clock) are drawn: in epochs, on ``axis``, or as they
+    are."""
+    if per_epoch is not None:
+        return steps / per_epoch
+    clock = curve.clock
+    if axis is None or (clock is None and axis == "updates"):
+        return steps  # optimizer steps are updates
+    if clock is None:
+        raise InvalidValue(f"'axis' {axis!r} needs a scheduler on a clock that converts to it "
+                           f"({curve.label!r} counts optimizer steps; build it with "
+                           "clock=cadence.Clock(...))")
+    return clock.convert(steps, axis)
+
+
 def panels(all_curves: Sequence[Curve]) -> dict[tuple[str, int | None], list[Curve]]:
     """Curves grouped by (hyperparameter, param group), in order of first appearance."""
     out: dict[tuple[str, int | None], list[Curve]] = {}
@@ -109,11 +133,14 @@ def panels(all_curves: Sequence[Curve]) -> dict[tuple[str, int | None], list[Cur
 
 def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
          log: bool = False, labels: Sequence[str] | None = None, title: str | None = None,
-         marks: bool = True, path: str | Path | None = None) -> Figure:
+         marks: bool = True, path: str | Path | None = None, axis: str | None = None) -> Figure:
     """Draw one or several schedules, schedulers, configs or presets over ``steps`` steps.
 
     Returns the figure; with ``path`` (``.png``, ``.svg`` or ``.pdf``) it is also written there.
-    ``steps_per_epoch`` puts epochs on the x axis; ``log`` a log scale on y.
+    ``steps_per_epoch`` puts epochs on the x axis; ``log`` a log scale on y. A scheduler on a
+    clock (:class:`cadence.Clock`) is drawn in its unit (samples, tokens), with the stages of
+    its batch ramp marked; ``axis`` (``"updates"``, ``"samples"``, ``"tokens"``) draws it
+    against another, converted exactly through what the clock knows (refused where it cannot).
 
     It needs matplotlib (``pip install 'cadence[plot]'``).
 
@@ -128,6 +155,11 @@ def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
     n = check_positive_int("steps", steps)
     per_epoch = None if steps_per_epoch is None else check_positive("steps_per_epoch",
                                                                     steps_per_epoch)
+    if axis is not None:
+        check_choice("axis", axis, AXES)
+        if per_epoch is not None:
+            raise InvalidValue(f"'axis' and 'steps_per_epoch' are two x axes: give one (got "
+                               f"axis={axis!r}, steps_per_epoch={steps_per_epoch!r})")
     if path is not None and Path(path).suffix.lower() not in FORMATS:
         raise InvalidValue(f"'path' must end in .png, .svg or .pdf (got {str(path)!r})")
     specs = _specs(spec)
@@ -152,13 +184,15 @@ def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
         marked: set[str] = set()  # the kinds of mark drawn in this panel: one legend entry each
         for curve in members:
             colour = labels_seen.setdefault(curve.label, colours[len(labels_seen) % 10])
-            x = curve.steps / per_epoch if per_epoch else curve.steps
+            x = _x(curve, curve.steps, axis, per_epoch)
             label = curve.label if len(panel_kinds) == 1 else f"{curve.label} [{kinds[id(curve)]}]"
             ax.plot(x, curve.values, color=colour, label=label, linewidth=1.6)
             if marks:
-                for mark in curve.marks:
+                stages = [] if curve.clock is None else \
+                    [Mark(at, "stage") for at, _ in curve.clock.stages() if at <= n - 1]
+                for mark in [*curve.marks, *stages]:
                     style, dash = MARK_STYLE[mark.kind]
-                    at = mark.step / per_epoch if per_epoch else mark.step
+                    at = float(_x(curve, mark.step, axis, per_epoch))
                     first = mark.kind not in marked
                     marked.add(mark.kind)
                     ax.axvline(at, color=style, linestyle=dash, linewidth=0.8, alpha=0.6,
@@ -178,7 +212,7 @@ def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
         order = sorted(range(len(names)), key=lambda i: names[i] in MARK_LABELS.values())
         ax.legend([handles[i] for i in order], [names[i] for i in order], loc="best",
                   fontsize="small")
-    axes[-1].set_xlabel("epoch" if per_epoch else "step")
+    axes[-1].set_xlabel("epoch" if per_epoch else axis or unit_of(all_curves))
     if title:
         fig.suptitle(title)
     if path is not None:

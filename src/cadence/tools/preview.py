@@ -100,10 +100,12 @@ def preview(
     log: bool = False,
     title: str | None = None,
     steps_per_epoch: float | None = None,
+    unit: str = "step",
 ) -> str:
     """A braille line plot of the schedule over steps ``0 .. steps - 1``, with its range on
     the y axis and the step range on the x axis (in epochs with ``steps_per_epoch``: step
-    ``t`` is at epoch ``t / steps_per_epoch``). ``width`` (at most ``MAX_WIDTH``) and
+    ``t`` is at epoch ``t / steps_per_epoch``; ``unit`` names what the steps count, e.g. a
+    clock's ``"tokens"``). ``width`` (at most ``MAX_WIDTH``) and
     ``height`` (at most ``MAX_HEIGHT``) are in characters; each holds 2 x 4 dots.
 
     ``cadence preview SPEC`` prints it.
@@ -120,8 +122,8 @@ def preview(
     per_epoch = check_optional(check_positive, "steps_per_epoch", steps_per_epoch)
     columns, rows = 2 * width, 4 * height
     grid = np.linspace(0, steps - 1, columns)
-    unit, low, high = _scale(_values(schedule, grid), log)
-    level = np.rint((1.0 - unit) * (rows - 1)).astype(int)  # 0 is the top row of dots
+    scaled, low, high = _scale(_values(schedule, grid), log)
+    level = np.rint((1.0 - scaled) * (rows - 1)).astype(int)  # 0 is the top row of dots
     cells = np.zeros((height, width), dtype=np.int64)
     previous = level[0]
     for x, y in enumerate(level):
@@ -138,13 +140,14 @@ def preview(
         row = "".join(chr(_BRAILLE + int(c)) for c in cells[r])
         lines.append(f"{label:>{pad}} ┤{row}")
     lines.append(" " * pad + " └" + "─" * width)
-    lines.append(" " * (pad + 2) + _x_axis(steps, width, per_epoch) + (" (log scale)" if log
-                                                                       else ""))
+    lines.append(" " * (pad + 2) + _x_axis(steps, width, per_epoch, unit) +
+                 (" (log scale)" if log else ""))
     return "\n".join(lines)
 
 
-def _x_axis(steps: int, width: int, per_epoch: float | None) -> str:
-    """``0``, the unit (``step`` or ``epoch``) in the middle, and the last step (or epoch)."""
+def _x_axis(steps: int, width: int, per_epoch: float | None, unit: str = "step") -> str:
+    """``0``, the unit (``step``, a clock's ``samples`` or ``tokens``, or ``epoch``) in the
+    middle, and the last step (or epoch)."""
     last = f"{steps - 1}" if per_epoch is None else f"{(steps - 1) / per_epoch:.4g}"
-    unit = "step" if per_epoch is None else "epoch"
+    unit = unit if per_epoch is None else "epoch"
     return f"0{unit:^{max(0, width - len(last) - 1)}}{last}"
