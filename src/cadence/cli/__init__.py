@@ -10,29 +10,43 @@ command line is parsed. Files are written whole or not at all, and a report fold
 where cadence wrote them (:mod:`cadence.cli.outputs`). Commands import what they need when they
 run: those that only read schedules (help, presets, preview, describe, plot) import no torch,
 and only plot imports matplotlib.
+
+Here are the parser and :func:`main`; what each command does is in :mod:`cadence.cli.commands`,
+the option types and the checks of output paths in :mod:`cadence.cli.options`.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import os
-import re
 import sys
-import tempfile
 import textwrap
-import time
 from collections.abc import Callable, Sequence
-from functools import partial
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import cadence
 from cadence.cli import outputs
-from cadence.tools.curves import MAX_STEPS, check_steps_shown, horizon
+from cadence.cli.commands import MAX_DRAWN as MAX_DRAWN
+from cadence.cli.commands import (
+    REPORT_FILES,
+    cmd_compare,
+    cmd_describe,
+    cmd_find_lr,
+    cmd_plot,
+    cmd_presets,
+    cmd_preview,
+)
+from cadence.cli.options import FIGURE_SUFFIXES as FIGURE_SUFFIXES
+from cadence.cli.options import Parser, int_between, number_between, positive_int, positive_number
+from cadence.cli.options import check_output_file as check_output_file
+from cadence.cli.options import check_output_folder as check_output_folder
+from cadence.cli.options import number as number
+from cadence.tools.curves import MAX_STEPS
+from cadence.tools.curves import check_steps_shown as check_steps_shown
+from cadence.tools.curves import horizon as horizon
 from cadence.tools.presets import PRESETS
 from cadence.tools.preview import MAX_HEIGHT, MAX_WIDTH
-from cadence.validation import InvalidInput, InvalidValue
+from cadence.validation import InvalidInput
+from cadence.validation import InvalidValue as InvalidValue
 
 SPEC_HELP = ("a YAML or JSON file, inline JSON ('{\"type\": \"cosine\", \"steps\": 1000}'), or a "
              "preset: " + ", ".join(sorted(PRESETS)) + ". A file or JSON holds a schedule, a "
@@ -43,19 +57,12 @@ STEPS_HELP = ("how many steps to show, 0 .. N-1 (default: {whose} own length: 50
               "'{{\"type\": \"cosine\", \"steps\": 500}}', a bit past a step decay's last "
               "milestone; 1000 for a preset, which is sized to it, and for a shape with no end, "
               "such as constant or exponential; at most 10,000,000)")
-# What tools.plot.plot and LRFinderResult.plot write (a test checks that they agree).
-FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
-# What compare and demo write in --out (cadence.cli.report.FILES; a test checks that they agree).
-REPORT_FILES = ("report.md", "lr.png", "training.png", "results.json")
 # Bounds of the options that train: each well past any use, each refused beyond at parse time.
 MAX_EPOCHS = 1000  # compare, demo: about 35 s per run of 1000 epochs on one core
 MAX_SEEDS = 100
 MAX_ITERS = 10_000  # find-lr: 450 epochs of the digits
 LR_LOW, LR_HIGH = 1e-12, 1e6  # find-lr's --start and --end (the model trains in float32)
 MAX_TRAINING_STEPS = 10**12  # describe --training-steps (it evaluates up to 1000 x as far)
-# The largest magnitude a figure draws: matplotlib's axis limits, margins and ticks overflow
-# (a traceback, or an empty figure) for values much closer to the float range.
-MAX_DRAWN = 1e200
 MIN_PRESET_STEPS = 20  # what cadence.tools.presets.preset refuses below
 TASK = "the digits LeNet, SGD with lr 0.02, momentum 0.9, batch 64"
 FIND_LR_HELP = (
@@ -77,302 +84,6 @@ COMPARE_SPECS = (
     "torch.OneCycleLR's max_lr, or an eta_min floor). Presets and the demo's schedules are "
     "sized to the whole run; a config's steps are optimizer steps (an epoch is 22 steps of "
     "batch 64).")
-
-
-# -- the command line's own checks ----------------------------------------------------------------
-class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line, ``cadence <command>: error: <message>``,
-    and exit status 2 (argparse would print the whole usage before it)."""
-
-    def error(self, message: str) -> NoReturn:
-        message = re.sub(r"^argument (\S+): (?=\1 )", "", message)  # "--x must ..." once
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-def number(option: str, kind: type, rule: str, ok: Callable[[Any], bool]
-           ) -> Callable[[str], Any]:
-    """An argparse ``type=``: ``kind(text)`` if ``ok`` accepts it, else an error that names
-    ``option``, ``rule`` and the text (``inf``, ``nan`` and ``1e999`` are refused as floats)."""
-
-    def convert(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:  # not a number of that kind (or an int of too many digits)
-            value = None
-        if value is None or (isinstance(value, float) and not math.isfinite(value)) \
-                or not ok(value):
-            got = text if len(text) <= 40 else f"{text[:12]}... ({len(text):,} characters)"
-            raise argparse.ArgumentTypeError(f"{option} must be {rule} (got {got})")
-        return value
-
-    convert.__name__ = option
-    return convert
-
-
-def positive_int(option: str, limit: int) -> Callable[[str], int]:
-    """An argparse ``type=`` for an int from 1 to ``limit``."""
-    return number(option, int, f"a positive int up to {limit:,}", lambda n: 1 <= n <= limit)
-
-
-def int_between(option: str, low: int, high: int, high_text: str | None = None
-                ) -> Callable[[str], int]:
-    """An argparse ``type=`` for an int from ``low`` to ``high`` (``high_text`` writes it)."""
-    return number(option, int, f"an int from {low:,} to {high_text or f'{high:,}'}",
-                  lambda n: low <= n <= high)
-
-
-def positive_number(option: str, limit: float) -> Callable[[str], float]:
-    """An argparse ``type=`` for a float > 0, up to ``limit``."""
-    text = f"{limit:,.0f}" if float(limit).is_integer() and limit < 1e15 else f"{limit:g}"
-    return number(option, float, f"a positive number up to {text}", lambda x: 0 < x <= limit)
-
-
-def number_between(option: str, low: float, high: float) -> Callable[[str], float]:
-    """An argparse ``type=`` for a float from ``low`` to ``high``."""
-    return number(option, float, f"a number from {low:g} to {high:g}", lambda x: low <= x <= high)
-
-
-def check_output_file(option: str, path: str, suffixes: tuple[str, ...] = FIGURE_SUFFIXES
-                      ) -> Path:
-    """Refuse, before any work, a figure path that cannot be written: a suffix matplotlib is
-    not asked to write, a folder, a folder that does not exist or cannot be written in."""
-    target = Path(path)
-    if target.suffix.lower() not in suffixes:
-        listed = ", ".join(suffixes[:-1]) + " or " + suffixes[-1]
-        raise InvalidValue(f"{option} must end in {listed} (got {path!r})")
-    if target.is_dir():
-        raise InvalidValue(f"{option} {path!r} is a folder: give a file name in it")
-    real = Path(os.path.realpath(target)) if target.is_symlink() else target  # written through
-    what = outputs.kind(real)
-    if what is not None:
-        raise InvalidValue(f"{option} {path!r} is {what}, not a file cadence can replace")
-    if real.exists() and not os.access(real, os.W_OK):  # renaming over it would ignore that
-        raise InvalidValue(f"{option} {path!r} is read-only: cadence does not replace it")
-    folder = real.parent
-    if not folder.exists():
-        raise InvalidValue(f"{option} {path!r}: the folder {str(folder)!r} does not exist")
-    _check_writable(option, path, folder)
-    return target
-
-
-def check_output_folder(option: str, path: str) -> Path:
-    """Refuse, before any work, a folder that cannot be made or written in (it may not exist
-    yet: its nearest existing parent must be a folder that can be written in)."""
-    target = Path(path)
-    if target.exists() and not target.is_dir():
-        raise InvalidValue(f"{option} {path!r} is a file, not a folder")
-    existing = next(p for p in (target, *target.parents) if p.exists())
-    _check_writable(option, path, existing)
-    return target
-
-
-def _check_writable(option: str, path: str, folder: Path) -> None:
-    if not folder.is_dir():
-        raise InvalidValue(f"{option} {path!r}: {str(folder)!r} is a file, not a folder")
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise InvalidValue(f"{option} {path!r}: cannot write in the folder {str(folder)!r} "
-                           f"({exc.strerror or exc})") from None
-
-
-def _shown_steps(args: argparse.Namespace, specs: Sequence[Any]) -> int:
-    """The steps a view shows: --epochs x --steps-per-epoch, --steps, or the longest of the
-    SPECs' own lengths (see :func:`cadence.tools.curves.horizon`)."""
-    if args.epochs is not None:
-        if args.steps_per_epoch is None:
-            raise InvalidValue("--epochs needs --steps-per-epoch (how many optimizer steps "
-                               "make an epoch)")
-        total = args.epochs * args.steps_per_epoch
-        if not total <= MAX_STEPS:
-            raise InvalidValue(f"--epochs x --steps-per-epoch must be at most {MAX_STEPS:,} "
-                               f"steps to show (got {args.epochs:g} x {args.steps_per_epoch:,} "
-                               f"= {total:.4g})")
-        return max(1, round(total))
-    if args.steps is not None:
-        return int(args.steps)
-    return max(check_steps_shown(horizon(spec), f"the length of {spec!r} (shown when --steps "
-                                 "is not given)") for spec in specs)
-
-
-def _print(text: Any) -> None:
-    from rich.console import Console
-
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = 120  # logs and CI: do not wrap tables at 80 columns
-    console.print(text)
-
-
-# -- commands -------------------------------------------------------------------------------------
-def _check_values(curve: Any, view: str, log: bool = False, limit: float = math.inf) -> None:
-    """Refuse a curve that ``view`` cannot draw: a value that is not finite, one beyond
-    ``limit`` in magnitude, or (on a log scale) no positive value at all."""
-    import numpy as np
-
-    values = np.asarray(curve.values, dtype=np.float64)
-    name = f"the {curve.hyperparameter} of {curve.label!r}"
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        raise InvalidValue(f"{name} is {values[bad[0]]} at step {curve.steps[bad[0]]:g}: "
-                           f"{view} draws finite values only")
-    far = np.flatnonzero(np.abs(values) > limit)
-    if far.size:
-        raise InvalidValue(f"{name} reaches {values[far[0]]:.4g} at step "
-                           f"{curve.steps[far[0]]:g}, beyond the ±{limit:g} {view} can draw "
-                           "('cadence preview' draws any finite value)")
-    if log and not np.any(values > 0):
-        raise InvalidValue(f"--log: {name} has no positive value to draw on a log scale")
-
-
-def cmd_plot(args: argparse.Namespace) -> None:
-    """Draw the SPECs to a file (the path is checked first, and the values before drawing);
-    the file named is replaced if it exists, written whole."""
-    check_output_file("-o", args.output)
-    steps = _shown_steps(args, args.spec)
-    from cadence.tools.curves import curves
-    from cadence.tools.plot import plot
-
-    for spec in args.spec:
-        for curve in curves(spec, steps):
-            _check_values(curve, "a figure", log=args.log, limit=MAX_DRAWN)
-    with outputs.replacing(args.output) as temp:
-        plot(args.spec, steps, steps_per_epoch=args.steps_per_epoch, log=args.log,
-             title=args.title, marks=not args.no_marks, path=temp, axis=args.axis)
-    print(f"wrote {args.output}")
-
-
-def cmd_describe(args: argparse.Namespace) -> None:
-    """Print the SPEC's summary table and warnings."""
-    from cadence.tools.describe import describe
-
-    steps = _shown_steps(args, [args.spec])
-    print(describe(args.spec, steps, training_steps=args.training_steps))
-
-
-def cmd_preview(args: argparse.Namespace) -> None:
-    """Draw each curve of the SPEC in braille, evaluated only where the preview samples it (so
-    a long horizon costs no more than a short one)."""
-    import numpy as np
-
-    from cadence.tools.curves import curves, unit_of
-    from cadence.tools.preview import preview
-
-    steps = _shown_steps(args, [args.spec])
-    # the whole steps nearest those the preview samples (one a column of dots): as exact as
-    # every step, at the cost of a few hundred
-    grid = np.unique(np.rint(np.linspace(0, steps - 1, 2 * args.width)))
-    found = curves(args.spec, grid)
-    for curve in found:
-        _check_values(curve, "a preview", log=args.log)
-    for curve in found:
-        title = f"{curve.label}: {curve.hyperparameter}"
-        print(preview(partial(np.interp, xp=curve.steps, fp=curve.values), steps,
-                      width=args.width, height=args.height, log=args.log, title=title,
-                      steps_per_epoch=args.steps_per_epoch, unit=unit_of([curve])))
-
-
-def cmd_presets(args: argparse.Namespace) -> None:
-    """List the presets, each with a sparkline and its repr."""
-    from rich.table import Table
-
-    from cadence.tools.presets import preset
-    from cadence.tools.preview import sparkline
-
-    table = Table(title=f"presets (sized to {args.steps} steps)")
-    table.add_column("name")
-    table.add_column("shape")
-    table.add_column("schedule", overflow="fold")
-    for name in sorted(PRESETS):
-        schedule = preset(name, args.steps)
-        table.add_row(name, sparkline(schedule, args.steps, width=40), repr(schedule))
-    _print(table)
-
-
-def _progress(enabled: bool) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    return Progress("[progress.description]{task.description}", BarColumn(),
-                    MofNCompleteColumn(), TimeElapsedColumn(), disable=not enabled)
-
-
-def cmd_compare(args: argparse.Namespace) -> None:
-    """Train under each SPEC (the demo's, for demo) and write the report: the folder, the
-    files in it that a report would replace, and the SPECs are checked before anything
-    trains."""
-    out = check_output_folder("--out", args.out)
-    outputs.Folder(out, REPORT_FILES, force=args.force).check()
-    from cadence.cli import report
-    from cadence.cli.experiment import DEMO, Ranks, compare, factory
-
-    specs = list(DEMO) if args.command == "demo" else args.spec
-    for spec in specs:  # refuse a bad spec before anything trains
-        factory(spec)
-    ranks = Ranks()
-    done = False
-    try:
-        began = time.perf_counter()
-        with _progress(ranks.main) as progress:
-            task = progress.add_task("training", total=len(specs) * args.seeds * args.epochs)
-            runs = compare(specs, ranks, epochs=args.epochs, seeds=args.seeds,
-                           tick=lambda: progress.advance(task))
-        seconds = time.perf_counter() - began
-        if ranks.main:
-            _print(report.table(runs, title=f"{args.epochs} epochs, {args.seeds} seed(s), "
-                                            f"{ranks.size} process(es)"))
-            paths = report.write(runs, out, epochs=args.epochs, seeds=args.seeds,
-                                 world_size=ranks.size, seconds=seconds, force=args.force)
-            print("wrote " + ", ".join(str(p) for p in paths))
-        done = True
-    finally:
-        ranks.close(wait=done)  # after an error or Ctrl-C, no rank waits for the others
-
-
-def cmd_find_lr(args: argparse.Namespace) -> None:
-    """Run the LR range test on the built-in task, or on the model and data that --build's
-    function makes (the options are checked first, then the function is imported, called and
-    what it returned checked, before the sweep)."""
-    if args.plot is not None:
-        check_output_file("--plot", args.plot)
-    if args.end <= args.start:
-        raise InvalidValue(f"--end must be more than --start (got --start {args.start:g} "
-                           f"--end {args.end:g})")
-    if args.build is not None:
-        from cadence.cli.user_task import parse
-
-        parse(args.build)  # the form, before torch is imported
-    from rich.table import Table
-
-    from cadence.tools.find_lr import RECOMMENDATION, RECOMMENDED
-
-    sweep = {"start_lr": args.start, "end_lr": args.end, "num_iter": args.iters,
-             "mode": args.mode, "seed": args.seed}
-    if args.build is None:
-        from cadence.cli.task import find_lr_on_task
-
-        result, name = find_lr_on_task(**sweep), "the digits LeNet"
-    else:
-        from cadence.cli.user_task import build, run
-
-        result, name = run(build(args.build, seed=args.seed), **sweep), args.build
-    table = Table(title=f"LR range test on {name}"
-                        + (f" (stopped early: {result.reason})" if result.stopped_early else ""))
-    table.add_column("rule")
-    table.add_column("suggested lr", justify="right")
-    table.add_column("smoothed loss there", justify="right")
-    for rule, suggestion in result.suggestions.items():
-        mark = " (recommended)" if rule == RECOMMENDED else ""
-        if suggestion:
-            table.add_row(rule + mark, f"{suggestion.lr:.3g}", f"{suggestion.loss:.4g}")
-        else:
-            table.add_row(rule + mark, "none", suggestion.reason)
-    _print(table)
-    print(f"recommended: {RECOMMENDED}. {RECOMMENDATION}")
-    if args.plot:
-        with outputs.replacing(args.plot) as temp:
-            result.plot(path=temp)
-        print(f"wrote {args.plot}")
 
 
 # -- the parser -----------------------------------------------------------------------------------

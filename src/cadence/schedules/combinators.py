@@ -1,10 +1,9 @@
-"""Schedules made of schedules: join in time, multiply, scale, shift, clip, repeat, stretch,
-reverse, offset and quantize."""
+"""Schedules made of schedules: join in time, multiply, add, scale, shift and clip; and (from
+:mod:`cadence.schedules.retiming`) repeat, stretch, reverse, offset and quantize."""
 
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,32 +11,14 @@ from typing import Any
 import numpy as np
 
 from cadence.config.registry import register
-from cadence.schedules.base import LAST_STEP, Mark, Schedule, repeats, set_field, tidy
-from cadence.validation import (
-    InvalidType,
-    InvalidValue,
-    check_non_negative_steps,
-    check_number,
-    check_optional,
-    check_positive,
-    check_sorted_numbers,
-    check_steps,
-)
-
-
-def _check_schedule(name: str, value: object) -> Schedule:
-    if not isinstance(value, Schedule):
-        raise InvalidType(f"{name!r} must be a Schedule (got {value!r})")
-    return value
-
-
-def _check_schedules(name: str, values: object, minimum: int) -> tuple[Schedule, ...]:
-    if isinstance(values, Schedule) or not isinstance(values, Sequence):
-        raise InvalidType(f"{name!r} must be a list of schedules (got {values!r})")
-    items = tuple(_check_schedule(f"{name}[{i}]", v) for i, v in enumerate(values))
-    if len(items) < minimum:
-        raise InvalidValue(f"{name!r} must hold at least {minimum} schedules (got {len(items)})")
-    return items
+from cadence.schedules.base import Mark, Schedule, set_field, tidy
+from cadence.schedules.operands import check_schedule, check_schedules
+from cadence.schedules.retiming import Offset as Offset
+from cadence.schedules.retiming import Quantize as Quantize
+from cadence.schedules.retiming import Repeat as Repeat
+from cadence.schedules.retiming import Reverse as Reverse
+from cadence.schedules.retiming import Stretch as Stretch
+from cadence.validation import InvalidValue, check_number, check_optional, check_sorted_numbers
 
 
 @register("join")
@@ -58,7 +39,7 @@ class Join(Schedule):
     boundaries: tuple[int | float, ...]
 
     def __post_init__(self) -> None:
-        schedules = _check_schedules("schedules", self.schedules, 1)
+        schedules = check_schedules("schedules", self.schedules, 1)
         boundaries = check_sorted_numbers("boundaries", self.boundaries, strict=True,
                                           open_minimum=True)
         if len(boundaries) != len(schedules) - 1:
@@ -110,7 +91,7 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[int | float]) -> Jo
     >>> lr([0, 5, 10, 55, 100, 200]).round(6).tolist()
     [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
     """
-    return Join(_check_schedules("schedules", schedules, 1),
+    return Join(check_schedules("schedules", schedules, 1),
                 check_sorted_numbers("boundaries", boundaries, strict=True, open_minimum=True))
 
 
@@ -121,7 +102,7 @@ class _Pointwise(Schedule):
     schedules: tuple[Schedule, ...]
 
     def __post_init__(self) -> None:
-        set_field(self, "schedules", _check_schedules("schedules", self.schedules, 1))
+        set_field(self, "schedules", check_schedules("schedules", self.schedules, 1))
 
     @staticmethod
     def _combine(left: Any, right: Any) -> Any:
@@ -164,7 +145,7 @@ def product(schedules: Sequence[Schedule]) -> Schedule:
     >>> product([Cosine(steps=100)])
     Cosine(start=1.0, end=0.0, steps=100)
     """
-    items = _check_schedules("schedules", schedules, 1)
+    items = check_schedules("schedules", schedules, 1)
     return items[0] if len(items) == 1 else Product(items)
 
 
@@ -198,7 +179,7 @@ class Scale(Schedule):
     factor: float
 
     def __post_init__(self) -> None:
-        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        set_field(self, "schedule", check_schedule("schedule", self.schedule))
         set_field(self, "factor", check_number("factor", self.factor))
 
     def _eval(self, t: Any, xp: Any) -> Any:
@@ -222,7 +203,7 @@ class Shift(Schedule):
     offset: float
 
     def __post_init__(self) -> None:
-        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        set_field(self, "schedule", check_schedule("schedule", self.schedule))
         set_field(self, "offset", check_number("offset", self.offset))
 
     def _eval(self, t: Any, xp: Any) -> Any:
@@ -247,7 +228,7 @@ class Clip(Schedule):
     high: float | None = None
 
     def __post_init__(self) -> None:
-        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        set_field(self, "schedule", check_schedule("schedule", self.schedule))
         low = check_optional(check_number, "low", self.low)
         high = check_optional(check_number, "high", self.high)
         if low is not None and high is not None and low > high:
@@ -265,140 +246,3 @@ class Clip(Schedule):
 
     def marks(self, horizon: float) -> list[Mark]:
         return self.schedule.marks(horizon)
-
-
-@register("repeat")
-@dataclass(frozen=True)
-class Repeat(Schedule):
-    """``schedule`` restarted every ``period`` steps: ``schedule(t mod period)``.
-
-    >>> from cadence.schedules import Linear
-    >>> Repeat(Linear(start=0.0, end=1.0, steps=4), period=4)([0, 2, 4, 6]).tolist()
-    [0.0, 0.5, 0.0, 0.5]
-    """
-
-    schedule: Schedule
-    period: int | float
-
-    def __post_init__(self) -> None:
-        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
-        set_field(self, "period", check_steps("period", self.period))
-
-    def _eval(self, t: Any, xp: Any) -> Any:
-        return self.schedule._eval(xp.fmod(t, self.period), xp)
-
-    def marks(self, horizon: float) -> list[Mark]:
-        inner = self.schedule.marks(self.period)
-        out: list[Mark] = []
-        for k in range(repeats(horizon, self.period) + 1):
-            start = k * self.period
-            out += [Mark(start + m.step, m.kind) for m in inner if m.step < self.period]
-            if k:
-                out.append(Mark(start, "restart"))
-        return tidy(out, horizon)
-
-
-@register("stretch")
-@dataclass(frozen=True)
-class Stretch(Schedule):
-    """``schedule`` slowed down by ``factor`` in time: ``schedule(t / factor)``. A schedule
-    written for 10,000 steps, stretched by 1.5, fits a 15,000-step budget.
-
-    >>> from cadence.schedules import Linear
-    >>> Stretch(Linear(start=0.0, end=1.0, steps=10), factor=2.0)(10)
-    0.5
-    """
-
-    schedule: Schedule
-    factor: float
-
-    def __post_init__(self) -> None:
-        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
-        set_field(self, "factor", check_positive("factor", self.factor))
-
-    def _eval(self, t: Any, xp: Any) -> Any:
-        # a tiny factor sends t / factor past the largest float: held there (see LAST_STEP)
-        return self.schedule._eval(xp.minimum(t / self.factor, LAST_STEP), xp)
-
-    def marks(self, horizon: float) -> list[Mark]:
-        inner = self.schedule.marks(horizon / self.factor)
-        return tidy((Mark(m.step * self.factor, m.kind) for m in inner), horizon)
-
-
-@register("reverse")
-@dataclass(frozen=True)
-class Reverse(Schedule):
-    """``schedule`` played backwards over ``steps``: ``schedule(steps - min(t, steps))``. It
-    ends at ``schedule(0)`` and holds it; a decay reversed is a warm-up.
-
-    >>> from cadence.schedules import OneMinusSqrt
-    >>> Reverse(OneMinusSqrt(start=1.0, end=0.0, steps=4), steps=4)([0, 3, 4, 8]).tolist()
-    [0.0, 0.5, 1.0, 1.0]
-    """
-
-    schedule: Schedule
-    steps: int | float
-
-    def __post_init__(self) -> None:
-        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
-        set_field(self, "steps", check_steps("steps", self.steps))
-
-    def _eval(self, t: Any, xp: Any) -> Any:
-        return self.schedule._eval(self.steps - xp.minimum(t, self.steps), xp)
-
-    def marks(self, horizon: float) -> list[Mark]:
-        inner = self.schedule.marks(self.steps)
-        out = [Mark(self.steps - m.step, m.kind) for m in inner] + [Mark(self.steps, "phase")]
-        return tidy(out, horizon)
-
-
-@register("offset")
-@dataclass(frozen=True)
-class Offset(Schedule):
-    """``schedule`` started ``steps`` into it: ``schedule(t + steps)``.
-
-    >>> from cadence.schedules import Linear
-    >>> Offset(Linear(start=0.0, end=1.0, steps=10), steps=4)([0, 6]).tolist()
-    [0.4, 1.0]
-    """
-
-    schedule: Schedule
-    steps: int | float
-
-    def __post_init__(self) -> None:
-        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
-        set_field(self, "steps", check_non_negative_steps("steps", self.steps))
-
-    def _eval(self, t: Any, xp: Any) -> Any:
-        return self.schedule._eval(xp.minimum(t + self.steps, LAST_STEP), xp)
-
-    def marks(self, horizon: float) -> list[Mark]:
-        inner = self.schedule.marks(horizon + self.steps)
-        return tidy((Mark(m.step - self.steps, m.kind) for m in inner), horizon)
-
-
-@register("quantize")
-@dataclass(frozen=True)
-class Quantize(Schedule):
-    """``schedule`` counted in blocks of ``every`` steps and held within each block:
-    ``schedule(floor(t / every))``. A schedule written per epoch, quantized by the steps per
-    epoch, runs per step and changes at epoch boundaries only.
-
-    >>> from cadence.schedules import Linear
-    >>> Quantize(Linear(start=0.0, end=1.0, steps=4), every=10)([0, 9, 10, 25]).tolist()
-    [0.0, 0.0, 0.25, 0.5]
-    """
-
-    schedule: Schedule
-    every: int | float
-
-    def __post_init__(self) -> None:
-        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
-        set_field(self, "every", check_steps("every", self.every))
-
-    def _eval(self, t: Any, xp: Any) -> Any:
-        return self.schedule._eval(xp.floor(xp.minimum(t / self.every, LAST_STEP)), xp)
-
-    def marks(self, horizon: float) -> list[Mark]:
-        inner = self.schedule.marks(horizon / self.every)
-        return tidy((Mark(math.ceil(m.step) * self.every, m.kind) for m in inner), horizon)

@@ -7,7 +7,8 @@ from dataclasses import KW_ONLY, dataclass
 from cadence.config.registry import register
 from cadence.schedules.anneal import Cosine, Geometric, Linear
 from cadence.schedules.base import Composed, Schedule, set_field
-from cadence.schedules.combinators import Product, Scale, _check_schedule, join
+from cadence.schedules.combinators import Product, Scale, join
+from cadence.schedules.operands import check_schedule
 from cadence.validation import check_choice, check_range, check_steps
 
 RISES = {"linear": Linear, "cosine": Cosine, "exponential": Geometric}
@@ -39,7 +40,7 @@ class Warmup(Composed):
     mode: str = "prefix"
 
     def __post_init__(self) -> None:
-        set_field(self, "schedule", _check_schedule("schedule", self.schedule))
+        set_field(self, "schedule", check_schedule("schedule", self.schedule))
         set_field(self, "steps", check_steps("steps", self.steps))
         set_field(self, "shape", check_choice("shape", self.shape, tuple(RISES)))
         low_open = self.shape == "exponential"

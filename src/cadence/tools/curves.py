@@ -17,14 +17,11 @@ stay torch-free.
 
 from __future__ import annotations
 
-import math
-import sys
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 
@@ -36,52 +33,23 @@ from cadence.config.io import (
     parse_json,
     read_config,
 )
-from cadence.schedules import (
-    WSD,
-    Clip,
-    Constant,
-    Cosine,
-    CosineRestarts,
-    CosineWave,
-    Cyclic,
-    EMAWarmup,
-    Exponential,
-    Geometric,
-    InverseSqrt,
-    Join,
-    Lambda,
-    Linear,
-    Mark,
-    Multiplicative,
-    MultiStep,
-    Noam,
-    Offset,
-    OneCycle,
-    OneMinusSqrt,
-    Polynomial,
-    Product,
-    Quantize,
-    Repeat,
-    Reverse,
-    Scale,
-    Schedule,
-    Shift,
-    Step,
-    Stretch,
-    Sum,
-    Warmup,
-)
+from cadence.schedules import Mark, Schedule
+from cadence.tools.extents import DEFAULT_STEPS as DEFAULT_STEPS
+from cadence.tools.extents import ENDS as ENDS
+from cadence.tools.extents import GOES_ON, extent, own_end, steps_for, together
+from cadence.tools.extents import HOLDS as HOLDS
+from cadence.tools.extents import TAIL as TAIL
+from cadence.tools.extents import Extent as Extent
 from cadence.tools.presets import PRESETS, preset
+from cadence.tools.stand_in import build_on_stand_in
+from cadence.tools.stand_in import stand_in_optimizer as stand_in_optimizer
+from cadence.tools.stand_in import stand_in_targets as stand_in_targets
 from cadence.validation import InvalidType, InvalidValue, shown
 
 if TYPE_CHECKING:
-    import torch
-
     from cadence.scheduler.reading import ReadableScheduler
 
-DEFAULT_STEPS = 1000  # shown for presets (sized to it) and for shapes with no length of their own
 MAX_STEPS = 10_000_000  # curves hold every step in memory: about 80 MB an array at the limit
-TAIL = 0.25  # past a last drop (or before an open-ended tail), show this share more
 # Config types that need an optimizer (hence torch) to be built: drop-ins and schedulers (the
 # types of cadence.compat.configs.build that are not schedules; a test checks them).
 BOUND_TYPES = ("scheduler", "WarmRestartScheduler", "LRScheduler")
@@ -112,67 +80,6 @@ class Curve:
     place: str | None = None  # a target's place (a module's attribute), when it has several
     end: float | None = None  # where its own shape ends (:func:`own_end`); None if it goes on
     clock: Any = None  # a Scheduler's Clock: what ``steps`` count (None: optimizer steps)
-
-
-def stand_in_optimizer(value: float = 1.0) -> torch.optim.Optimizer:
-    """One param group whose lr, momentum, weight decay, betas and eps are ``value`` (1: so
-    values are factors), so that a preview draws the hyperparameters of SGD and of the Adam
-    family (``beta1``, ``beta2``, ``eps``) alike."""
-    import torch
-
-    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=value, momentum=value,
-                                weight_decay=value)
-    optimizer.param_groups[0].update(betas=(value, value), eps=value)
-    return optimizer
-
-
-def _stand_in_mistake(exc: Any, config: Any) -> Exception:
-    """A name the config schedules that no optimizer hyperparameter a preview knows has,
-    said without calling the stand-in optimizer the user's param group."""
-    from cadence.compat.configs import declared_targets, target_hint
-
-    group = stand_in_optimizer().param_groups[0]
-    known = ", ".join(k for k, v in group.items() if k in exc.keys and isinstance(v, (float, tuple))
-                      and not k.startswith("initial_"))
-    text = (f"{exc.name!r} is not an optimizer hyperparameter (a preview knows {known}, and "
-            "beta1 and beta2 for the betas)")
-    if isinstance(config, Mapping) and config.get("type") == "scheduler":
-        text += (f": {target_hint(exc.name, declared_targets(config))}; cadence.build(config, "
-                 f"optimizer, targets={{{exc.name!r}: cadence.Attribute(obj, {exc.name!r})}})"
-                 " then takes where it lives")
-    return exc.reworded(text)
-
-
-def build_on_stand_in(config: Any, optimizer: Any = None, value: float = 1.0) -> Any:
-    """``config`` built on a stand-in optimizer (:func:`stand_in_optimizer` by default) and
-    stand-in targets holding ``value``. Its bases are stand-ins, so the advice an lr schedule
-    gets at construction (:class:`~cadence.scheduler.advice.LooksLikeRates`) is not given
-    here: ``describe`` gives it, in its own words."""
-    from cadence.compat.configs import build
-    from cadence.scheduler.advice import LooksLikeRates
-    from cadence.scheduler.slots import NotAHyperparameter
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LooksLikeRates)
-        try:
-            return build(config, stand_in_optimizer(value) if optimizer is None else optimizer,
-                         targets=stand_in_targets(config, value))
-        except NotAHyperparameter as exc:
-            raise _stand_in_mistake(exc, config) from None
-
-
-def stand_in_targets(config: Any, value: float = 1.0) -> dict[str, Any] | None:
-    """A place holding ``value`` for each target a ``scheduler`` config declares (None when
-    it declares none), so that a preview shows the targets' curves: factors of a base of 1,
-    or their absolute values."""
-    if not (isinstance(config, Mapping) and config.get("type") == "scheduler"):
-        return None
-    names = config.get("targets")
-    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-        return None  # build names what is wrong
-    from cadence.scheduler.targets import Item
-
-    return {name: Item({"value": value}, "value") for name in names}
 
 
 def parse(spec: Any) -> Any:
@@ -368,20 +275,6 @@ def _label(spec: Any, source: Schedule | ReadableScheduler) -> str:
 
 
 # -- horizons -------------------------------------------------------------------------------------
-class Extent(NamedTuple):
-    """How far a schedule's shape reaches: its last landmark ``end`` (in steps) and what comes
-    after it: ``"ends"`` (it has played out, e.g. a cosine's end), ``"holds"`` (it holds the
-    value it dropped or stepped to, e.g. after a step decay's last milestone) or
-    ``"goes on"`` (it keeps changing with no end of its own, e.g. exponential decay)."""
-
-    end: float
-    after: str
-
-
-ENDS, HOLDS, GOES_ON = "ends", "holds", "goes on"
-_OPEN = Extent(0.0, GOES_ON)
-
-
 def horizon(spec: Any) -> int:
     """How many steps to show ``spec`` (anything :func:`load` takes) over when nobody says.
 
@@ -412,133 +305,8 @@ def horizon(spec: Any) -> int:
         return steps_for(extent(source))
     run = [extent(s) for name in source.hyperparameters for s in source.schedules(name)
            if s is not None]
-    if run and (reach := _together(run)).after != GOES_ON and reach.end > 0:
+    if run and (reach := together(run)).after != GOES_ON and reach.end > 0:
         return steps_for(reach)
     names = (*source.hyperparameters, *source.targets)
     extents = [extent(s) for name in names for s in source.schedules(name) if s is not None]
-    return steps_for(_together(extents)) if extents else DEFAULT_STEPS
-
-
-def own_end(schedule: Schedule) -> float | None:
-    """Where ``schedule``'s own shape ends (:func:`extent`): the step after which it holds its
-    value, or None for a shape that goes on (or holds from the start, as a constant does).
-
-    >>> from cadence.schedules import Cosine, Exponential, Warmup
-    >>> own_end(Warmup(Cosine(steps=900), steps=100)), own_end(Exponential(rate=0.9))
-    (1000.0, None)
-    """
-    reach = extent(schedule)
-    return reach.end if reach.after != GOES_ON and reach.end > 0 else None
-
-
-def steps_for(reach: Extent) -> int:
-    """The steps to show for an extent (see :func:`horizon`)."""
-    if reach.after == ENDS and reach.end > 0:
-        return max(1, _whole(reach.end))
-    if reach.after == HOLDS and reach.end > 0:
-        return max(2, _whole(reach.end * (1 + TAIL)))
-    return max(DEFAULT_STEPS, _whole(reach.end * (1 + TAIL)))
-
-
-def _whole(steps: float) -> int:
-    """``math.ceil(steps)``; a length past the largest float (it overflowed to inf) counts as
-    the largest float, far more than any view shows (:func:`check_steps_shown` says so)."""
-    return math.ceil(steps if steps <= sys.float_info.max else sys.float_info.max)
-
-
-def extent(schedule: Schedule) -> Extent:
-    """How far ``schedule``'s shape reaches (see :class:`Extent`), from its public fields.
-
-    A schedule type cadence does not know (a user's) reaches its ``total_steps`` or ``steps``
-    field if it has a numeric one, and otherwise goes on.
-    """
-    reach = _EXTENTS.get(type(schedule))
-    if reach is not None:
-        return reach(schedule)
-    for name in ("total_steps", "steps"):
-        value = getattr(schedule, name, None)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 \
-                and math.isfinite(value):
-            return Extent(float(value), ENDS)
-    return _OPEN
-
-
-def _together(extents: list[Extent]) -> Extent:
-    """Schedules at the same time (a product, a scheduler's groups): as far as the farthest;
-    it goes on if any goes on."""
-    end = max(e.end for e in extents)
-    if any(e.after == GOES_ON for e in extents):
-        return Extent(end, GOES_ON)
-    last = [e.after for e in extents if e.end == end]
-    return Extent(end, HOLDS if HOLDS in last else last[0])
-
-
-def _after(start: float, reach: Extent) -> Extent:
-    """``reach`` of a piece that starts at ``start``."""
-    return Extent(start + reach.end, reach.after)
-
-
-def _join(s: Join) -> Extent:
-    return _after(float(s.boundaries[-1]) if s.boundaries else 0.0, extent(s.schedules[-1]))
-
-
-def _warmup(s: Warmup) -> Extent:
-    if s.mode == "overlay":
-        return _together([Extent(float(s.steps), ENDS), extent(s.schedule)])
-    return _after(float(s.steps), extent(s.schedule))
-
-
-def _restarts(s: CosineRestarts) -> Extent:
-    if s.cycles is None:
-        return Extent(float(s.period), GOES_ON)
-    if s.period_mult == 1.0:
-        return Extent(float(s.period) * s.cycles, ENDS)
-    return Extent(float(s.period) * (s.period_mult**s.cycles - 1) / (s.period_mult - 1), ENDS)
-
-
-def _offset(s: Offset) -> Extent:
-    inner = extent(s.schedule)
-    end = max(0.0, inner.end - float(s.steps))
-    return Extent(end, inner.after if end > 0 or inner.after == GOES_ON else HOLDS)
-
-
-def _quantize(s: Quantize) -> Extent:
-    inner = extent(s.schedule)
-    return Extent(inner.end, HOLDS if inner.after == ENDS else inner.after)
-
-
-def _multistep(s: MultiStep) -> Extent:
-    return Extent(float(max(s.milestones, default=0.0)), HOLDS)
-
-
-def _wsd(s: WSD) -> Extent:
-    return Extent(float(s.lengths()[3]), ENDS)
-
-
-_EXTENTS: dict[type, Callable[[Any], Extent]] = {
-    **{kind: lambda s: Extent(float(s.steps), ENDS)
-       for kind in (Linear, Cosine, Polynomial, OneMinusSqrt, Geometric)},
-    CosineWave: lambda s: Extent(float(s.steps), GOES_ON),
-    EMAWarmup: lambda s: Extent(s.reaches(), HOLDS),
-    Constant: lambda s: Extent(0.0, HOLDS),
-    MultiStep: _multistep,
-    Step: lambda s: Extent(float(s.every), GOES_ON),
-    Noam: lambda s: Extent(float(s.warmup_steps), GOES_ON),
-    Cyclic: lambda s: Extent(float(s.up_steps) + float(s.down_steps or s.up_steps), GOES_ON),
-    OneCycle: lambda s: Extent(float(s.total_steps), ENDS),
-    WSD: _wsd,
-    CosineRestarts: _restarts,
-    Warmup: _warmup,
-    Join: _join,
-    Product: lambda s: _together([extent(p) for p in s.schedules]),
-    Sum: lambda s: _together([extent(p) for p in s.schedules]),
-    Scale: lambda s: extent(s.schedule),
-    Shift: lambda s: extent(s.schedule),
-    Clip: lambda s: extent(s.schedule),
-    Quantize: _quantize,
-    Stretch: lambda s: Extent(extent(s.schedule).end * s.factor, extent(s.schedule).after),
-    Reverse: lambda s: Extent(float(s.steps), ENDS),
-    Offset: _offset,
-    Repeat: lambda s: Extent(float(s.period), GOES_ON),
-    **{kind: lambda s: _OPEN for kind in (Exponential, InverseSqrt, Lambda, Multiplicative)},
-}
+    return steps_for(together(extents)) if extents else DEFAULT_STEPS
