@@ -3,7 +3,8 @@
 ``get_scheduler(name, optimizer, num_warmup_steps, num_training_steps,
 scheduler_specific_kwargs)`` and every ``get_*_schedule*`` function keep transformers' names,
 signatures and values; each returns a :class:`cadence.compat.lr_scheduler.LambdaLR` whose
-``lr_lambda`` is a cadence schedule (so it has a config, a plot and an exact resume). Past
+``lr_lambda`` is a cadence schedule (so it has a config, a plot and an exact resume), built
+without an optimizer by :mod:`cadence.compat.transformers_shapes`. Past
 ``num_training_steps`` the value holds where transformers' cosines swing back up.
 
 >>> import torch
@@ -16,39 +17,21 @@ signatures and values; each returns a :class:`cadence.compat.lr_scheduler.Lambda
 from __future__ import annotations
 
 import inspect
-import itertools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
-from cadence.compat._torch_base import check_optimizer, real
+from cadence.compat import transformers_shapes as shapes
+from cadence.compat._torch_checks import check_optimizer, real
 from cadence.compat.lr_scheduler import LambdaLR, ReduceLROnPlateau
+from cadence.compat.transformers_shapes import cosine_wave as cosine_wave
+from cadence.compat.transformers_shapes import warm_up as warm_up
 from cadence.config.registry import suggest
 from cadence.scheduler.slots import as_float
-from cadence.schedules import (
-    WSD,
-    Constant,
-    Cosine,
-    CosineRestarts,
-    CosineWave,
-    InverseSqrt,
-    Linear,
-    Offset,
-    Polynomial,
-    Scale,
-    Schedule,
-    Shift,
-    join,
-)
-from cadence.validation import (
-    InvalidType,
-    InvalidValue,
-    check_non_negative,
-    check_non_negative_steps,
-    check_positive,
-)
+from cadence.schedules import Constant, Schedule
+from cadence.validation import InvalidType, InvalidValue, check_non_negative
 
 __all__ = [
     "get_constant_schedule",
@@ -65,45 +48,11 @@ __all__ = [
     "get_wsd_schedule",
 ]
 
-
-# -- the shapes, in transformers' terms ---------------------------------------------------------
-def warm_up(warmup: float, main: Schedule) -> Schedule:
-    """``t / max(1, warmup)`` for ``t < warmup``, then ``main`` in local time."""
-    if warmup == 0:
-        return main
-    return join([Linear(start=0.0, end=warmup / max(1.0, warmup), steps=warmup), main], [warmup])
-
-
-def cosine_wave(cycles: float, steps: float, low: float = 0.0) -> Schedule:
-    """``low + (1 - low) * (1 + cos(2 pi cycles p)) / 2`` for ``p = u / steps`` in [0, 1],
-    held after: transformers' cosine with ``num_cycles`` waves (half a wave by default)."""
-    if cycles == 0.5:
-        return Cosine(start=1.0, end=low, steps=steps)
-    if cycles == 0:
-        return Constant(1.0)
-    if not 0 < steps / (2 * cycles) < math.inf:
-        raise InvalidValue(f"'num_cycles' must be a number of waves whose length over {steps} "
-                           f"steps is a positive finite number (got {cycles!r})")
-    wave: Schedule = CosineWave(start=1.0, end=0.0, steps=steps / (2 * cycles))
-    if low:
-        wave = Shift(Scale(wave, 1.0 - low), low)
-    return join([wave, Constant(wave(steps))], [steps])
-
-
 def _lambda(optimizer: torch.optim.Optimizer, schedule: Schedule, last_epoch: int) -> LambdaLR:
     return LambdaLR(optimizer, schedule, last_epoch=last_epoch)
 
 
-def _warmup_steps(value: object) -> float:
-    return check_non_negative_steps("num_warmup_steps", value)
-
-
-def _decay_steps(warmup: float, total: object) -> float:
-    """transformers divides by ``max(1, num_training_steps - num_warmup_steps)``."""
-    return max(1, check_non_negative_steps("num_training_steps", total) - warmup)
-
-
-# -- the factories ----------------------------------------------------------------------------
+# -- the factories: each wraps its description (cadence.compat.transformers_shapes) ------------
 def get_constant_schedule(optimizer: torch.optim.Optimizer, last_epoch: int = -1) -> LambdaLR:
     """The optimizer's lr, constant.
 
@@ -131,8 +80,7 @@ def get_constant_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warm
     >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 5, 10, 1000)]
     [0.0, 0.5, 1.0, 1.0]
     """
-    return _lambda(optimizer, warm_up(_warmup_steps(num_warmup_steps), Constant(1.0)),
-                   last_epoch)
+    return _lambda(optimizer, shapes.constant_with_warmup(num_warmup_steps), last_epoch)
 
 
 def get_linear_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup_steps: int,
@@ -151,12 +99,7 @@ def get_linear_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup
     >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 5, 10, 60, 110)]
     [0.0, 0.5, 1.0, 0.5, 0.0]
     """
-    w = _warmup_steps(num_warmup_steps)
-    total = check_non_negative_steps("num_training_steps", num_training_steps)
-    # (total - t) / max(1, total - w): from 1 at w, or from total - w when that is below 1
-    decay: Schedule = (Linear(start=(total - w) / max(1.0, total - w), end=0.0, steps=total - w)
-                       if total > w else Constant(0.0))
-    return _lambda(optimizer, warm_up(w, decay), last_epoch)
+    return _lambda(optimizer, shapes.linear(num_warmup_steps, num_training_steps), last_epoch)
 
 
 def get_cosine_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup_steps: int,
@@ -171,9 +114,7 @@ def get_cosine_schedule_with_warmup(optimizer: torch.optim.Optimizer, num_warmup
     >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 5, 10, 60, 110)]
     [0.0, 0.5, 1.0, 0.5, 0.0]
     """
-    w = _warmup_steps(num_warmup_steps)
-    cycles = check_non_negative("num_cycles", num_cycles)
-    return _lambda(optimizer, warm_up(w, cosine_wave(cycles, _decay_steps(w, num_training_steps))),
+    return _lambda(optimizer, shapes.cosine(num_warmup_steps, num_training_steps, num_cycles),
                    last_epoch)
 
 
@@ -191,14 +132,8 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(
     >>> [round(sched.lr_lambdas[0](t), 4) for t in (10, 35, 59, 60, 85, 110)]
     [1.0, 0.5, 0.001, 1.0, 0.5, 0.0]
     """
-    w = _warmup_steps(num_warmup_steps)
-    steps = _decay_steps(w, num_training_steps)
-    cycles = check_positive("num_cycles", num_cycles)
-    if not 0 < steps / cycles < math.inf:
-        raise InvalidValue(f"'num_cycles' must be a number of cycles whose length over {steps} "
-                           f"steps is a positive finite number (got {cycles!r})")
-    restarts = join([CosineRestarts(period=steps / cycles), Constant(0.0)], [steps])
-    return _lambda(optimizer, warm_up(w, restarts), last_epoch)
+    schedule = shapes.cosine_with_hard_restarts(num_warmup_steps, num_training_steps, num_cycles)
+    return _lambda(optimizer, schedule, last_epoch)
 
 
 def get_polynomial_decay_schedule_with_warmup(
@@ -220,14 +155,9 @@ def get_polynomial_decay_schedule_with_warmup(
     check_non_negative("lr_end", real(lr_end))
     if not lr_init > lr_end:
         raise InvalidValue(f"lr_end ({lr_end}) must be smaller than initial lr ({lr_init})")
-    w = _warmup_steps(num_warmup_steps)
-    total = check_non_negative_steps("num_training_steps", num_training_steps)
-    if total <= w:
-        raise InvalidValue(f"'num_training_steps' must be > 'num_warmup_steps' ({w}) for a "
-                           f"polynomial decay (got {total})")
-    decay = Polynomial(start=1.0, end=lr_end / lr_init, steps=total - w,
-                       power=check_positive("power", power))
-    return _lambda(optimizer, warm_up(w, decay), last_epoch)
+    schedule = shapes.polynomial_decay(num_warmup_steps, num_training_steps, lr_end / lr_init,
+                                       power)
+    return _lambda(optimizer, schedule, last_epoch)
 
 
 def get_inverse_sqrt_schedule(optimizer: torch.optim.Optimizer, num_warmup_steps: int,
@@ -241,9 +171,7 @@ def get_inverse_sqrt_schedule(optimizer: torch.optim.Optimizer, num_warmup_steps
     >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 5, 10, 30, 90)]
     [0.0, 0.5, 1.0, 0.5774, 0.3333]
     """
-    w = _warmup_steps(num_warmup_steps)
-    scale = (w or 10_000) if timescale is None else check_positive("timescale", timescale)
-    return _lambda(optimizer, warm_up(w, InverseSqrt(start=1.0, timescale=scale)), last_epoch)
+    return _lambda(optimizer, shapes.inverse_sqrt(num_warmup_steps, timescale), last_epoch)
 
 
 def get_reduce_on_plateau_schedule(optimizer: torch.optim.Optimizer,
@@ -297,10 +225,8 @@ def get_cosine_with_min_lr_schedule_with_warmup(
     [0.0, 1.0, 0.55, 0.1]
     """
     rate = _min_rate(optimizer, min_lr, min_lr_rate)
-    w = _warmup_steps(num_warmup_steps)
-    wave = cosine_wave(check_non_negative("num_cycles", num_cycles),
-                       _decay_steps(w, num_training_steps), low=rate)
-    return _lambda(optimizer, warm_up(w, wave), last_epoch)
+    schedule = shapes.cosine_with_min_lr(num_warmup_steps, num_training_steps, num_cycles, rate)
+    return _lambda(optimizer, schedule, last_epoch)
 
 
 def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
@@ -322,20 +248,9 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     [0.2, 1.0, 0.9998, 0.55, 0.1]
     """
     rate = _min_rate(optimizer, min_lr, min_lr_rate)
-    w = _warmup_steps(num_warmup_steps)
-    total = check_non_negative_steps("num_training_steps", num_training_steps)
-    decay = cosine_wave(check_non_negative("num_cycles", num_cycles), max(1, total - w), rate)
-    ahead = Offset(decay, steps=1)
-    if w == 0:
-        return _lambda(optimizer, ahead, last_epoch)
-    if warmup_lr_rate is None:  # (t + 1) / m
-        m = max(1.0, w)
-        start, end = 1.0 / m, (w + 1.0) / m
-    else:  # r + (1 - r) * t / m
-        r, m = check_non_negative("warmup_lr_rate", warmup_lr_rate), max(1.0, w - 1.0)
-        start, end = r, r * (1.0 - w / m) + w / m  # r + (1 - r) * w / m, without overflow
-    return _lambda(optimizer, join([Linear(start=start, end=end, steps=w), ahead], [w]),
-                   last_epoch)
+    schedule = shapes.cosine_warmup_with_min_lr(num_warmup_steps, num_training_steps,
+                                                num_cycles, rate, warmup_lr_rate)
+    return _lambda(optimizer, schedule, last_epoch)
 
 
 def get_wsd_schedule(
@@ -354,49 +269,8 @@ def get_wsd_schedule(
     >>> [round(sched.lr_lambdas[0](t), 4) for t in (0, 5, 10, 50, 80, 90, 100)]
     [0.1, 0.55, 1.0, 1.0, 1.0, 0.55, 0.1]
     """
-    if num_training_steps is None and num_stable_steps is None:
-        raise InvalidValue("Either num_training_steps or num_stable_steps must be specified.")
-    for name, kind in (("warmup_type", warmup_type), ("decay_type", decay_type)):
-        if kind not in ("linear", "cosine", "1-sqrt"):
-            raise InvalidValue(f"Unknown {name.split('_')[0]} type: {kind}, expected 'linear', "
-                               f"'cosine' or '1-sqrt' (for {name!r})")
-    w = _warmup_steps(num_warmup_steps)
-    d = check_non_negative_steps("num_decay_steps", num_decay_steps)
-    ratio = check_non_negative("min_lr_ratio", min_lr_ratio)
-    if num_stable_steps is None:
-        assert num_training_steps is not None
-        s = check_non_negative_steps("num_training_steps", num_training_steps) - w - d
-        if s < 0:
-            raise InvalidValue(f"'num_training_steps' ({num_training_steps}) must be >= "
-                               f"num_warmup_steps + num_decay_steps ({w + d})")
-    else:
-        s = check_non_negative_steps("num_stable_steps", num_stable_steps)
-        if num_training_steps is not None and num_training_steps != w + s + d:
-            raise InvalidValue(f"'num_training_steps' ({num_training_steps}) must equal "
-                               f"num_warmup_steps + num_stable_steps + num_decay_steps "
-                               f"({w + s + d}) when both are given")
-    lengths = [x for x in (w, s, d) if x > 0]
-    ends = list(itertools.accumulate(lengths))
-    if not math.isfinite(w + s + d) or any(b <= a for a, b in itertools.pairwise(ends)):
-        given = "num_stable_steps" if num_training_steps is None else "num_training_steps"
-        if d > 0 and w + s + d == w + s and w + s < 2**52:  # a decay too short to count
-            given = "num_decay_steps"
-        raise InvalidValue(f"{given!r} must be small enough for a float to keep the warm-up, "
-                           f"stable and decay phases apart (got {w + s + d!r} steps for phases of "
-                           f"{w!r}, {s!r} and {d!r})")
-    cycles = check_non_negative("num_cycles", num_cycles)
-    if decay_type != "cosine" or cycles == 0.5 or d == 0:
-        schedule: Schedule = WSD(warmup_steps=w, stable_steps=s, decay_steps=d, start=ratio,
-                                 end=ratio, warmup=warmup_type, decay=decay_type)
-    else:  # cosine decay with other than half a wave: WSD's warm-up and hold, then the wave
-        pieces: list[Schedule] = [cosine_wave(cycles, d, low=ratio), Constant(ratio)]
-        marks = [w + s, w + s + d]
-        if w + s:
-            pieces.insert(0, WSD(warmup_steps=w, stable_steps=s, decay_steps=0, start=ratio,
-                                 end=1.0, warmup=warmup_type))
-        else:
-            marks = marks[1:]
-        schedule = join(pieces, marks)
+    schedule = shapes.wsd(num_warmup_steps, num_decay_steps, num_training_steps,
+                          num_stable_steps, warmup_type, decay_type, min_lr_ratio, num_cycles)
     return _lambda(optimizer, schedule, last_epoch)
 
 
