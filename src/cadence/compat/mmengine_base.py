@@ -86,8 +86,6 @@ class ParamScheduler(ParamSchedulerCore):
         return int(self._global_step)  # type: ignore[attr-defined]
 
 
-
-
 # -- the families: MMEngine's classes with their signatures ---------------------------------------
 class StepParamScheduler(ParamScheduler, mm.StepParamScheduler):
     """Multiply by ``gamma`` every ``step_size`` steps.
