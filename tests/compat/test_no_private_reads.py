@@ -34,14 +34,7 @@ UPSTREAM = {
 
 # Reads that the owners of other files are removing (the lead's queue): each with the public
 # name it moves to. Not to grow.
-PENDING = {
-    # compat/all_in_one.py (seed 000's LRScheduler): CosineRestarts.locate (public now)
-    ("cadence.compat.all_in_one", "_locate"),
-    # scheduler/binder.py, track.py: Schedule.evaluate (public now), which is the formula
-    # itself (no extra call on the binding core's path)
-    ("cadence.scheduler.binder", "_eval"),
-    ("cadence.scheduler.track", "_eval"),
-}
+PENDING: set[tuple[str, str]] = set()  # none left
 
 
 def part_of(module: str) -> str:

@@ -140,9 +140,9 @@ class WarmRestartScheduler(Scheduler):
                  "eta_scal_min", "eta_scal_max", "gamma", "base_batch_size", "batch_size_mode")
         return {"LRScheduler": {n: getattr(self, n) for n in names}}
 
-    def step(self, batch_size: float | None = None) -> None:
+    def step(self, batch_size: float | None = None) -> None:  # type: ignore[override]
         """The seed's ``step(batch_size)``: the next step, with the lr scaled for
-        ``batch_size`` (none when omitted)."""
+        ``batch_size`` (none when omitted). Its clock counts calls: nothing to feed."""
         super().step(batch_size=batch_size)
 
     # -- the seed's attributes, from the closed form -------------------------------------------
@@ -154,7 +154,7 @@ class WarmRestartScheduler(Scheduler):
         local = self.current_step - self.warmup_steps
         if self.warmup_steps > 0 and local <= 0:
             return 0, self.T_0, 0
-        i, start, _ = self._restarts._locate(float(local), SCALAR)
+        i, start, _ = self._restarts.locate(float(local), SCALAR)
         return int(i), self.T_0 * self.T_mult ** int(i), int(local - start)
 
     @property

@@ -120,12 +120,17 @@ class Binder:
     def write_at(self, t: float, scale: Mapping[str, float] | None = None) -> None:
         """Write every track's values at step ``t``: all of them computed and checked against
         each track's rule first, then written (a schedule that raises, or a value refused,
-        changes nothing). A track with one schedule for every group,
-        written into float values, is one evaluation and one loop."""
-        plan = self._plan()
+        changes nothing). A track with one schedule for every group, written into float
+        values, is one evaluation, one comparison and one write of every group
+        (:meth:`Writes.write_scaled`); the plan for it is made once per layout of the groups
+        and found again by identity."""
+        plan, groups, plateau = self._fast, self.optimizer.param_groups, self.plateau
+        if not (plan and groups is self._groups and len(groups) == self._count
+                and (plateau is None or plateau.reductions == 0)):
+            plan = self._plan()
         if plan is not None and len(plan) == 1:  # the common case, without the lists
             writes, schedule, track = plan[0]
-            f = schedule._eval(t, SCALAR)
+            f = schedule.evaluate(t, SCALAR)
             if scale is not None:
                 f *= scale.get(track.name, 1.0)
             low, high = track._admitted or track.admitted()
@@ -134,7 +139,7 @@ class Binder:
             writes.write_scaled(f, track)
             return
         if plan is not None:
-            factors = [schedule._eval(t, SCALAR) for _, schedule, _ in plan]
+            factors = [schedule.evaluate(t, SCALAR) for _, schedule, _ in plan]
             if scale is not None:
                 factors = [f * scale.get(track.name, 1.0)
                            for f, (_, _, track) in zip(factors, plan)]
@@ -169,6 +174,7 @@ class Binder:
             plan.append((writes, shared, track))
         self._fast = plan
         return plan
+
 
 def _times(factor: float) -> Any:
     return lambda f: f * factor

@@ -147,6 +147,7 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
         tracks = [Track(n, [], [], self._spans[n], rule_of(n)) for n in self._selections]
         self._binder = Binder(optimizer, tracks, plateau)
         self._targets = TargetSet(places, target_schedules, self._spans)
+        self._has_targets = bool(self._targets)
         self._saved_bases: dict[str, list[float | None]] = {}
         self._synced = 0  # how many groups have their schedules
         self._members: list[Any] = []  # each such group's params list: who it is
@@ -240,15 +241,11 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
         return self._handed_over
 
     # -- values ------------------------------------------------------------------------------
-    def _scale(self, time: Time) -> dict[str, float] | None:
-        factor = self._clock.factor(time.position, time.batch_size)
-        return None if factor == 1.0 else {name: factor for name in self._batch_scaled}
-
     def _write(self, time: Time) -> None:
         self._sync_groups()
         t = float(time.position)
         scale = self._scale(time)
-        if not self._targets:
+        if not self._has_targets:
             self._binder.write_at(t, scale)  # checks, then writes the groups
             return
         generation = self._targets.generation
@@ -289,6 +286,15 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
                 f"step({metrics!r}) feeds a plateau controller, and this Scheduler has none "
                 "(Scheduler(..., plateau=ReduceOnPlateau(...))); a batch size is "
                 "step(batch_size=...)")
+        time = self._time
+        if metrics is None and batch_size is None and samples is None and tokens is None \
+                and self._called and time.batch_size is None:  # a plain call, the usual one
+            self._used = None
+            if self._count == "calls":
+                self._commit(Time(time.position + 1, time.calls + 1))
+            else:  # a clock that updates or feeds move
+                self._time = Time(time.position, time.calls + 1)
+            return
         size = None if batch_size is None else check_batch_size(batch_size)
         fed = self._fed(samples, tokens)
         if not (self._count == "calls" or self._called):
@@ -328,6 +334,8 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
 
     def _fed(self, samples: Any, tokens: Any) -> int | None:
         """The count fed to a samples or tokens clock, checked (None when none is fed)."""
+        if samples is None and tokens is None:  # every plain step(): no dict to build
+            return None
         given = {k: v for k, v in (("samples", samples), ("tokens", tokens)) if v is not None}
         if not given:
             return None

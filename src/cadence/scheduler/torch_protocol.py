@@ -10,7 +10,6 @@ groups; nothing else of the Scheduler is PyTorch-specific.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import torch
@@ -73,7 +72,7 @@ class TorchProtocol:
 
     @_step_count.setter
     def _step_count(self, count: int) -> None:
-        self._time = replace(self._time, calls=count - 1)
+        self._time = self._time._replace(calls=count - 1)
 
     @property
     def last_epoch(self) -> Any:

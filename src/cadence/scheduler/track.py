@@ -253,7 +253,7 @@ class Track:
         """Each group's schedule value at ``t`` (None where unscheduled), through ``scale``."""
         out: list[Any] = [None] * len(self.schedules)
         for schedule, members in self.parts():
-            f = schedule._eval(t, SCALAR)
+            f = schedule.evaluate(t, SCALAR)
             if scale is not None:
                 f = scale(f)
             for i in members:
@@ -265,7 +265,7 @@ class Track:
         lows, spans = self._ends or self.ends()
         parts = self._parts or self.parts()
         if len(parts) == 1 and len(parts[0][1]) == len(lows):  # one schedule for every group
-            f = parts[0][0]._eval(t, SCALAR)
+            f = parts[0][0].evaluate(t, SCALAR)
             if scale is not None:
                 f = scale(f)
             return [low + span * f for low, span in zip(lows, spans)]

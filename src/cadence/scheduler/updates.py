@@ -22,6 +22,7 @@ from __future__ import annotations
 import sys
 import warnings
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -32,16 +33,42 @@ _CHECKPOINT_CODE = "torch/distributed/checkpoint/"
 class UpdateCounter:
     """Optimizer step post-hook: each real update moves the scheduler to the next step and
     writes its values, without keeping the scheduler alive. ``ref()`` is the scheduler (None
-    once collected): tools that must tell a scheduler's hook from others look for this type."""
+    once collected): tools that must tell a scheduler's hook from others look for this type.
+
+    A compiled ``optimizer.step`` runs the hook as it is, not traced (``torch.compiler.disable``:
+    while dynamo traces the step, or runs what follows a graph break in it); an eager one
+    calls it without that wrapper, whose cost (a few microseconds) every update would pay."""
 
     def __init__(self, scheduler: Any) -> None:
         self.ref = weakref.ref(scheduler)
 
-    @torch.compiler.disable  # a compiled optimizer.step runs the hook as it is, not traced
     def __call__(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        if _is_compiling() or _dynamo_callback() is not None:
+            _untraced(self, optimizer)
+            return
         scheduler = self.ref()
         if scheduler is not None and not state_creation(optimizer):
             scheduler._advance()
+
+
+def _callback_unknown() -> object:
+    return True  # a torch that does not tell: the hook always runs disabled
+
+
+_is_compiling = torch.compiler.is_compiling
+try:  # what dynamo runs new frames through (None but while a compiled function runs)
+    from torch._C._dynamo import eval_frame as _eval_frame
+
+    _dynamo_callback: Callable[[], object] = _eval_frame.get_eval_frame_callback
+except (ImportError, AttributeError):  # pragma: no cover
+    _dynamo_callback = _callback_unknown
+
+
+@torch.compiler.disable
+def _untraced(counter: UpdateCounter, optimizer: Any) -> None:
+    scheduler = counter.ref()
+    if scheduler is not None and not state_creation(optimizer):
+        scheduler._advance()
 
 
 def state_creation(optimizer: Any) -> bool:

@@ -37,6 +37,8 @@ class Values:
 
     def _scale(self, time: Time) -> dict[str, float] | None:
         """The batch factor of each scaled hyperparameter at ``time`` (None: no scaling)."""
+        if self._clock.scaling is None:  # the common case, on every update: nothing to scale
+            return None
         factor = self._clock.factor(time.position, time.batch_size)
         return None if factor == 1.0 else {name: factor for name in self._batch_scaled}
 

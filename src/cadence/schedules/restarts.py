@@ -167,7 +167,6 @@ class CosineRestarts(Schedule):
             b0, b1 = self._start(i, SCALAR), self._start(i + 1.0, SCALAR)
         return (i, _INF, _INF) if b1 == _INF else (i, b0, b1)
 
-    _locate = locate  # pending: compat/all_in_one.py reads it; removed when it reads locate
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_last_cycle"}
