@@ -311,8 +311,11 @@ def test_ctrl_c_while_the_report_is_written_leaves_each_file_old_or_new(no_train
     ["compare", "cosine", "--epochs", "1000", "--out", "out"],
 ])
 def test_a_real_ctrl_c_while_training(argv, tmp_path):
+    # SIGINT as a terminal delivers it: a test run started in the background (`make test &`)
+    # ignores SIGINT, and its children inherit that unless it is put back
     process = subprocess.Popen([str(SCRIPT), *argv], cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(3)  # well into the training (which would take minutes)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
