@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from cadence.scheduler.binder import Binder
-from cadence.scheduler.slots import as_float, resolve
+from cadence.scheduler.slots import read_groups
 from cadence.scheduler.track import Span, Track
 from cadence.schedules.base import Schedule, as_step_array
 
@@ -79,16 +79,8 @@ class TracksReading:
     def current_values(self) -> dict[str, list[float | None]]:
         """What every scheduled hyperparameter holds now, read from the param groups (None
         for a group without it)."""
-        out: dict[str, list[float | None]] = {}
-        for name in self.hyperparameters:
-            row: list[float | None] = []
-            for i, group in enumerate(self.optimizer.param_groups):
-                try:
-                    row.append(as_float(resolve(name, group, i).read(group)))
-                except ValueError:
-                    row.append(None)
-            out[name] = row
-        return out
+        groups = self.optimizer.param_groups
+        return {name: read_groups(name, groups) for name in self.hyperparameters}
 
 
 def _named(tracks: Sequence[Track], name: str) -> Track:

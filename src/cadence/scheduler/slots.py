@@ -8,6 +8,7 @@ Most hyperparameters are a key of the group (``lr``, ``weight_decay``, ``momentu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,3 +97,19 @@ def as_float(value: Any) -> float:
     if isinstance(value, torch.Tensor):
         return float(value.item())
     return float(value)
+
+
+def read_groups(name: str, groups: Sequence[dict[str, Any]]) -> list[float | None]:
+    """What every group holds for the hyperparameter ``name``, as a float (None for a group
+    without it): what a scheduler's ``current_values()`` reports.
+
+    >>> read_groups("momentum", [{"lr": 0.1, "betas": (0.9, 0.999)}, {"lr": 0.1}])
+    [0.9, None]
+    """
+    out: list[float | None] = []
+    for i, group in enumerate(groups):
+        try:
+            out.append(as_float(resolve(name, group, i).read(group)))
+        except ValueError:
+            out.append(None)
+    return out

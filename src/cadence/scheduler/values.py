@@ -15,7 +15,7 @@ from cadence.scheduler.binder import Binder
 from cadence.scheduler.clock import Clock, Time
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.selection import Selection
-from cadence.scheduler.slots import as_float, resolve
+from cadence.scheduler.slots import read_groups
 from cadence.scheduler.target_set import TargetSet
 from cadence.scheduler.track import Span, Track
 from cadence.schedules.base import Schedule, as_step_array
@@ -77,15 +77,8 @@ class Values:
     def current_values(self) -> dict[str, list[float | None]]:
         """What every scheduled hyperparameter holds now, read from the param groups (None
         for groups without it), and what every target's places hold."""
-        out: dict[str, list[float | None]] = {}
-        for name in self._selections:
-            row: list[float | None] = []
-            for i, group in enumerate(self.optimizer.param_groups):
-                try:
-                    row.append(as_float(resolve(name, group, i).read(group)))
-                except ValueError:
-                    row.append(None)
-            out[name] = row
+        groups = self.optimizer.param_groups
+        out = {name: read_groups(name, groups) for name in self._selections}
         for name, values in self._targets.read().items():
             out[name] = [*values]
         return out
