@@ -24,7 +24,6 @@ the factor of the batch size at each position: the clock's own (fixed or ramped)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -136,10 +135,7 @@ class Clock:
         own = CLOCK_UNITS["updates" if self.unit == "calls" else self.unit]
         at = position if over.unit == own else \
             self._timeline.convert(position, own, over.unit, name=f"the position {position:g}")
-        stages = (ramp.end - ramp.start) // ramp.increment
-        stage = stages if at >= over.amount or stages == 0 else \
-            min(stages, math.floor(at / (over.amount / stages)))
-        return float(ramp.start + ramp.increment * stage)
+        return float(ramp.batch_at(at))
 
     def convert(self, positions: Any, unit: str) -> Any:
         """``positions`` (on this clock, a number or an array) in ``unit`` (``"updates"``,

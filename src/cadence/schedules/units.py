@@ -109,6 +109,19 @@ class BatchRamp:
             raise InvalidValue(f"'over' must be a positive length in updates, samples or tokens "
                                f"(got {self.over!r})")
 
+    def batch_at(self, amount: float) -> int:
+        """The batch size of an update made once ``amount`` (in ``over``'s unit) has been
+        consumed: ``start + increment * floor(amount / L)``, ``end`` from ``over`` on.
+
+        >>> BatchRamp(start=8, end=16, increment=8, over="160sp").batch_at(159)
+        8
+        """
+        over = Duration.parse("over", self.over)
+        count = (self.end - self.start) // self.increment
+        stage = count if count == 0 or amount >= over.amount else \
+            min(count, math.floor(amount / (over.amount / count)))
+        return self.start + self.increment * stage
+
     def to_config(self) -> dict[str, Any]:
         return {"type": "batch_ramp", "start": self.start, "end": self.end,
                 "increment": self.increment, "over": self.over}
@@ -236,7 +249,8 @@ class Timeline:
 
     def batch_at(self, samples: float) -> float | None:
         """The batch size after ``samples`` consumed (None when no batch size is given)."""
-        if isinstance(self.batch_size, BatchRamp):
-            starts = [s for _, s, _ in self._stages]
-            return float(self._stages[int(np.searchsorted(starts, samples, "right")) - 1][2])
-        return None if self.batch_size is None else float(self.batch_size)
+        ramp = self.batch_size
+        if isinstance(ramp, BatchRamp):
+            unit = Duration.parse("over", ramp.over).unit
+            return float(ramp.batch_at(self.convert(samples, "sp", unit, name="samples")))
+        return None if ramp is None else float(ramp)
