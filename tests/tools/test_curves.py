@@ -96,7 +96,7 @@ def test_configs_files_and_schedulers_have_horizons(tmp_path):
 
 def test_every_built_in_schedule_type_has_a_horizon_rule():
     from cadence.config import lookup, registered
-    from cadence.tools.extents import _EXTENTS
+    from cadence.schedules.extents import _EXTENTS
 
     assert {lookup(name) for name in registered()} <= set(_EXTENTS)
 

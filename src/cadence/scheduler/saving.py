@@ -14,6 +14,7 @@ import torch
 from cadence.config.io import fingerprint
 from cadence.scheduler.binder import Binder
 from cadence.scheduler.clock import Clock, Time
+from cadence.scheduler.retiming import Retiming, check_policy
 from cadence.scheduler.rollback import restoring
 from cadence.scheduler.selection import Selection, routes
 from cadence.scheduler.state import describe_groups, differences, match_groups, read_state
@@ -24,7 +25,7 @@ from cadence.validation import InvalidValue
 STATE_FORMAT = "cadence.Scheduler/2"
 
 
-class Saving:
+class Saving(Retiming):
     """``state_dict`` and ``load_state_dict`` of a ``cadence.Scheduler`` (see the module)."""
 
     optimizer: torch.optim.Optimizer
@@ -40,6 +41,7 @@ class Saving:
     _targets: TargetSet
     _batch_scaled: set[str]
     _saved_bases: dict[str, list[float | None]]
+    _retime: str | None
 
     if TYPE_CHECKING:  # the Scheduler's own
         def _sync_groups(self) -> None: ...  # GroupFollowing's
@@ -87,23 +89,36 @@ class Saving:
             "layout": self._layout(),
         }
 
-    def load_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any], *, strict: bool = True,
+                        retime: str | None = None) -> None:
         """Restore a state from :meth:`state_dict` and write its values into the groups.
 
         A state saved with a different schedule (or different groups, batch scaling or plateau
         settings) is refused unless ``strict=False``, which keeps this scheduler's schedule and
         continues it from the saved step with the saved bases. Every value is checked first:
         a bad one is refused with its key, and nothing changes.
+
+        A state whose schedule was re-timed (``extend``, ``cooldown``, ``switch``) from this
+        scheduler's resumes into the re-timed one. ``retime`` (default: the scheduler's own
+        ``retime=``) re-times a saved schedule that differs from this one by a named policy
+        (``"rescale"``, ``"hold"``, ``"continue"``, ``"switch"`` or ``"jump"``: see
+        docs/scheduler.md, "Re-timing a run").
         """
         state = read_state(state_dict, STATE_FORMAT)
-        layout = self._layout()
+        policy = self._retime if retime is None else check_policy(retime)
         saved_layout = state.get("layout", {})
-        found = differences(saved_layout, layout) if "layout" in state else []
+        followed, compared = self._follow_saved(saved_layout, state["steps"], policy) \
+            if "layout" in state else (None, saved_layout)
+        layout = self._layout()
+        found = differences(compared, layout) if "layout" in state else []
         if found and strict:
+            if followed is not None:
+                followed()
             raise InvalidValue(
                 "this state was saved with a different schedule: " + "; ".join(found)
                 + f". Pass strict=False to continue this scheduler's schedule from the saved "
-                f"step {state['steps']}."
+                f"step {state['steps']}, or retime='rescale' | 'hold' | 'continue' | 'switch' "
+                "| 'jump' to re-time the saved schedule into this one."
             )
         if self.plateau is not None and state.get("plateau_state") is None and strict:
             raise InvalidValue(
@@ -112,7 +127,7 @@ class Saving:
                 "controller afresh at the saved step")
         which = match_groups(saved_layout.get("param_groups") if isinstance(
             saved_layout, dict) else None, describe_groups(self.optimizer.param_groups))
-        undo = self._undo_load()
+        undo = self._undo_load(followed)
         with restoring(self.optimizer):  # the groups as they were, if anything is refused
             try:
                 plateau_state = state.get("plateau_state")
@@ -137,7 +152,7 @@ class Saving:
         self._used = None
         self._pending, self._updated = 0, False  # the state is at an update's end
 
-    def _undo_load(self) -> Callable[[], None]:
+    def _undo_load(self, followed: Callable[[], None] | None) -> Callable[[], None]:
         """What puts back everything :meth:`load_state_dict` changes in the scheduler before
         it commits (the groups: :func:`~cadence.scheduler.rollback.restoring`)."""
         plateau = None if self.plateau is None else self.plateau.state_dict()
@@ -152,6 +167,8 @@ class Saving:
             for name, track in self._binder.tracks.items():
                 track.rebase(bases[name])
             self._targets.rebase(target_bases)
+            if followed is not None:
+                followed()
         return undo
 
 

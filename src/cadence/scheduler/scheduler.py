@@ -25,6 +25,7 @@ from cadence.scheduler.binder import Binder
 from cadence.scheduler.clock import FED, Clock, Time, check_amount, clock_of
 from cadence.scheduler.group_sync import GroupFollowing
 from cadence.scheduler.plateau import ReduceOnPlateau
+from cadence.scheduler.retiming import check_policy
 from cadence.scheduler.rollback import restoring
 from cadence.scheduler.saving import STATE_FORMAT, Saving
 from cadence.scheduler.selection import Selection, check_names
@@ -67,6 +68,8 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
             ``Clock`` with the run's units and batch scaling (instead of ``count`` and the
             ``batch_*`` keywords, its shorthands).
         targets: ``{name: target}``: values outside the optimizer (``Attribute``, ``Modules``...).
+        retime: how a state saved with a different schedule loads: refused (None), or re-timed
+            into this one by ``"rescale"``, ``"hold"``, ``"continue"``, ``"switch"``, ``"jump"``.
         **hyperparameters: any other param-group key (``beta2``, ``eps``...), or a target's name.
 
     >>> import torch
@@ -113,6 +116,7 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
         start_step: int = 0,
         targets: Mapping[str, object] | None = None,
         clock: Clock | str | Mapping[str, Any] | None = None,
+        retime: str | None = None,
         **hyperparameters: object,
     ) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -138,6 +142,7 @@ class Scheduler(GroupFollowing, Values, Saving, TorchProtocol,  # type: ignore[o
             if not isinstance(plateau, ReduceOnPlateau):
                 raise InvalidType(f"'plateau' must be a ReduceOnPlateau (got {plateau!r})")
             check_names("plateau.applies_to", plateau.applies_to, names)
+        self._retime = check_policy(retime)
         self._count = self._clock.unit  # "calls" once closed or handed over
         self._time = Time(check_non_negative_int("start_step", start_step))
         self._updated = False  # an optimizer update since the clock was last fed

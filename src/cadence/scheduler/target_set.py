@@ -145,6 +145,16 @@ class TargetSet:
         self._follow()
         return {name: target.keys() for name, target in self.targets.items()}
 
+    def schedule(self, name: str) -> Schedule:
+        """Target ``name``'s schedule."""
+        return self._schedules[name]
+
+    def reschedule(self, name: str, schedule: Schedule) -> None:
+        """Give target ``name`` a new schedule; its places keep their bases."""
+        track = self._tracks[name]
+        self._schedules[name] = schedule
+        self._build(name, dict(zip(self._place_ids[name], track.bases)))
+
     # -- values ------------------------------------------------------------------------------
     def values(self, t: float) -> dict[str, list[float]]:
         """Every target's values at step ``t`` (ints where a place holds an int), checked

@@ -22,6 +22,7 @@ from cadence.schedules.anneal import (
     Polynomial,
 )
 from cadence.schedules.base import Mark, Schedule
+from cadence.schedules.branch import Cooldown, Extend, Switch
 from cadence.schedules.combinators import (
     Clip,
     Join,
@@ -49,12 +50,14 @@ __all__ = [
     "WSD",
     "Clip",
     "Constant",
+    "Cooldown",
     "Cosine",
     "CosineRestarts",
     "CosineWave",
     "Cyclic",
     "EMAWarmup",
     "Exponential",
+    "Extend",
     "Geometric",
     "InverseSqrt",
     "Join",
@@ -78,6 +81,7 @@ __all__ = [
     "Step",
     "Stretch",
     "Sum",
+    "Switch",
     "Warmup",
     "join",
     "product",

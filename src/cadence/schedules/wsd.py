@@ -16,7 +16,10 @@ SHAPES = ("linear", "cosine", "1-sqrt")
 LENGTHS = ("warmup_steps", "stable_steps", "decay_steps", "total_steps")
 
 
-def _phase(shape: str, start: float, end: float, steps: float, rising: bool) -> Schedule:
+def phase(shape: str, start: float, end: float, steps: float, rising: bool = False) -> Schedule:
+    """One phase of WSD (and of a cool-down branched from any schedule): ``shape`` (one of
+    ``SHAPES``) from ``start`` to ``end`` over ``steps``; a rising ``"1-sqrt"`` is
+    ``1 - sqrt(1 - p)``, a falling one ``1 - sqrt(p)``."""
     if shape == "linear":
         return Linear(start=start, end=end, steps=steps)
     if shape == "cosine":
@@ -91,13 +94,13 @@ class WSD(Composed):
         pieces: list[Schedule] = []
         marks: list[float] = []
         if w > 0:
-            pieces.append(_phase(self.warmup, self.start, self.peak, w, rising=True))
+            pieces.append(phase(self.warmup, self.start, self.peak, w, rising=True))
             marks.append(w)
         if s > 0:
             pieces.append(Constant(self.peak))
             marks.append(w + s)
         if d > 0:
-            pieces.append(_phase(self.decay, self.peak, self.end, d, rising=False))
+            pieces.append(phase(self.decay, self.peak, self.end, d, rising=False))
             marks.append(w + s + d)
         pieces.append(Constant(self.end))
         set_field(self, "_built", join(pieces, marks))

@@ -34,12 +34,12 @@ from cadence.config.io import (
     read_config,
 )
 from cadence.schedules import Mark, Schedule
-from cadence.tools.extents import DEFAULT_STEPS as DEFAULT_STEPS
-from cadence.tools.extents import ENDS as ENDS
-from cadence.tools.extents import GOES_ON, extent, own_end, steps_for, together
-from cadence.tools.extents import HOLDS as HOLDS
-from cadence.tools.extents import TAIL as TAIL
-from cadence.tools.extents import Extent as Extent
+from cadence.schedules.extents import DEFAULT_STEPS as DEFAULT_STEPS
+from cadence.schedules.extents import ENDS as ENDS
+from cadence.schedules.extents import GOES_ON, extent, own_end, steps_for, together
+from cadence.schedules.extents import HOLDS as HOLDS
+from cadence.schedules.extents import TAIL as TAIL
+from cadence.schedules.extents import Extent as Extent
 from cadence.tools.presets import PRESETS, preset
 from cadence.tools.stand_in import build_on_stand_in
 from cadence.tools.stand_in import stand_in_optimizer as stand_in_optimizer

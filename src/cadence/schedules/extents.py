@@ -16,40 +16,37 @@ import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from cadence.schedules import (
-    WSD,
-    Clip,
+from cadence.schedules.anneal import (
     Constant,
     Cosine,
-    CosineRestarts,
     CosineWave,
-    Cyclic,
-    EMAWarmup,
-    Exponential,
     Geometric,
-    InverseSqrt,
-    Join,
-    Lambda,
     Linear,
-    Multiplicative,
-    MultiStep,
-    Noam,
-    Offset,
-    OneCycle,
     OneMinusSqrt,
     Polynomial,
+)
+from cadence.schedules.base import Schedule
+from cadence.schedules.branch import Cooldown, Extend, Switch
+from cadence.schedules.combinators import (
+    Clip,
+    Join,
+    Offset,
     Product,
     Quantize,
     Repeat,
     Reverse,
     Scale,
-    Schedule,
     Shift,
-    Step,
     Stretch,
     Sum,
-    Warmup,
 )
+from cadence.schedules.cyclic import Cyclic, OneCycle
+from cadence.schedules.decay import Exponential, InverseSqrt, MultiStep, Noam, Step
+from cadence.schedules.ema import EMAWarmup
+from cadence.schedules.function import Lambda, Multiplicative
+from cadence.schedules.restarts import CosineRestarts
+from cadence.schedules.warmup import Warmup
+from cadence.schedules.wsd import WSD
 
 DEFAULT_STEPS = 1000  # shown for presets (sized to it) and for shapes with no length of their own
 TAIL = 0.25  # past a last drop (or before an open-ended tail), show this share more
@@ -162,6 +159,18 @@ def _multistep(s: MultiStep) -> Extent:
     return Extent(float(max(s.milestones, default=0.0)), HOLDS)
 
 
+def _extend(s: Extend) -> Extent:
+    if s.policy == "continue":
+        return Extent(float(s.new_total), ENDS)
+    inner = extent(s.schedule)
+    return Extent(float(s.new_total) + max(0.0, inner.end - float(s.total or 0)), inner.after)
+
+
+def _switch(s: Switch) -> Extent:
+    then = extent(s.then)
+    return Extent(max(float(s.at), then.end), then.after)
+
+
 def _wsd(s: WSD) -> Extent:
     return Extent(float(s.lengths()[3]), ENDS)
 
@@ -178,6 +187,9 @@ _EXTENTS: dict[type, Callable[[Any], Extent]] = {
     Cyclic: lambda s: Extent(float(s.up_steps) + float(s.down_steps or s.up_steps), GOES_ON),
     OneCycle: lambda s: Extent(float(s.total_steps), ENDS),
     WSD: _wsd,
+    Cooldown: lambda s: Extent(float(s.at) + float(s.steps), ENDS),
+    Extend: _extend,
+    Switch: _switch,
     CosineRestarts: _restarts,
     Warmup: _warmup,
     Join: _join,
