@@ -144,6 +144,11 @@ COMBINATORS = _entries(
     "Reverse(Cosine(steps=100), steps=100)",
     "Offset(Cosine(steps=100), steps=20)",
     "Quantize(Cosine(steps=100), every=10)",
+    ("Cooldown(join([Linear(start=0.0, end=1.0, steps=10), Constant(1.0)], boundaries=[10]),\n"
+     "         at=60, steps=30, shape='1-sqrt')", {"steps": 100}),
+    ("Extend(Cosine(steps=60), at=30, new_total=100, policy='rescale')", {"steps": 100}),
+    ("Switch(Cosine(steps=100), at=40, then=Linear(start=1.0, end=0.0, steps=100))",
+     {"steps": 100}),
 )
 PRESETS = _entries("presets", *[
     (f'preset("{name}", 1000)', {"steps": 999, "names": (name,)}) for name in (

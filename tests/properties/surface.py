@@ -147,6 +147,7 @@ EXAMPLES: dict[str, Any] = {
     "cadence.scheduler.track.Track": {"name": "lr", "schedules": [Constant(1.0)] * 2,
                                       "bases": [0.1, 0.05]},
     "cadence.schedules.anneal.Geometric": {"end": 0.1},  # its default end, 0.0, is never valid
+    "cadence.schedules.branch.Extend": {"total": 10, "new_total": 20},
     "cadence.schedules.wsd.WSD": {"warmup_steps": 2, "decay_steps": 4, "total_steps": 10},
     "cadence.tools.curves.load": {"spec": "cosine"},
     "cadence.tools.presets.preset": {"name": "cosine"},

@@ -8,7 +8,16 @@ import torch
 from figures import kinds_without_a_legend_entry
 
 import cadence
-from cadence.schedules import Cosine, CosineRestarts, Linear, Step, Warmup, join
+from cadence.schedules import (
+    Constant,
+    Cooldown,
+    Cosine,
+    CosineRestarts,
+    Linear,
+    Step,
+    Warmup,
+    join,
+)
 from cadence.tools.curves import curves, load
 from cadence.tools.plot import MARK_LABELS, MARK_STYLE, plot
 
@@ -142,7 +151,8 @@ MARKED = {"restart": CosineRestarts(period=100), "milestone": Step(every=200, ga
           "stage": {"type": "scheduler", "lr": {"type": "constant"},  # a batch ramp's stages
                     "clock": {"unit": "samples", "batch_size": {
                         "type": "batch_ramp", "start": 8, "end": 16, "increment": 8,
-                        "over": "160sp"}}}}
+                        "over": "160sp"}}},
+          "branch": Cooldown(Constant(1.0), at=300, steps=100)}
 
 
 def test_every_kind_of_mark_has_an_example():

@@ -249,6 +249,8 @@ def retimed(name: str, saved: Schedule, at: int | float, mine: Schedule,
     """The saved schedule re-timed at step ``at`` into ``mine`` by ``policy``
     (:data:`RESUME_POLICIES`): the schedule a resumed run follows."""
     if policy in ("switch", "jump"):
+        if isinstance(saved, Switch) and fingerprint(saved.then) == fingerprint(mine):
+            return saved  # switched to this schedule before (an earlier resume): already on it
         branched: Schedule = Switch(saved, at=at, then=mine)
         if policy == "switch":
             check_continuous(name, branched, "retime='jump'")
@@ -260,8 +262,10 @@ def retimed(name: str, saved: Schedule, at: int | float, mine: Schedule,
             f"scheduler's ends, and {mine!r} has no end of its own: give a schedule that ends, "
             "or retime='switch'")
     new_total = int(total) if float(total).is_integer() else total
-    if own_end(saved) == new_total and policy != "continue":
-        return saved  # it already ends there (re-timed before): nothing to re-time
+    if own_end(saved) == new_total and (policy != "continue" or isinstance(saved, Branched)):
+        # it already ends there (re-timed before, "continue" included: a second "continue"
+        # would start a new decay from this step, a different curve): nothing to re-time
+        return saved
     try:
         return Extend(saved, at=at, new_total=new_total, policy=policy)
     except InvalidInput as exc:

@@ -97,6 +97,10 @@ class Branched(Schedule):
         at = float(self.at)
         return float(self.schedule._eval(at, SCALAR)), float(self._branch(at, SCALAR))
 
+    def explain(self) -> str:
+        """The switch in words, for ``describe``."""
+        return f"switched at step {self.at:g}"  # pragma: no cover - every subclass says more
+
     @property
     def original(self) -> Schedule:
         """The schedule before any switch (``schedule`` of the innermost branch)."""
@@ -161,6 +165,16 @@ class Cooldown(Branched):
 
     def _branch_marks(self, horizon: float) -> list[Mark]:
         return [Mark(self.at + self.steps, "phase")]
+
+    def explain(self) -> str:
+        """The switch in words.
+
+        >>> from cadence.schedules import Constant
+        >>> Cooldown(Constant(1.0), at=10, steps=4).explain()
+        'a linear cool-down branched at step 10, to 0 over 4 steps'
+        """
+        return (f"a {self.shape} cool-down branched at step {self.at:g}, to {self.end:g} over "
+                f"{self.steps:g} steps")
 
 
 @register("extend")
@@ -240,6 +254,16 @@ class Extend(Branched):
             inside = xp.maximum(t - (new - total), at)
         return self.schedule._eval(xp.where(t >= new, total + (t - new), inside), xp)
 
+    def explain(self) -> str:
+        """The switch in words.
+
+        >>> from cadence.schedules import Cosine
+        >>> Extend(Cosine(steps=100), at=40, new_total=150, policy="hold").explain()
+        "extended at step 40 from 100 to 150 steps (policy 'hold')"
+        """
+        return (f"extended at step {self.at:g} from {self.total:g} to {self.new_total:g} steps "
+                f"(policy {self.policy!r})")
+
     def _branch_marks(self, horizon: float) -> list[Mark]:
         at, total, new = float(self.at), float(self.total or 0), float(self.new_total)
         if self.policy == "continue":
@@ -277,5 +301,16 @@ class Switch(Branched):
     def _branch_marks(self, horizon: float) -> list[Mark]:
         return [m for m in self.then.marks(horizon) if m.step > self.at]
 
+    def explain(self) -> str:
+        """The switch in words.
 
-__all__ = ["POLICIES", "Branched", "Cooldown", "Extend", "Switch", "lineage"]
+        >>> from cadence.schedules import Constant
+        >>> Switch(Constant(1.0), at=5, then=Constant(0.5)).explain()
+        'switched at step 5 to Constant(value=0.5), a jump from 1 to 0.5'
+        """
+        before, after = self.switch_values()
+        jump = "" if before == after else f", a jump from {before:g} to {after:g}"
+        return f"switched at step {self.at:g} to {self.then!r}{jump}"
+
+
+__all__ = ["POLICIES", "Cooldown", "Extend", "Switch", "lineage"]

@@ -36,6 +36,7 @@ from cadence.config.io import (
 from cadence.schedules import Mark, Schedule
 from cadence.schedules.extents import DEFAULT_STEPS as DEFAULT_STEPS
 from cadence.schedules.extents import ENDS as ENDS
+from cadence.schedules.branch import Branched
 from cadence.schedules.extents import GOES_ON, extent, own_end, steps_for, together
 from cadence.schedules.extents import HOLDS as HOLDS
 from cadence.schedules.extents import TAIL as TAIL
@@ -80,6 +81,7 @@ class Curve:
     place: str | None = None  # a target's place (a module's attribute), when it has several
     end: float | None = None  # where its own shape ends (:func:`own_end`); None if it goes on
     clock: Any = None  # a Scheduler's Clock: what ``steps`` count (None: optimizer steps)
+    original: np.ndarray | None = None  # a re-timed schedule's values as first planned
 
 
 def parse(spec: Any) -> Any:
@@ -218,8 +220,9 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
     source = load(spec, int(end) + 1)
     name = label or _label(spec, source)
     if isinstance(source, Schedule):
-        return [Curve(name, "lr", None, grid, source(grid), source.marks(end),
-                      end=own_end(source))]
+        values = source(grid)
+        return [Curve(name, "lr", None, grid, values, source.marks(end), end=own_end(source),
+                      original=as_planned(source, grid, values))]
     if not source.hyperparameters and not source.targets:
         raise InvalidValue(f"{type(source).__name__} has no closed form to preview (a get_lr "
                            "override runs its own code)")
@@ -235,10 +238,37 @@ def curves(spec: Any, steps: Any, label: str | None = None) -> list[Curve]:
                 continue
             text = name if groups == 1 else f"{name} (group {g})"
             out.append(Curve(text, hyperparameter, g, grid, table[:, g], schedule.marks(end),
-                             end=own_end(schedule), clock=clock))
+                             end=own_end(schedule), clock=clock,
+                             original=as_planned(schedule, grid, table[:, g])))
     for target in source.targets:  # values outside the optimizer
         out += _target_curves(source, target, values[target], name, grid, end)
     return out
+
+
+def as_planned(schedule: Schedule, grid: np.ndarray, values: np.ndarray) -> np.ndarray | None:
+    """The values a re-timed ``schedule`` (:mod:`cadence.schedules.branch`) had as first
+    planned, where ``values`` are its values over ``grid`` (a group's, through its base and
+    span: the same affine map is put on the original); None for a schedule never re-timed.
+
+    >>> from cadence.schedules import Cooldown, Constant
+    >>> grid = np.arange(6)
+    >>> as_planned(Cooldown(Constant(1.0), at=2, steps=2), grid, 0.1 * np.ones(6)).tolist()
+    [0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
+    """
+    if not isinstance(schedule, Branched):
+        return None
+    with np.errstate(all="ignore"):
+        mine, first = schedule(grid), schedule.original(grid)
+        if np.array_equal(mine, values):
+            return first
+        apart = np.flatnonzero(np.abs(mine - mine[0]) > 0)
+        if apart.size:  # values = low + span * mine: two points with different factors
+            j = int(apart[0])
+            span = (values[j] - values[0]) / (mine[j] - mine[0])
+        else:
+            span = values[0] / mine[0] if mine.size and mine[0] else 1.0
+        low = values[0] - span * mine[0] if mine.size else 0.0
+        return np.asarray(low + span * first, dtype=np.float64)
 
 
 def unit_of(found: list[Curve]) -> str:

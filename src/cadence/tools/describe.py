@@ -17,11 +17,13 @@ Every curve of :func:`cadence.tools.curves` gets one :class:`CurveSummary`; a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cadence.schedules import Schedule
+from cadence.schedules.branch import Branched, lineage
 from cadence.tools.curves import Curve, curves, load
 from cadence.tools.summary import JUMP_OF_MEDIAN as JUMP_OF_MEDIAN
 from cadence.tools.summary import JUMP_OF_NEIGHBOURS as JUMP_OF_NEIGHBOURS
@@ -64,6 +66,7 @@ class Description:
     warnings: list[str]
     training_steps: int | None = None
     clock: str | None = None  # what the steps count, for a scheduler on a clock (one line)
+    retimed: list[str] = field(default_factory=list)  # each re-timed schedule's plan and switches
 
     def table(self) -> Table:
         """A ``rich.table.Table``, one row per curve."""
@@ -92,6 +95,8 @@ class Description:
         parts: list[Any] = [self.table()]
         if self.clock:
             parts += [rich.text.Text(""), rich.text.Text(self.clock)]
+        for line in self.retimed:
+            parts += [rich.text.Text(""), rich.text.Text(line)]
         if self.warnings:
             listed = rich.table.Table.grid(padding=(0, 1))
             listed.add_column(no_wrap=True)
@@ -163,7 +168,30 @@ def describe(spec: Any, steps: Any, *, training_steps: int | None = None) -> Des
             warnings += value_warnings(curve, summary, total)
         if total is not None:
             warnings += training_warnings(source, summaries, total)
-    return Description(summaries, warnings, total, clock_line(found))
+    return Description(summaries, warnings, total, clock_line(found), retimings(source, found))
+
+
+def retimings(source: Any, found: list[Curve]) -> list[str]:
+    """One line per re-timed schedule of ``source``: the plan it started from and each switch
+    since (:mod:`cadence.schedules.branch`), oldest first.
+
+    >>> from cadence.schedules import Cooldown, Constant
+    >>> retimings(Cooldown(Constant(1.0), at=60, steps=40), [])
+    ['lr: planned as Constant(value=1.0); then a linear cool-down branched at step 60, to 0 over 40 steps']
+    """
+    if isinstance(source, Schedule):
+        named = [("lr" if not found else found[0].hyperparameter, source)]
+    else:
+        named = [(name, s) for name in (*source.hyperparameters, *source.targets)
+                 for s in dict.fromkeys(source.schedules(name)) if s is not None]
+    out = []
+    for name, schedule in named:
+        chain = list(lineage(schedule))
+        if len(chain) > 1:
+            switches = "; then ".join(b.explain() for b in reversed(chain[:-1])
+                                      if isinstance(b, Branched))
+            out.append(f"{name}: planned as {chain[-1]!r}; then {switches}")
+    return out
 
 
 def clock_line(found: list[Curve]) -> str | None:

@@ -35,9 +35,11 @@ from cadence.validation import InvalidValue, check_choice, check_positive, check
 
 FORMATS = (".png", ".svg", ".pdf")
 MARK_STYLE = {"restart": ("tab:red", ":"), "milestone": ("tab:purple", "--"),
-              "phase": ("tab:gray", ":"), "stage": ("tab:green", "-.")}
+              "phase": ("tab:gray", ":"), "stage": ("tab:green", "-."),
+              "branch": ("tab:orange", "-.")}
 MARK_LABELS = {"restart": "restart", "milestone": "milestone (a drop)", "phase": "phase end",
-               "stage": "batch size changes"}
+               "stage": "batch size changes", "branch": "re-timed here"}
+PLANNED = "as first planned"  # the legend entry of a re-timed curve's original
 AXES = ("updates", "samples", "tokens")  # what a clock's positions can be drawn against
 FACTOR, ABSOLUTE, ON_BASE_ONE = "factor", "absolute", "on a base of 1"
 
@@ -187,6 +189,12 @@ def plot(spec: Any, steps: int = 1000, *, steps_per_epoch: float | None = None,
             x = _x(curve, curve.steps, axis, per_epoch)
             label = curve.label if len(panel_kinds) == 1 else f"{curve.label} [{kinds[id(curve)]}]"
             ax.plot(x, curve.values, color=colour, label=label, linewidth=1.6)
+            if curve.original is not None:  # the plan it was re-timed from, after the switch
+                switched = min((m.step for m in curve.marks if m.kind == "branch"), default=0.0)
+                after = curve.steps >= switched
+                ax.plot(x[after], curve.original[after], color=colour, linestyle="--",
+                        linewidth=1.0, alpha=0.6,
+                        label=f"{label} ({PLANNED})")
             if marks:
                 stages = [] if curve.clock is None else \
                     [Mark(at, "stage") for at, _ in curve.clock.stages() if at <= n - 1]

@@ -109,7 +109,7 @@ def value_warnings(curve: Curve, s: CurveSummary, total: int | None = None) -> l
         out.append(f"{s.name}: the value reaches 0 at step {fmt_step(t[i])}, before "
                    f"{where}{stays}.")
     height = float(np.max(np.abs(v)))
-    deliberate = [m.step for m in curve.marks if m.kind in ("restart", "milestone")]
+    deliberate = [m.step for m in curve.marks if m.kind in ("restart", "milestone", "branch")]
     for jump in s.jumps:
         i = int(np.searchsorted(t, jump.step))
         if abs(jump.size) <= LARGE_JUMP * height or any(t[i - 1] < m <= t[i] for m in deliberate):
