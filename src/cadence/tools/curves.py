@@ -34,9 +34,9 @@ from cadence.config.io import (
     read_config,
 )
 from cadence.schedules import Mark, Schedule
+from cadence.schedules.branch import Branched
 from cadence.schedules.extents import DEFAULT_STEPS as DEFAULT_STEPS
 from cadence.schedules.extents import ENDS as ENDS
-from cadence.schedules.branch import Branched
 from cadence.schedules.extents import GOES_ON, extent, own_end, steps_for, together
 from cadence.schedules.extents import HOLDS as HOLDS
 from cadence.schedules.extents import TAIL as TAIL
