@@ -176,9 +176,11 @@ def retimings(source: Any, found: list[Curve]) -> list[str]:
     since (:mod:`cadence.schedules.branch`), oldest first.
 
     >>> from cadence.schedules import Cooldown, Constant
-    >>> [line] = retimings(Cooldown(Constant(1.0), at=60, steps=40), [])
-    >>> line.split("; then ")
-    ['lr: planned as Constant(value=1.0)', 'a linear cool-down branched at step 60, to 0 over 40 steps']
+    >>> [line] = retimings(Cooldown(Constant(1.0), at=60, steps=40, end=0.1), [])
+    >>> for part in line.split("; then "):
+    ...     print(part)
+    lr: planned as Constant(value=1.0)
+    a linear cool-down branched at step 60, to 0.1 over 40 steps
     """
     if isinstance(source, Schedule):
         named = [("lr" if not found else found[0].hyperparameter, source)]
