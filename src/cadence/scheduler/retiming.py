@@ -81,8 +81,8 @@ class Retiming:
             return Extend(schedule, at=at, new_total=new_total, policy=policy, shape=shape)
         self._branch(chosen, extended)
 
-    def cooldown(self, steps: int | float | str, *, shape: str = "linear", end: float = 0.0,
-                 names: Iterable[str] = ("lr",)) -> None:
+    def anneal(self, steps: int | float | str, *, shape: str = "linear", end: float = 0.0,
+               names: Iterable[str] = ("lr",)) -> None:
         """Branch a cool-down from the current step: ``shape`` (``"linear"``, ``"cosine"`` or
         ``"1-sqrt"``) from the current value to ``end`` (a factor of the base, or a value for an
         absolute hyperparameter) over ``steps`` (in this scheduler's clock, or a length such as
@@ -283,7 +283,7 @@ def check_continuous(name: str, branched: Schedule, remedy: str = "jump=True") -
         raise InvalidValue(
             f"{name!r} would jump at step {branched.at:g} from {before!r} to {after!r}: pass "
             f"{remedy} to take the jump, or re-time the old schedule (extend(..., policy="
-            f"'rescale' | 'hold' | 'continue'), cooldown(...)), which starts from its value")
+            f"'rescale' | 'hold' | 'continue'), anneal(...)), which starts from its value")
 
 
 def check_policy(value: object) -> str | None:

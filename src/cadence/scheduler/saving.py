@@ -98,7 +98,7 @@ class Saving(Retiming):
         continues it from the saved step with the saved bases. Every value is checked first:
         a bad one is refused with its key, and nothing changes.
 
-        A state whose schedule was re-timed (``extend``, ``cooldown``, ``switch``) from this
+        A state whose schedule was re-timed (``extend``, ``anneal``, ``switch``) from this
         scheduler's resumes into the re-timed one. ``retime`` (default: the scheduler's own
         ``retime=``) re-times a saved schedule that differs from this one by a named policy
         (``"rescale"``, ``"hold"``, ``"continue"``, ``"switch"`` or ``"jump"``: see
