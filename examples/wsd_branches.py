@@ -3,15 +3,16 @@
 Warmup-stable-decay (WSD) keeps the lr at its peak until a late decay, so one long run that
 never decays can give a finished model at any point: take its checkpoint there and cool it
 down. Here the run trains the built-in task of ``cadence demo`` (scikit-learn's digits, a small
-LeNet, SGD with lr 0.02 and momentum 0.9, batches of 64, one thread, a fixed seed) under a
-linear warm-up over ``--warmup`` of the run, then a constant lr, and keeps a checkpoint (model,
-optimizer and scheduler ``state_dict()``) at each of ``--points`` (fractions of the run). From
-each checkpoint and for each of ``--shapes``, a fresh model, optimizer and Scheduler, built with
-the same warm-up-then-stable schedule as the script always builds it, load the checkpoint, and
-``sched.cooldown(total - at, shape=shape)`` branches a decay to 0 over the rest of the run.
-Each branch is WSD with its decay starting there, bit for bit (tests/integrations/
-test_wsd_branches.py compares such runs with WSD runs trained from scratch). The stable run
-also goes on to the end without decaying, for comparison.
+LeNet, SGD with momentum 0.9, batches of 64, one thread, a fixed seed) under a linear warm-up
+over ``--warmup`` of the run to the peak lr ``--lr`` (0.05: at the demo's 0.02 the loss leaves
+its first plateau late), then that lr, and keeps a checkpoint (model, optimizer and scheduler
+``state_dict()``) at each of ``--points`` (fractions of the run). From each checkpoint and for
+each of ``--shapes``, a fresh model, optimizer and Scheduler, built with the same
+warm-up-then-stable schedule as the script always builds it, load the checkpoint, and
+``sched.anneal(total - at, shape=shape)`` branches a decay to 0 over the rest of the run.
+Each branch is WSD with its decay starting there, bit for bit
+(tests/integrations/test_wsd_branches.py compares such runs with WSD runs trained from
+scratch). The stable run also goes on to the end without decaying, for comparison.
 
 The figure (``--out``) draws the loss on the training set and on the held-out set, and the lr,
 of the stable run and of every branch, against the epoch; a table gives each branch's final
@@ -37,10 +38,11 @@ from torch import nn
 
 import cadence
 from cadence.cli.experiment import Ranks, batches
-from cadence.cli.task import BASE_LR, BATCH_SIZE, MOMENTUM, Digits, lenet, load_digits
+from cadence.cli.task import BATCH_SIZE, MOMENTUM, Digits, lenet, load_digits
 from cadence.schedules import Constant, Linear, Schedule, join
 
 SHAPES = ("linear", "cosine", "1-sqrt")
+LR = 0.05  # the peak lr: the demo's 0.02 is slow to leave the loss's first plateau
 
 
 def stable(warmup: int) -> Schedule:
@@ -66,7 +68,7 @@ class Task:
     """The digits, the loop over updates and the evaluations: update ``s`` trains on batch
     ``s % per_epoch`` of epoch ``s // per_epoch``, whatever run it is in."""
 
-    def __init__(self, epochs: int, seed: int, lr: float = BASE_LR) -> None:
+    def __init__(self, epochs: int, seed: int, lr: float = LR) -> None:
         self.data: Digits = load_digits()
         self.seed, self.lr = seed, lr
         self.ranks = Ranks()  # one process: every batch whole
@@ -125,7 +127,7 @@ class Task:
 
 
 def run(epochs: int, points: list[float], shapes: list[str], warmup: float,
-        seed: int, lr: float = BASE_LR) -> tuple[Task, list[Curve]]:
+        seed: int, lr: float = LR) -> tuple[Task, list[Curve]]:
     """The stable run to the end, then every branch; the stable run first in the list."""
     torch.set_num_threads(1)  # the same reductions in the same order in every run
     task = Task(epochs, seed, lr)
@@ -149,7 +151,7 @@ def run(epochs: int, points: list[float], shapes: list[str], warmup: float,
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
             sched.load_state_dict(saved["scheduler"])
-            sched.cooldown(total - at, shape=shape)  # from here: WSD decaying at `at`
+            sched.anneal(total - at, shape=shape)  # from here: WSD decaying at `at`
             curve = Curve(f"{shape} from epoch {at / task.per_epoch:g}", at, shape)
             task.train(model, optimizer, sched, curve, total)
             curves.append(curve)
@@ -214,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="the cool-down shapes branched from each point")
     parser.add_argument("--warmup", type=float, default=0.1,
                         help="the warm-up's length, as a fraction of the run")
+    parser.add_argument("--lr", type=float, default=LR, help="the peak lr")
     parser.add_argument("--seed", type=int, default=0,
                         help="the initial weights and the order of the batches")
     parser.add_argument("--out", default="wsd_branches.png", help="the figure's file")
@@ -222,7 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1 (got {args.epochs})")
-    task, curves = run(args.epochs, args.points, args.shapes, args.warmup, args.seed)
+    task, curves = run(args.epochs, args.points, args.shapes, args.warmup, args.seed,
+                       args.lr)
     figure(task, curves, args.out)
     print(f"{args.epochs} epochs of {task.per_epoch} updates; warm-up "
           f"{round(args.warmup * task.total)} updates; final losses:")

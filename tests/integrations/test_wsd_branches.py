@@ -5,7 +5,7 @@ On the built-in task (scikit-learn's digits, the LeNet of ``cadence demo``), on 
 fixed seeds: a single run that never decays (a linear warm-up, then a constant lr) saves
 checkpoints (model, optimizer, scheduler) at 25%, 50% and 75% of 30 epochs. From each, a fresh
 model, optimizer and ``Scheduler`` built with that same warm-up-then-stable schedule load the
-checkpoint, ``sched.cooldown(total - at, shape=...)`` branches the decay, and training goes on to
+checkpoint, ``sched.anneal(total - at, shape=...)`` branches the decay, and training goes on to
 the end. Each such run equals the run trained from scratch under
 ``WSD(warmup_steps=W, stable_steps=at - W, decay_steps=total - at, decay=shape)``:
 ``torch.equal`` on every parameter and every optimizer state tensor, and the same lr at every
@@ -26,11 +26,8 @@ import torch
 from torch import nn
 
 import cadence
+from cadence.cli.task import lenet, load_digits
 from cadence.schedules import WSD, Constant, Linear, Schedule, join
-
-pytest.importorskip("sklearn")  # the digits come with scikit-learn (the `cli` extra)
-
-from cadence.cli.task import lenet, load_digits  # noqa: E402
 
 EPOCHS, BATCH, LR, SEED = 30, 64, 2e-3, 0
 POINTS = (0.25, 0.50, 0.75)  # where the stable phase ends, as a fraction of the run
@@ -149,7 +146,7 @@ def test_wsd_branched_from_stable_checkpoints_equals_wsd_from_scratch(task, tmp_
         lrs = {s: base_lrs[s] for s in range(at)}
         model, optimizer, sched = resume(saves[at], stable(warmup), scheduler_first)
         assert sched.current_step == at and optimizer.param_groups[0]["lr"] == LR
-        sched.cooldown(total - at, shape=shape)
+        sched.anneal(total - at, shape=shape)
         inside = at + (total - at) // 2 + 5  # a checkpoint inside the cool-down (mid-epoch)
         inside_save = {inside: tmp_path / f"{shape}-{inside}.pt"}
         train(task, model, optimizer, sched, at, total, lrs, inside_save)

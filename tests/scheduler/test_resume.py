@@ -36,8 +36,9 @@ def through_disk(state):
 
 
 def make(opt, lr, momentum, count):
+    # absolute=False: random schedules are factors, some small enough to look like rates
     return Scheduler(opt, lr=lr, momentum=momentum, weight_decay=Linear(start=1, end=0, steps=50),
-                     batch_size_mode="linear", base_batch_size=32, count=count)
+                     batch_size_mode="linear", base_batch_size=32, count=count, absolute=False)
 
 
 def advance(opt, sched, batch):

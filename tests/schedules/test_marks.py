@@ -27,7 +27,8 @@ def test_every_example_gives_tidy_marks(example):
     _, schedule, _ = example
     marks = schedule.marks(5000)
     assert marks == sorted(set(marks))
-    assert all(0 < m.step <= 5000 and m.kind in ("phase", "restart", "milestone") for m in marks)
+    assert all(0 < m.step <= 5000 and m.kind in ("phase", "restart", "milestone", "branch")
+               for m in marks)
     assert len(schedule.marks(10**9)) <= 256
 
 

@@ -118,6 +118,6 @@ def registered() -> list[str]:
 
     >>> from cadence.config import registered
     >>> registered()[:5]
-    ['clip', 'constant', 'cosine', 'cosine_restarts', 'cosine_wave']
+    ['clip', 'constant', 'cooldown', 'cosine', 'cosine_restarts']
     """
     return sorted(_TYPES)

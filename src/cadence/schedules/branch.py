@@ -250,8 +250,8 @@ class Extend(Branched):
             return self.schedule._eval(t, xp)
         if self.policy == "rescale":
             inside = at + (total - at) * ((t - at) / (new - at))
-        else:  # hold, then play what was left
-            inside = xp.maximum(t - (new - total), at)
+        else:  # hold, then play what was left (a float step, as every schedule takes)
+            inside = xp.maximum(t - (new - total), float(at))
         return self.schedule._eval(xp.where(t >= new, total + (t - new), inside), xp)
 
     def explain(self) -> str:
