@@ -286,3 +286,30 @@ def test_resuming_past_the_old_end_with_rescale_is_refused_by_name():
     with pytest.raises(InvalidValue, match=r"'lr': resuming with retime='rescale' at step 120: "
                                            r"'at' must be <= 'total' \(100\)"):
         longer.load_state_dict(sched.state_dict())
+
+
+def test_the_all_in_one_scheduler_keeps_its_branch_in_the_state():
+    """WarmRestartScheduler's layout is the seed's settings; a re-timed one adds its schedule."""
+    def made():
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=BASE)
+        return opt, cadence.WarmRestartScheduler(opt)
+    opt, sched = made()
+    for _ in range(50):
+        opt.step()
+        sched.step()
+    assert "hyperparameters" not in sched.state_dict()["layout"]  # as before, until re-timed
+    before = opt.param_groups[0]["lr"]
+    sched.anneal(30)
+    assert opt.param_groups[0]["lr"] == before
+    state, rest = sched.state_dict(), []
+    for _ in range(40):
+        opt.step()
+        sched.step()
+        rest.append(opt.param_groups[0]["lr"])
+    opt2, again = made()
+    again.load_state_dict(state)
+    assert again.schedules("lr") == sched.schedules("lr")
+    for lr in rest:
+        opt2.step()
+        again.step()
+        assert opt2.param_groups[0]["lr"] == lr

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from cadence.compat.all_in_one_shapes import lr_scale
+from cadence.config.encoding import fingerprint
 from cadence.scheduler.batch import MODES, batch_factor, check_batch_size
 from cadence.scheduler.param_groups import summarize_param_groups
 from cadence.scheduler.scheduler import Scheduler
@@ -43,6 +44,7 @@ from cadence.schedules import (
     CosineRestarts,
     Schedule,
 )
+from cadence.schedules.branch import Branched
 from cadence.schedules.ops import SCALAR
 from cadence.schedules.restarts import check_period_mult
 from cadence.validation import (
@@ -138,7 +140,12 @@ class WarmRestartScheduler(Scheduler):
         prescribes: functions are not saved, and a resumed run sets its own again."""
         names = ("warmup_steps", "warmup_scale_min", "warmup_type", "T_0", "T_mult",
                  "eta_scal_min", "eta_scal_max", "gamma", "base_batch_size", "batch_size_mode")
-        return {"LRScheduler": {n: getattr(self, n) for n in names}}
+        layout: dict[str, Any] = {"LRScheduler": {n: getattr(self, n) for n in names}}
+        schedule = self._core_schedule
+        if isinstance(schedule, Branched):  # re-timed (anneal, extend, switch): kept in the state
+            layout["hyperparameters"] = {"lr": {"schedules": [fingerprint(schedule)],
+                                                "groups": [0] * len(self.optimizer.param_groups)}}
+        return layout
 
     def step(self, batch_size: float | None = None) -> None:  # type: ignore[override]
         """The seed's ``step(batch_size)``: the next step, with the lr scaled for
