@@ -13,18 +13,23 @@ module, as :mod:`cadence.compat._lr_scheduler` says why).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from torch.optim import lr_scheduler as T
 
+from cadence.compat import _torch_retime as retime
 from cadence.compat import legacy
 from cadence.compat import torch_shapes as shapes
 from cadence.compat._torch_base import LRScheduler
 from cadence.compat._torch_checks import check_epoch, per_group, real
 from cadence.scheduler.plan import group_values
+from cadence.scheduler.slots import as_float
+from cadence.schedules import Constant, join
+from cadence.schedules.branch import Switch
 from cadence.schedules.ops import SCALAR
+from cadence.schedules.restarts import check_period_mult
 from cadence.validation import (
     InvalidType,
     InvalidValue,
@@ -83,16 +88,57 @@ class CosineAnnealingWarmRestarts(LRScheduler, T.CosineAnnealingWarmRestarts):
 
     def _position(self) -> float:
         """The step of the restarts schedule that ``T_cur`` and ``T_i`` stand for."""
-        start, length = 0.0, float(self.T_0)
-        if not self.T_mult > 1 and self.T_i > length:  # cycles that never grow reach no T_i
-            raise InvalidValue(f"'T_i' must be a cycle length, T_0 * T_mult ** k ({self.T_0} "
-                               f"with T_mult={self.T_mult}) (got {self.T_i!r})")
+        return self._cycle_position(self.T_0, self.T_mult)
+
+    def _cycle_position(self, T_0: Any, T_mult: Any) -> float:
+        """:meth:`_position` with these settings: the cycles from the last re-timing (the one
+        ``T_i`` was then, from where it began), else from ``T_0`` at step 0."""
+        records = self.__dict__.get(retime.RECORD)
+        start, length, first = 0.0, float(T_0), "T_0"
+        if records:
+            last = records[-1]
+            start, length, first = last["at"] - last["T_cur"], float(last["T_i"]), "re-timed T_i"
+        if not T_mult > 1 and self.T_i > length:  # cycles that never grow reach no T_i
+            raise InvalidValue(f"'T_i' must be a cycle length, {first} * T_mult ** k ({length:g} "
+                               f"with T_mult={T_mult}) (got {self.T_i!r})")
         while length < self.T_i:
             start += length
-            length *= self.T_mult
+            length *= T_mult
         return start + self.T_cur
 
+    # -- re-timing (cadence.compat._torch_retime): PyTorch's counters go on --------------------
+    _record_counters = ("at", "T_i", "T_cur")
+
+    def _retimes(self, describe: Any) -> bool:
+        return True
+
+    def _recorded(self, changed: set[str], describe: Any) -> bool:
+        """``T_0`` and ``T_mult``: PyTorch's current cycle goes on, and the later ones grow by
+        the new ``T_mult`` (``T_0`` counts again at ``step(epoch)`` only)."""
+        return bool(changed & {"T_0", "T_mult"})
+
+    def _keeps_record(self, changed: set[str]) -> bool:
+        return True  # eta_min: a closed form of the counters, in PyTorch's too
+
+    def _retime_record(self, before: dict[str, Any]) -> dict[str, Any]:
+        at = self._cycle_position(before["T_0"], before["T_mult"])
+        return {"step": self.last_epoch, "settings": before, "at": at, "T_i": self.T_i,
+                "T_cur": self.T_cur}
+
+    def _branch(self, schedule: Any, record: Mapping[str, Any], settings: dict[str, Any],
+                describe: Any) -> Any:
+        """The cycle the change was made in goes on, then cycles ``T_mult`` times longer."""
+        start = record["at"] - record["T_cur"]
+        cycles = shapes.TorchRestarts(period=float(record["T_i"]), period_mult=float(
+            check_period_mult("T_mult", as_float(settings["T_mult"]))))
+        then = join([Constant(1.0), cycles], [start]) if start > 0 else cycles
+        return Switch(schedule, at=record["at"], then=then)
+
     def _update_lr(self, epoch: float | None = None, initial: bool = False) -> None:
+        if epoch is not None:
+            retime.forget(self)  # PyTorch's closed form of the settings now
+        else:
+            self._now()  # a change of settings since the last step: recorded at these counters
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:

@@ -46,6 +46,11 @@ class _UserFunctionLR(LRScheduler):
 
     lr_lambdas: list[Callable[[int], float]]
 
+    def _setting_values(self) -> dict[str, Any]:
+        # a copy: a function replaced in the list (``sched.lr_lambdas[0] = f``, which PyTorch
+        # reads at the next step) changes the settings, and the closed form is made again
+        return {"lr_lambdas": list(self.lr_lambdas)}
+
     def state_dict(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
         state["lr_lambdas"] = [_lambda_state(fn) for fn in self.lr_lambdas]

@@ -361,9 +361,13 @@ class OneCycleLR(LRScheduler, T.OneCycleLR):
         if anneal is None:  # a state saved before PyTorch 2.2 keeps the function
             anneal = "linear" if getattr(self, "anneal_func", None) is \
                 T.OneCycleLR._annealing_linear else "cos"
+        # the phases (PyTorch's, in the state) are the cycle: a total_steps assigned mid-run
+        # only moves PyTorch's limit on steps, and the values stay
+        total = phases[-1]["end_step"] + 1
+        total = int(total) if float(total).is_integer() else total
         values = {
-            "total_steps": self.total_steps,
-            "pct_start": (phases[0]["end_step"] + 1) / self.total_steps,
+            "total_steps": total,
+            "pct_start": (phases[0]["end_step"] + 1) / total,
             "anneal_strategy": anneal, "three_phase": len(phases) == 3,
             "max_lrs": [g["max_lr"] for g in groups], "min_lrs": [g["min_lr"] for g in groups],
             "cycle_momentum": self.cycle_momentum,

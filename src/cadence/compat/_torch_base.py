@@ -24,6 +24,7 @@ import torch
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 from torch.optim.lr_scheduler import LRScheduler as TorchLRScheduler
 
+from cadence.compat import _torch_retime as retime
 from cadence.compat import legacy, resume
 from cadence.compat._torch_checks import (
     check_epoch,
@@ -47,7 +48,7 @@ from cadence.validation import InvalidValue
 ORDER_HELP = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 
 
-class LRScheduler(TracksReading, TorchLRScheduler):
+class LRScheduler(TracksReading, retime.Retiming, TorchLRScheduler):
     """PyTorch's ``LRScheduler``, as the base of the drop-ins, with cadence's read API
     (:class:`~cadence.compat.reading.TracksReading`).
 
@@ -128,14 +129,15 @@ class LRScheduler(TracksReading, TorchLRScheduler):
         return list(self._now().binder.tracks.values())
 
     def _now(self) -> ClosedForm:
-        """The closed form for the current settings and bases (made again when they change,
-        e.g. by a loaded state: the saved settings win)."""
+        """The closed form for the current settings and bases (made again when they change:
+        by a loaded state, where the saved settings win, or mid-run, a re-timing:
+        :mod:`cadence.compat._torch_retime`)."""
         key = (self._read_settings(self), tuple(self.base_lrs))
         runtime: ClosedForm | None = getattr(self, "_runtime", None)
         if runtime is None or runtime.key != key:
             describe = _inherited_description(type(self))
-            tracks = [] if describe is None else describe(self._bases(),
-                                                          **self._setting_values())
+            tracks = [] if describe is None else retime.tracks(
+                self, describe, None if runtime is None else runtime.key)
             runtime = self._runtime = ClosedForm(key, Binder(self.optimizer, tracks),
                                                  self._refuse_values)
         return runtime
@@ -219,6 +221,8 @@ class LRScheduler(TracksReading, TorchLRScheduler):
         if self._custom:
             self._update_from_get_lr(epoch)
         else:
+            if epoch is not None:
+                retime.forget(self)  # PyTorch's closed form of the settings now
             runtime = self._now()
             step = self.last_epoch
             self.last_epoch = step + 1 if epoch is None else check_epoch(epoch)  # type: ignore[assignment]
@@ -297,9 +301,10 @@ class LRScheduler(TracksReading, TorchLRScheduler):
         check_torch_state(state_dict)
         fresh = resume.untouched(self)
         before = self.__dict__.copy()
-        super().load_state_dict(dict(state_dict))  # a copy: upstream's pops entries from it
-        if not self._custom:
-            check_loaded(self, state_dict, before, self._loaded_values)
+        with retime.loading(self, state_dict):
+            super().load_state_dict(dict(state_dict))  # a copy: upstream's pops entries from it
+            if not self._custom:
+                check_loaded(self, state_dict, before, self._loaded_values)
         if fresh:
             self._restore()
 

@@ -36,9 +36,11 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from cadence.compat._torch_retime import moving_part
 from cadence.scheduler.binder import Binder
 from cadence.scheduler.track import Track
 from cadence.schedules.base import Schedule
+from cadence.schedules.branch import Switch
 from cadence.schedules.combinators import Join, Scale
 from cadence.schedules.decay import Exponential, MultiStep, Step
 from cadence.schedules.function import Multiplicative
@@ -303,7 +305,11 @@ def change(schedule: Any, step: float, t: float, before: Any, after: Any) -> flo
     ratio, or upstream's own multiplier where the schedule has one (ExponentialLR's, StepLR's
     and MultiStepLR's ``gamma``, exact even where the product underflowed; MultiplicativeLR's
     function where its product reached 0); None where ``before`` is 0, for :func:`chained`'s
-    rule from the floor."""
+    rule from the floor. A re-timed schedule's change is that of the part both steps are in,
+    the continuation's from the step of the change (it goes on from the value there)."""
+    if isinstance(schedule, Switch) and step >= 0:  # a re-timed drop-in's: its part's values
+        schedule = moving_part(schedule, step, t)
+        before, after = schedule.evaluate(step, SCALAR), schedule.evaluate(t, SCALAR)
     kind = _OWN.get(type(schedule))
     if kind is not None and step >= 0:  # from the base (-1), the ratio: upstream's own first
         if kind is not Multiplicative:
