@@ -1,0 +1,354 @@
+"""Forecast the loss under candidate schedules from one or a few logged runs.
+
+The loss of a run depends on its schedule mainly through sums of the lrs it used: a law of
+those sums (:mod:`cadence.tools.forecast_laws`), fitted to a few runs, predicts the loss curve
+of another schedule. :func:`fit` fits one to :class:`Run` s (the loss measured after some
+updates, and the lr of every update: cadence's schedules give it exactly, and
+``HyperparameterLog``'s CSV records it), with scipy's L-BFGS-B from fixed starting points (the
+fit is deterministic), and returns a :class:`Forecast`: a frozen value with its parameters and
+fit residuals, saved and loaded as JSON. ``forecast.predict(lrs)`` gives a :class:`Prediction`
+with a band from the residuals, and notes where it reaches past what the fit saw (a longer
+run, a higher peak); :func:`rank` orders candidates by their predicted final loss.
+
+>>> import numpy as np
+>>> from cadence.schedules import Cosine, Constant
+>>> law = lambda lrs: 2.0 + 1.5 * np.cumsum(lrs) ** -0.4   # a made-up task
+>>> runs = [Run.from_schedule(name, s, total=400, peak=0.1, steps=np.arange(9, 400, 10),
+...                           losses=law(0.1 * s(np.arange(400)))[9::10])
+...         for name, s in (("constant", Constant(1.0)), ("cosine", Cosine(steps=400)))]
+>>> model = fit(runs, "area")
+>>> round(model.params["alpha"], 3), model.law
+(0.4, 'area')
+>>> p = model.predict(0.1 * Cosine(steps=400)(np.arange(400)))
+>>> bool(abs(p.final - law(0.1 * Cosine(steps=400)(np.arange(400)))[-1]) < 1e-6)
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cadence.schedules import Schedule
+from cadence.tools.forecast_laws import ANNEALING, AREA, LAWS, MULTI_POWER, Law, Prepared, prepare
+from cadence.validation import InvalidType, InvalidValue, check_choice, check_positive
+
+FORMAT = "cadence.Forecast/1"
+DELTA = 1e-3  # the Huber loss's threshold on log residuals (the multi-power law's authors')
+SCALE = 1e-6  # the objective is divided by it: L-BFGS-B's tolerances suit values near 1
+
+
+# -- runs --------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Run:
+    """One logged run: ``lrs[t]`` the lr update ``t`` used (every update), and ``losses[i]``
+    the loss measured after update ``steps[i]``."""
+
+    name: str
+    lrs: np.ndarray
+    steps: np.ndarray
+    losses: np.ndarray
+
+    def __post_init__(self) -> None:
+        lrs = np.asarray(self.lrs, dtype=np.float64)
+        steps = np.asarray(self.steps)
+        losses = np.asarray(self.losses, dtype=np.float64)
+        if lrs.ndim != 1 or not lrs.size or not np.all(np.isfinite(lrs)) or lrs.min() < 0:
+            raise InvalidValue(f"run {self.name!r}: 'lrs' must be the lr of every update, "
+                               f"finite and >= 0 (got {lrs.size} values)")
+        if steps.ndim != 1 or steps.shape != losses.shape or not steps.size:
+            raise InvalidValue(f"run {self.name!r}: 'steps' and 'losses' must be two lists of "
+                               f"the same length, at least 1 (got {steps.shape} and "
+                               f"{losses.shape})")
+        if steps.dtype.kind not in "iu" or steps.min() < 0 or steps.max() >= lrs.size or \
+                np.any(np.diff(steps) <= 0):
+            raise InvalidValue(f"run {self.name!r}: 'steps' must be increasing update indices "
+                               f"in 0..{lrs.size - 1} (got {steps.min()}..{steps.max()})")
+        if not np.all(np.isfinite(losses)) or losses.min() <= 0:
+            raise InvalidValue(f"run {self.name!r}: 'losses' must be finite and > 0 (a law of "
+                               f"the log loss) (got min {losses.min()!r})")
+        object.__setattr__(self, "lrs", lrs)
+        object.__setattr__(self, "steps", steps.astype(np.int64))
+        object.__setattr__(self, "losses", losses)
+
+    @classmethod
+    def from_schedule(cls, name: str, schedule: Schedule, *, total: int, peak: float,
+                      steps: Sequence[int] | np.ndarray, losses: Sequence[float] | np.ndarray
+                      ) -> Run:
+        """A run that followed ``peak * schedule(t)`` for ``total`` updates."""
+        return cls(name, lrs_of(schedule, total, peak), np.asarray(steps), np.asarray(losses))
+
+    @classmethod
+    def from_csv(cls, path: str | Path, lrs: str | Path | None = None) -> Run:
+        """A run from a CSV with a header: an ``update`` (or ``step``) column, a ``loss``
+        column (empty where it was not measured) and an lr column (``lr`` or ``lr/0``, as
+        ``HyperparameterLog`` writes it) on every row; or, with ``lrs``, the lrs from that
+        CSV (``HyperparameterLog``'s) and the losses from ``path``."""
+        table = _read_csv(path)
+        name = Path(path).stem
+        source = table if lrs is None else _read_csv(lrs)
+        updates, values = _column(source, ("update", "step"), lrs or path), \
+            _column(source, ("lr", "lr/0"), lrs or path)
+        known = ~np.isnan(values)
+        if not known.any() or updates[known][0] != 0 or np.any(np.diff(updates[known]) != 1):
+            raise InvalidValue(f"{lrs or path}: the lr column must give the lr of every update "
+                               "from 0 on (HyperparameterLog's CSV does)")
+        measured = _column(table, ("loss",), path)
+        at = _column(table, ("update", "step"), path)
+        kept = ~np.isnan(measured)
+        return cls(name, values[known], at[kept].astype(np.int64), measured[kept])
+
+
+def _read_csv(path: str | Path) -> dict[str, list[str]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            rows = list(csv.DictReader(file))
+    except OSError as exc:
+        raise InvalidValue(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    if not rows:
+        raise InvalidValue(f"{str(path)!r} has no rows under its header")
+    return {key: [row[key] for row in rows] for key in rows[0]}
+
+
+def _column(table: Mapping[str, list[str]], names: tuple[str, ...], path: object) -> np.ndarray:
+    for name in names:
+        if name in table:
+            try:
+                return np.array([float(v) if v.strip() else math.nan for v in table[name]])
+            except ValueError:
+                raise InvalidValue(f"{path}: column {name!r} must hold numbers") from None
+    raise InvalidValue(f"{path}: no {' or '.join(repr(n) for n in names)} column (it has "
+                       f"{sorted(table)})")
+
+
+def lrs_of(schedule: Any, total: int, peak: float = 1.0) -> np.ndarray:
+    """The lr of each of ``total`` updates under ``schedule``: ``peak`` times a schedule's
+    factor (a Schedule, a preset's name or a schedule's config), or an array of lrs as is."""
+    if isinstance(schedule, (np.ndarray, list, tuple)):
+        return np.asarray(schedule, dtype=np.float64)
+    if not isinstance(schedule, Schedule):
+        from cadence.tools.curves import load
+
+        schedule = load(schedule, total)
+        if not isinstance(schedule, Schedule):
+            raise InvalidType(f"a candidate must be a schedule, a preset or a schedule's config "
+                              f"(got {type(schedule).__name__})")
+    return peak * schedule(np.arange(int(total)))
+
+
+# -- the fit -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prediction:
+    """A predicted loss curve: ``loss`` after each of ``steps``, within ``[low, high]`` (the
+    fitted runs' 5th to 95th percentile of relative residuals), and ``notes`` where the
+    prediction reaches past what the fit saw."""
+
+    steps: np.ndarray
+    loss: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    notes: tuple[str, ...] = ()
+
+    @property
+    def final(self) -> float:
+        """The predicted loss after the last update."""
+        return float(self.loss[-1])
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A law fitted to runs: ``law`` (``"multi-power"``, ``"annealing"`` or ``"area"``), its
+    ``params``, the lr it divides the lrs by (``lr_scale``: the fitted runs' peak), each
+    fitted run's mean and largest relative error (``residuals``), the band of relative
+    residuals, and the reach of the fit (the longest run, the highest lr)."""
+
+    law: str
+    params: dict[str, float]
+    lr_scale: float
+    residuals: dict[str, dict[str, float]]
+    band: tuple[float, float]
+    horizon: int
+    peak: float
+    fit_seconds: float = field(default=0.0, compare=False)
+
+    def _law(self) -> Law:
+        return LAWS[self.law]
+
+    def predict(self, lrs: Any, steps: Sequence[int] | np.ndarray | None = None, *,
+                total: int | None = None, peak: float | None = None) -> Prediction:
+        """The loss after each of ``steps`` (by default every update) of a run with ``lrs``
+        (an array, one lr per update; or a schedule, a preset or a config over ``total``
+        updates at ``peak``, by default the fitted runs' length and peak)."""
+        values = lrs_of(lrs, total or self.horizon, self.peak if peak is None else peak)
+        at = np.arange(values.size) if steps is None else np.asarray(steps, dtype=np.int64)
+        run = prepare(values / self.lr_scale, at)
+        loss = self._law().predict(list(self.params.values()), run)
+        notes = []
+        if values.size > self.horizon:
+            notes.append(f"{values.size} updates, longer than any fitted run "
+                         f"({self.horizon}): extrapolated")
+        if values.max() > self.peak * (1 + 1e-9):
+            notes.append(f"a peak lr of {values.max():.3g}, above any fitted run's "
+                         f"({self.peak:.3g}): extrapolated")
+        return Prediction(at, loss, loss * (1 + self.band[0]), loss * (1 + self.band[1]),
+                          tuple(notes))
+
+    def errors(self, run: Run) -> tuple[float, float]:
+        """The mean and the largest relative error of the prediction of ``run``'s losses."""
+        predicted = self.predict(run.lrs, run.steps).loss
+        error = np.abs(run.losses - predicted) / run.losses
+        return float(error.mean()), float(error.max())
+
+    # -- as JSON -------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The fitted model as plain data (``Forecast.from_json`` reads it back)."""
+        return {"format": FORMAT, "law": self.law, "params": self.params,
+                "lr_scale": self.lr_scale, "residuals": self.residuals,
+                "band": list(self.band), "horizon": self.horizon, "peak": self.peak,
+                "fit_seconds": self.fit_seconds}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Forecast:
+        """A model from :meth:`to_json`; another format is refused by name."""
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            got = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+            raise InvalidValue(f"not a fitted forecast of format {FORMAT!r} (got {got!r})")
+        law = check_choice("law", data["law"], tuple(LAWS))
+        params = {k: float(v) for k, v in data["params"].items()}
+        if list(params) != list(LAWS[law].parameters):
+            raise InvalidValue(f"law {law!r} has the parameters {list(LAWS[law].parameters)} "
+                               f"(got {list(params)})")
+        return cls(law, params, float(data["lr_scale"]),
+                   {k: dict(v) for k, v in data["residuals"].items()},
+                   (float(data["band"][0]), float(data["band"][1])), int(data["horizon"]),
+                   float(data["peak"]), float(data.get("fit_seconds", 0.0)))
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> None:
+        """Write the model as JSON to ``path`` (an existing file only with ``overwrite``)."""
+        target = Path(path)
+        if target.exists() and not overwrite:
+            raise InvalidValue(f"{str(target)!r} exists: pass overwrite=True to replace it")
+        target.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Forecast:
+        """A model :meth:`save` wrote."""
+        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def __str__(self) -> str:
+        params = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
+        errors = ", ".join(f"{name} {r['mean']:.3%} (worst {r['max']:.3%})"
+                           for name, r in self.residuals.items())
+        return f"{self.law} law: {params}; fitted runs' mean relative error: {errors}"
+
+
+def fit(runs: Iterable[Run], law: str = "multi-power", *, delta: float = DELTA) -> Forecast:
+    """Fit ``law`` to ``runs``: the Huber loss (threshold ``delta``) of the log residuals,
+    summed over every measured loss, minimised by L-BFGS-B with the law's gradient. The
+    area law starts from a grid of fixed points; the others start from the area law's fit."""
+    import time
+
+    from scipy.optimize import minimize
+
+    chosen = check_choice("law", law, tuple(LAWS))
+    items = list(runs)
+    if not items or not all(isinstance(r, Run) for r in items):
+        raise InvalidValue(f"'runs' must be one or more Run (got {items!r})")
+    delta = check_positive("delta", delta)
+    start = time.perf_counter()
+    scale = max(float(r.lrs.max()) for r in items)
+    if scale <= 0:
+        raise InvalidValue("'runs' must have some lr above 0")
+    data = [(prepare(r.lrs / scale, r.steps), r.losses) for r in items]
+
+    def fitted(model: Law, x0: Sequence[float]) -> np.ndarray:
+        result = minimize(_objective, np.asarray(x0, dtype=np.float64), args=(model, data, delta),
+                          jac=True, method="L-BFGS-B", bounds=model.bounds,
+                          options={"maxiter": 5000})
+        return np.asarray(result.x)
+
+    area = min((fitted(AREA, x0) for x0 in _area_starts(data)),
+               key=lambda x: _objective(x, AREA, data, delta)[0])
+    if chosen == "area":
+        best = area
+    elif chosen == "annealing":
+        best = fitted(ANNEALING, [*area, 0.0])
+    else:
+        best = fitted(MULTI_POWER, [*area, 0.3, 1.0, 0.5, 0.5])
+    model = LAWS[chosen]
+    params = dict(zip(model.parameters, (float(v) for v in best)))
+    relative, residuals = [], {}
+    for run, (prepared, losses) in zip(items, data):
+        predicted = model.predict(best, prepared)
+        ratio = losses / predicted - 1
+        relative.append(ratio)
+        error = np.abs(ratio * predicted / losses)
+        residuals[run.name] = {"mean": float(error.mean()), "max": float(error.max())}
+    every = np.concatenate(relative)
+    return Forecast(chosen, params, scale, residuals,
+                    (float(np.percentile(every, 5)), float(np.percentile(every, 95))),
+                    max(r.lrs.size for r in items), scale, time.perf_counter() - start)
+
+
+def _area_starts(data: list[tuple[Prepared, np.ndarray]]) -> list[list[float]]:
+    """Starting points of the area law: ``log(loss - L0) ~ log(A) - alpha log(S1)`` by least
+    squares, for a few floors ``L0`` below the lowest loss."""
+    lowest = min(float(losses.min()) for _, losses in data)
+    s1 = np.concatenate([run.s1 for run, _ in data])
+    losses = np.concatenate([losses for _, losses in data])
+    starts = []
+    for share in (0.0, 0.5, 0.8, 0.9, 0.95, 0.99):
+        floor = lowest * share
+        x, y = np.log(np.maximum(s1, 1e-12)), np.log(losses - floor + 1e-3 * lowest)
+        slope, intercept = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(y.mean()))
+        starts.append([floor, float(np.exp(intercept)), float(min(max(-slope, 0.0), 5.0))])
+    return starts
+
+
+def _objective(x: np.ndarray, law: Law, data: list[tuple[Prepared, np.ndarray]],
+               delta: float) -> tuple[float, np.ndarray]:
+    """The summed Huber loss of the log residuals, and its gradient, over ``SCALE``."""
+    total, gradient = 0.0, np.zeros(len(x))
+    for run, losses in data:
+        predicted, grad = law.predict_with_gradient(x, run)
+        predicted = np.maximum(predicted, 1e-12)  # a floor: log of a negative prediction
+        r = np.log(losses) - np.log(predicted)
+        small = np.abs(r) <= delta
+        total += float(np.where(small, 0.5 * r * r, delta * (np.abs(r) - 0.5 * delta)).sum())
+        gradient += grad @ (-np.clip(r, -delta, delta) / predicted)
+    return total / SCALE, gradient / SCALE
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One candidate of :func:`rank`: its predicted final loss with the band, the baseline's,
+    and the notes of the prediction."""
+
+    name: str
+    final: float
+    low: float
+    high: float
+    baseline: float | None
+    notes: tuple[str, ...]
+
+
+def rank(model: Forecast, candidates: Mapping[str, Any], *, baseline: Forecast | None = None,
+         total: int | None = None, peak: float | None = None) -> list[Ranked]:
+    """The candidates (name: lrs, schedule, preset or config) by predicted final loss, lowest
+    first, each beside the ``baseline``'s prediction (the area law fitted to the same runs)."""
+    out = []
+    for name, spec in candidates.items():
+        p = model.predict(spec, total=total, peak=peak)
+        base = None if baseline is None else baseline.predict(spec, total=total, peak=peak).final
+        out.append(Ranked(name, p.final, float(p.low[-1]), float(p.high[-1]), base, p.notes))
+    return sorted(out, key=lambda r: r.final)
+
+
+__all__ = ["FORMAT", "Forecast", "Prediction", "Ranked", "Run", "fit", "lrs_of", "rank"]
