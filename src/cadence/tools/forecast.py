@@ -38,7 +38,13 @@ import numpy as np
 
 from cadence.schedules import Schedule
 from cadence.tools.forecast_laws import ANNEALING, AREA, LAWS, MULTI_POWER, Law, Prepared, prepare
-from cadence.validation import InvalidType, InvalidValue, check_choice, check_positive
+from cadence.validation import (
+    InvalidType,
+    InvalidValue,
+    MissingPackage,
+    check_choice,
+    check_positive,
+)
 
 FORMAT = "cadence.Forecast/1"
 DELTA = 1e-3  # the Huber loss's threshold on log residuals (the multi-power law's authors')
@@ -255,7 +261,11 @@ def fit(runs: Iterable[Run], law: str = "multi-power", *, delta: float = DELTA) 
     area law starts from a grid of fixed points; the others start from the area law's fit."""
     import time
 
-    from scipy.optimize import minimize
+    try:
+        from scipy.optimize import minimize
+    except ImportError:
+        raise MissingPackage("fitting a forecast needs the 'scipy' package: "
+                             "pip install 'cadence[forecast]'") from None
 
     chosen = check_choice("law", law, tuple(LAWS))
     items = list(runs)

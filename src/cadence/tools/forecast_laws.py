@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+Params = Sequence[float] | np.ndarray  # a law's parameters, in the order of its names
 DECAY = 0.999  # the annealing law's momentum of lr drops (Tissue et al. use 0.999)
 TINY = 1e-300
 
@@ -76,13 +77,13 @@ class Law:
     name: str
     parameters: tuple[str, ...]
     bounds: tuple[tuple[float | None, float | None], ...]
-    formula: Callable[[Sequence[float], Prepared, bool], tuple[np.ndarray, np.ndarray | None]]
+    formula: Callable[[Params, Prepared, bool], tuple[np.ndarray, np.ndarray | None]]
 
-    def predict(self, params: Sequence[float], run: Prepared) -> np.ndarray:
+    def predict(self, params: Params, run: Prepared) -> np.ndarray:
         """The predicted loss at ``run``'s measured updates."""
         return self.formula(params, run, False)[0]
 
-    def predict_with_gradient(self, params: Sequence[float], run: Prepared
+    def predict_with_gradient(self, params: Params, run: Prepared
                               ) -> tuple[np.ndarray, np.ndarray]:
         """The prediction and its gradient (one row per parameter)."""
         pred, grad = self.formula(params, run, True)
@@ -104,14 +105,14 @@ def _power(A: float, alpha: float, s1: np.ndarray, rows: int, grad: bool
     return A * term, out
 
 
-def _area(params: Sequence[float], run: Prepared, grad: bool
+def _area(params: Params, run: Prepared, grad: bool
           ) -> tuple[np.ndarray, np.ndarray | None]:
     L0, A, alpha = params
     term, out = _power(A, alpha, run.s1, 3, grad)
     return L0 + term, out
 
 
-def _annealing(params: Sequence[float], run: Prepared, grad: bool
+def _annealing(params: Params, run: Prepared, grad: bool
                ) -> tuple[np.ndarray, np.ndarray | None]:
     L0, A, alpha, C = params
     term, out = _power(A, alpha, run.s1, 4, grad)
@@ -120,7 +121,7 @@ def _annealing(params: Sequence[float], run: Prepared, grad: bool
     return L0 + term - C * run.s2, out
 
 
-def _multi_power(params: Sequence[float], run: Prepared, grad: bool
+def _multi_power(params: Params, run: Prepared, grad: bool
                  ) -> tuple[np.ndarray, np.ndarray | None]:
     L0, A, alpha, B, C, beta, gamma = params
     term, out = _power(A, alpha, run.s1, 7, grad)
