@@ -5,14 +5,16 @@ Schedule level: :class:`~cadence.schedules.Extend` (each policy) and
 step are the original, value for value, before the switch; have the original's value at the
 switch (no jump); reach the end value exactly at the new end; and round-trip through a config.
 
-Scheduler level: a run re-timed by ``Scheduler.extend`` / ``Scheduler.cooldown`` after a few
+Scheduler level: a run re-timed by ``Scheduler.extend`` / ``Scheduler.anneal`` after a few
 updates keeps its lr at the switch, follows the branch written here, and, saved later and
 resumed by the original script (built with the original schedule, the state loaded before or
 after the optimizer's), continues bit for bit: every lr, parameter and optimizer state tensor of
 the uninterrupted run. A scheduler built with another schedule refuses the state.
 
-Every expected value comes from the original schedule evaluated directly, or from the branch's
-formula written here, never from the code under test.
+The schedule level checks every value against the original schedule evaluated directly, or
+against each policy's formula written here. The scheduler level checks the lrs against
+``base * branch(t)``, the branch built directly (which the schedule level checks), and the
+resumed runs against the uninterrupted one.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ import math
 import warnings
 from typing import Any
 
+import hypothesis
 import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from properties.surface import examples
 
 import cadence.schedules as S
 from cadence import Scheduler
@@ -39,6 +41,14 @@ from cadence.validation import InvalidType, InvalidValue
 
 POLICIES = ("rescale", "hold", "continue")
 DECAYS = ("linear", "cosine", "1-sqrt")
+
+
+def examples(count: int) -> int:
+    """``count`` examples, or the profile's own number when it asks for more
+    (``CADENCE_HYPOTHESIS=explore``), as properties.surface.examples (not imported: it walks
+    the whole package)."""
+    default = hypothesis.settings.default.max_examples
+    return max(count, default if default > 100 else count)
 
 
 # -- module-level functions (a Lambda, a Multiplicative): they pickle and have a fingerprint ---
@@ -122,7 +132,7 @@ def shapes(non_negative: bool) -> dict[str, st.SearchStrategy[Schedule]]:
                             st.sampled_from(["triangular", "triangular2", "exp_range"])),
         "one_cycle": st.builds(lambda k, p, an, three: S.OneCycle(total_steps=k, pct_start=p,
                                                                   anneal=an, three_phase=three),
-                               st.integers(10, 60), st.floats(0.1, 0.45),
+                               st.integers(20, 60), st.floats(0.1, 0.45),
                                st.sampled_from(["cos", "linear"]), st.booleans()),
         "wsd": st.builds(lambda w, s, d, wu, de, e: S.WSD(warmup_steps=w, stable_steps=s,
                                                           decay_steps=d, warmup=wu, decay=de, end=e),
@@ -177,6 +187,20 @@ def wraps_a_function(config: Any) -> bool:
 
 
 # -- schedule level --------------------------------------------------------------------------
+def decayed(shape: str, start: float, end: float, p: float) -> float:
+    """A decay from ``start`` to ``end`` at the fraction ``p`` of it, as the textbooks write
+    each shape."""
+    if shape == "linear":
+        return start + (end - start) * p
+    if shape == "cosine":
+        return end + (start - end) * (1 + math.cos(math.pi * p)) / 2
+    return end + (start - end) * (1 - math.sqrt(p))
+
+
+def close_to(value: float) -> Any:
+    return pytest.approx(value, rel=1e-9, abs=1e-12)
+
+
 def check_branch(original: Schedule, branched: Schedule, at: int, end_step: int | float,
                  end_value: float, end_array: float) -> None:
     """Before ``at`` the original (one step at a time and as an array, alone and mixed with
@@ -215,7 +239,7 @@ def check_config(branched: Schedule, steps: list[float]) -> None:
 
 
 @pytest.mark.parametrize("name", TYPES)
-@settings(max_examples=examples(6), deadline=None,
+@settings(max_examples=examples(15), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
 @given(data=st.data())
 def test_a_branch_is_the_original_until_it_switches_and_lands_on_its_end(name, data):
@@ -229,33 +253,40 @@ def test_a_branch_is_the_original_until_it_switches_and_lands_on_its_end(name, d
         total = int(end) if float(end).is_integer() else end
         given_total = None
     at = data.draw(st.integers(0, math.floor(total)), label="at")
-    policy = data.draw(st.sampled_from(POLICIES), label="policy")
-    low = max(at + 1, math.ceil(total)) if policy == "hold" else at + 1
-    new_total = data.draw(st.integers(low, low + 40), label="new_total")
-    decay = data.draw(st.sampled_from(DECAYS), label="shape")
-    extended = S.Extend(original, at=at, new_total=new_total, policy=policy, total=given_total,
-                        shape=decay)
     planned_end = original(total)
-    check_branch(original, extended, at, new_total, planned_end,
-                 original(np.array([float(total)]))[0])
-    if policy != "continue":  # past the new end, the original as it went on past its end
-        for d in (0.5, 1, 7):
-            assert extended(new_total + d) == original(total + d)
-    else:  # the decay written here, then its end value held
-        assert extended(new_total + 3) == planned_end
-    check_config(extended, [0, at / 2, at, (at + new_total) / 2, new_total, new_total + 5])
+    for policy in POLICIES:  # each policy, every example
+        low = max(at + 1, math.ceil(total)) if policy == "hold" else at + 1
+        new_total = data.draw(st.integers(low, low + 40), label=f"new_total ({policy})")
+        decay = data.draw(st.sampled_from(DECAYS), label=f"shape ({policy})")
+        extended = S.Extend(original, at=at, new_total=new_total, policy=policy,
+                            total=given_total, shape=decay)
+        check_branch(original, extended, at, new_total, planned_end,
+                     original(np.array([float(total)]))[0])
+        if policy != "continue":  # past the new end, the original as it went on past its end
+            for d in (0.5, 1, 7):
+                assert extended(new_total + d) == original(total + d)
+        else:  # the decay written here, then its end value held
+            assert extended(new_total + 3) == planned_end
+        # inside the branch: the policy's formula, written out
+        u = at + data.draw(st.floats(0.01, 0.99), label=f"inside ({policy})") * (new_total - at)
+        if policy == "rescale":
+            assert extended(u) == original(u if new_total == total else
+                                           at + (total - at) * ((u - at) / (new_total - at)))
+        elif policy == "hold":
+            assert extended(u) == original(max(u - (new_total - total), at))
+        else:
+            assert extended(u) == close_to(decayed(decay, original(at), planned_end,
+                                                   (u - at) / (new_total - at)))
+        check_config(extended, [0, at / 2, at, u, new_total, new_total + 5])
 
     cool_at = data.draw(st.integers(0, 60), label="cooldown at")
     steps = data.draw(st.integers(1, 40), label="cooldown steps")
     floor = data.draw(st.floats(-1, 1).map(_round), label="cooldown end")
+    decay = data.draw(st.sampled_from(DECAYS), label="cooldown shape")
     cooled = S.Cooldown(original, at=cool_at, steps=steps, shape=decay, end=floor)
     check_branch(original, cooled, cool_at, cool_at + steps, floor, floor)
-    start = original(cool_at)
-    half = cooled(cool_at + steps / 2)
-    # halfway down: the formula of each decay written out (p = 1/2)
-    expected = {"linear": (start + floor) / 2, "cosine": (start + floor) / 2,
-                "1-sqrt": floor + (start - floor) * (1 - math.sqrt(0.5))}[decay]
-    assert half == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    p = data.draw(st.floats(0.01, 0.99), label="cooldown inside")
+    assert cooled(cool_at + p * steps) == close_to(decayed(decay, original(cool_at), floor, p))
     assert cooled(cool_at + steps + 9) == floor
     check_config(cooled, [0, cool_at, cool_at + steps / 3, cool_at + steps, cool_at + steps + 2])
 
@@ -311,7 +342,7 @@ def scheduler(opt: torch.optim.Optimizer, schedule: Schedule) -> Scheduler:
 
 
 @pytest.mark.parametrize("name", TYPES)
-@settings(max_examples=examples(2), deadline=None,
+@settings(max_examples=examples(5), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
 @given(data=st.data())
 def test_a_retimed_run_resumes_bit_for_bit_from_the_original_script(name, data):
@@ -346,7 +377,7 @@ def test_a_retimed_run_resumes_bit_for_bit_from_the_original_script(name, data):
             update(model, opt, sched)
         before = [g["lr"] for g in opt.param_groups]
         if operation == "cooldown":
-            sched.cooldown(steps, shape=decay, end=floor)
+            sched.anneal(steps, shape=decay, end=floor)
         else:
             sched.extend(last, policy=operation, shape=decay)
         assert [g["lr"] for g in opt.param_groups] == before, "the lr jumped at the switch"

@@ -228,20 +228,33 @@ def _follow(name: str, config: Any, mine: Schedule, steps: int, policy: str | No
     ``steps`` (see :meth:`Retiming._follow_saved`)."""
     from cadence.config import from_config
 
-    if config == fingerprint(mine):
+    mark = fingerprint(mine)
+    if config == mark:
         return mine
-    try:
-        saved = from_config(config)
-    except Exception:  # a schedule of a user's function cannot be rebuilt: the difference is named
+    try:  # this schedule where the saved one holds it: one of a user's function is rebuilt too
+        saved = from_config(_holding(config, mark, mine))
+    except Exception:  # another user's function cannot be rebuilt: the difference is named
         return mine
     if not isinstance(saved, Schedule):
         return mine
-    mark = fingerprint(mine)
     if any(fingerprint(s) == mark for s in lineage(saved)):
         return saved  # a branch from this schedule, recorded in the state
     if policy is None:
         return mine
     return retimed(name, saved, steps, mine, policy)
+
+
+def _holding(config: Any, mark: Any, mine: Schedule) -> Any:
+    """``config`` with each part that is ``mine``'s fingerprint ``mark`` replaced by ``mine``
+    itself, which :func:`~cadence.config.from_config` takes as it is: a branch from a schedule
+    of a user's function (no config form) is rebuilt from the state and this schedule."""
+    if config == mark:
+        return mine
+    if isinstance(config, Mapping):
+        return {key: _holding(value, mark, mine) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_holding(item, mark, mine) for item in config]
+    return config
 
 
 def retimed(name: str, saved: Schedule, at: int | float, mine: Schedule,
