@@ -48,6 +48,7 @@ from cadence.validation import (
 
 FORMAT = "cadence.Forecast/1"
 DELTA = 1e-3  # the Huber loss's threshold on log residuals (the multi-power law's authors')
+CHUNK = 1 << 19  # the law's terms Forecast.predict evaluates at once (a few MB each)
 SCALE = 1e-6  # the objective is divided by it: L-BFGS-B's tolerances suit values near 1
 
 
@@ -79,7 +80,7 @@ class Run:
                                f"in 0..{lrs.size - 1} (got {steps.min()}..{steps.max()})")
         if not np.all(np.isfinite(losses)) or losses.min() <= 0:
             raise InvalidValue(f"run {self.name!r}: 'losses' must be finite and > 0 (a law of "
-                               f"the log loss) (got min {losses.min()!r})")
+                               f"the log loss) (got min {float(losses.min())!r})")
         object.__setattr__(self, "lrs", lrs)
         object.__setattr__(self, "steps", steps.astype(np.int64))
         object.__setattr__(self, "losses", losses)
@@ -194,8 +195,13 @@ class Forecast:
         updates at ``peak``, by default the fitted runs' length and peak)."""
         values = lrs_of(lrs, total or self.horizon, self.peak if peak is None else peak)
         at = np.arange(values.size) if steps is None else np.asarray(steps, dtype=np.int64)
-        run = prepare(values / self.lr_scale, at)
-        loss = self._law().predict(list(self.params.values()), run)
+        scaled, params = values / self.lr_scale, list(self.params.values())
+        # the law's [measured update, lr change] terms, a chunk of rows at a time: the whole
+        # curve of a long run would need (updates x changes) of them at once
+        rows = max(1, CHUNK // max(1, int(np.count_nonzero(np.diff(scaled)))))
+        with one_thread():
+            loss = np.concatenate([self._law().predict(params, prepare(scaled, at[i:i + rows]))
+                                   for i in range(0, max(at.size, 1), rows)])
         notes = []
         if values.size > self.horizon:
             notes.append(f"{values.size} updates, longer than any fitted run "
@@ -284,14 +290,15 @@ def fit(runs: Iterable[Run], law: str = "multi-power", *, delta: float = DELTA) 
                           options={"maxiter": 5000})
         return np.asarray(result.x)
 
-    area = min((fitted(AREA, x0) for x0 in _area_starts(data)),
-               key=lambda x: _objective(x, AREA, data, delta)[0])
-    if chosen == "area":
-        best = area
-    elif chosen == "annealing":
-        best = fitted(ANNEALING, [*area, 0.0])
-    else:
-        best = fitted(MULTI_POWER, [*area, 0.3, 1.0, 0.5, 0.5])
+    with one_thread():  # BLAS's sums in one order: the same fit on every machine
+        area = min((fitted(AREA, x0) for x0 in _area_starts(data)),
+                   key=lambda x: _objective(x, AREA, data, delta)[0])
+        if chosen == "area":
+            best = area
+        elif chosen == "annealing":
+            best = fitted(ANNEALING, [*area, 0.0])
+        else:
+            best = fitted(MULTI_POWER, [*area, 0.3, 1.0, 0.5, 0.5])
     model = LAWS[chosen]
     params = dict(zip(model.parameters, (float(v) for v in best)))
     relative, residuals = [], {}
@@ -302,9 +309,22 @@ def fit(runs: Iterable[Run], law: str = "multi-power", *, delta: float = DELTA) 
         error = np.abs(ratio * predicted / losses)
         residuals[run.name] = {"mean": float(error.mean()), "max": float(error.max())}
     every = np.concatenate(relative)
-    return Forecast(chosen, params, scale, residuals,
-                    (float(np.percentile(every, 5)), float(np.percentile(every, 95))),
+    band = (min(float(np.percentile(every, 5)), 0.0), max(float(np.percentile(every, 95)), 0.0))
+    return Forecast(chosen, params, scale, residuals, band,
                     max(r.lrs.size for r in items), scale, time.perf_counter() - start)
+
+
+def one_thread() -> Any:
+    """Run BLAS on one thread (``threadpoolctl``): a multi-threaded matrix product sums in an
+    order that depends on the machine, and so would the fit; one thread is also faster for
+    these small products (scipy/scipy#22438)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scipy's users (scikit-learn)
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(1, "blas")
 
 
 def _area_starts(data: list[tuple[Prepared, np.ndarray]]) -> list[list[float]]:
@@ -355,8 +375,10 @@ def rank(model: Forecast, candidates: Mapping[str, Any], *, baseline: Forecast |
     first, each beside the ``baseline``'s prediction (the area law fitted to the same runs)."""
     out = []
     for name, spec in candidates.items():
-        p = model.predict(spec, total=total, peak=peak)
-        base = None if baseline is None else baseline.predict(spec, total=total, peak=peak).final
+        lrs = lrs_of(spec, total or model.horizon, model.peak if peak is None else peak)
+        last = [lrs.size - 1]  # only the final loss: not the whole curve
+        p = model.predict(lrs, last)
+        base = None if baseline is None else baseline.predict(lrs, last).final
         out.append(Ranked(name, p.final, float(p.low[-1]), float(p.high[-1]), base, p.notes))
     return sorted(out, key=lambda r: r.final)
 

@@ -130,7 +130,9 @@ def _multi_power(params: Params, run: Prepared, grad: bool
             out[3:] = 0.0
         return L0 + term, out
     log_lr = np.log(np.maximum(run.at_change, TINY))
-    scale = np.exp(-gamma * log_lr)  # eta_k ** -gamma
+    # eta_k ** -gamma, capped to stay finite where eta_k is 0 (or nearly): x is then huge where
+    # some lr was used since update k (the whole drop) and 0 where none was (no drop yet)
+    scale = np.exp(np.minimum(-gamma * log_lr, 600.0))
     x = C * run.areas * scale[None, :]
     y = 1.0 + x
     log_y = np.log(y)
