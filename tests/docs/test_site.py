@@ -39,6 +39,10 @@ MODULES = [
     "cadence.integrations.mmengine",
     "cadence.integrations.sb3",
     "cadence.tools",
+    "cadence.tools.forecast",
+    "cadence.tools.forecast_laws",
+    "cadence.tools.forecast_plot",
+    "cadence.schedules.branch",
 ]
 NEEDS = {"cadence.compat.mmengine": "mmengine", "cadence.integrations.mmengine": "mmengine"}
 

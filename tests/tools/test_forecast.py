@@ -38,25 +38,31 @@ def naive_s1(lrs, s):
     return total
 
 
-def naive_s2(lrs, s, decay=0.999):
-    """S2(s) = m_1 + ... + m_s, m_i = decay * m_{i-1} + (eta_{i-1} - eta_i), m_0 = 0."""
+def drop(lrs, i, rises):
+    """eta_{i-1} - eta_i where the lr falls; a rise counts only with ``rises`` (negative)."""
+    d = lrs[i - 1] - lrs[i]
+    return d if rises or d > 0 else 0.0
+
+
+def naive_s2(lrs, s, decay=0.999, rises=True):
+    """S2(s) = m_1 + ... + m_s, m_i = decay * m_{i-1} + drop_i, m_0 = 0."""
     m, total = 0.0, 0.0
     for i in range(1, s + 1):
-        m = decay * m + (lrs[i - 1] - lrs[i])
+        m = decay * m + drop(lrs, i, rises)
         total += m
     return total
 
 
-def naive_ld(lrs, s, C, beta, gamma):
-    """LD(s) = sum_{k=1..s} (eta_k - eta_{k-1}) * (1 - (1 + C eta_k^-gamma (S1(s) - S1(k-1)))^-beta)."""
+def naive_ld(lrs, s, C, beta, gamma, rises=True):
+    """LD(s) = sum_{k=1..s} -drop_k * (1 - (1 + C eta_k^-gamma (S1(s) - S1(k-1)))^-beta)."""
     total = 0.0
     for k in range(1, s + 1):
         area = naive_s1(lrs, s) - naive_s1(lrs, k - 1)
-        total += (lrs[k] - lrs[k - 1]) * (1 - (1 + C * lrs[k] ** -gamma * area) ** -beta)
+        total += -drop(lrs, k, rises) * (1 - (1 + C * lrs[k] ** -gamma * area) ** -beta)
     return total
 
 
-def naive(law, params, lrs, steps):
+def naive(law, params, lrs, steps, rises=True):
     out = []
     for s in steps:
         if law == "area":
@@ -64,10 +70,11 @@ def naive(law, params, lrs, steps):
             out.append(L0 + A * naive_s1(lrs, s) ** -alpha)
         elif law == "annealing":
             L0, A, alpha, C = params
-            out.append(L0 + A * naive_s1(lrs, s) ** -alpha - C * naive_s2(lrs, s))
+            out.append(L0 + A * naive_s1(lrs, s) ** -alpha - C * naive_s2(lrs, s, rises=rises))
         else:
             L0, A, alpha, B, C, beta, gamma = params
-            out.append(L0 + A * naive_s1(lrs, s) ** -alpha + B * naive_ld(lrs, s, C, beta, gamma))
+            out.append(L0 + A * naive_s1(lrs, s) ** -alpha
+                       + B * naive_ld(lrs, s, C, beta, gamma, rises=rises))
     return np.array(out)
 
 
@@ -80,17 +87,20 @@ POINTS = {  # a few parameter points of each law
 CASES = [(law, p) for law, points in POINTS.items() for p in points]
 
 
+@pytest.mark.parametrize("rises", [False, True])
 @pytest.mark.parametrize(("law", "params"), CASES)
-def test_each_law_is_its_definition(law, params):
-    got = LAWS[law].predict(params, prepare(np.array(LRS), np.array(STEPS)))
-    want = naive(law, params, LRS, STEPS)
+def test_each_law_is_its_definition(law, params, rises):
+    got = LAWS[law].predict(params, prepare(np.array(LRS), np.array(STEPS), rises=rises))
+    want = naive(law, params, LRS, STEPS, rises=rises)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
 
 
 def test_the_terms_each_law_reads_are_the_sums_written_out():
-    run = prepare(np.array(LRS), np.array(STEPS))
+    run = prepare(np.array(LRS), np.array(STEPS), rises=True)
     np.testing.assert_allclose(run.s1, [naive_s1(LRS, s) for s in STEPS], rtol=1e-14)
-    np.testing.assert_allclose(run.s2, [naive_s2(LRS, s) for s in STEPS], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(run.s2, [naive_s2(LRS, s, rises=True) for s in STEPS],
+                               rtol=1e-12, atol=1e-15)
+    assert prepare(np.array(LRS), np.array(STEPS), rises=False).s2[2] == 0  # only falls count
     # by hand: S1(4) = 0 + .2 + .4 + .6 + .8 = 2.0; the lr only rose up to update 4, by 0.2
     # each time: m_i = .999 m_{i-1} - 0.2, a negative annealing area
     assert run.s1[2] == pytest.approx(2.0, rel=1e-15)
@@ -107,8 +117,11 @@ def test_the_multi_power_law_with_a_constant_lr_is_the_area_law():
     # the only change is eta_1 - eta_0 = 0.7: its term by hand
     want = [2.0 + 1.5 * (0.7 * s) ** -0.4
             + 0.3 * 0.7 * (1 - (1 + 1.0 * 0.7 ** -0.6 * (0.7 * s)) ** -0.5) for s in steps]
-    got = MULTI_POWER.predict(params, prepare(lrs, steps))
+    got = MULTI_POWER.predict(params, prepare(lrs, steps, rises=True))
     np.testing.assert_allclose(got, want, rtol=1e-13)
+    # with rises=False the rise is no drop: the multi-power law is the area law
+    np.testing.assert_allclose(MULTI_POWER.predict(params, prepare(lrs, steps, rises=False)),
+                               [2.0 + 1.5 * (0.7 * s) ** -0.4 for s in steps], rtol=1e-13)
     flat = prepare(np.full(31, 0.7), steps)  # no change at all: the loss drop is 0
     np.testing.assert_allclose(MULTI_POWER.predict(params, flat),
                                [2.0 + 1.5 * (0.7 * (s + 1)) ** -0.4 for s in steps], rtol=1e-13)
@@ -137,7 +150,8 @@ def test_the_multi_power_law_stays_finite_where_the_lr_reaches_zero(lrs):
                 g = 1 - (1 + C * lrs[k] ** -gamma * area) ** -beta
             drop += (lrs[k] - lrs[k - 1]) * g
         want.append(L0 + A * naive_s1(lrs, s) ** -alpha + B * drop)
-    pred, grad = MULTI_POWER.predict_with_gradient(params, prepare(np.array(lrs), np.array(steps)))
+    run = prepare(np.array(lrs), np.array(steps), rises=True)
+    pred, grad = MULTI_POWER.predict_with_gradient(params, run)
     np.testing.assert_allclose(pred, want, rtol=1e-12)
     assert np.all(np.isfinite(grad))
 
@@ -286,11 +300,13 @@ def test_notes_say_where_a_prediction_reaches_past_the_fit(fits):
     longer = model.predict(SHAPES["constant"], total=2 * N)
     assert longer.notes == (f"{2 * N} updates, longer than any fitted run ({N}): extrapolated",)
     assert longer.steps.tolist() == list(range(2 * N))
-    higher = model.predict(SHAPES["constant"], peak=2 * PEAK)
-    assert len(higher.notes) == 1 and higher.notes[0].startswith("a peak lr of 0.2, above any "
-                                                                 "fitted run's (0.1)")
+    higher = model.predict(SHAPES["constant"], peak=2 * PEAK)  # its warm-up rises higher too
+    assert higher.notes == (
+        "its lr rises by 0.2 in all (a warm-up, a restart), more than any fitted run's (0.1): "
+        "the law's terms for rises are extrapolated",
+        "a peak lr of 0.2, above any fitted run's (0.1): extrapolated")
     both = model.predict(2 * PEAK * SHAPES["constant"](np.arange(N + 1)))
-    assert len(both.notes) == 2
+    assert len(both.notes) == 3
 
 
 def test_the_band_holds_the_prediction(fits):

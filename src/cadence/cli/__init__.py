@@ -9,10 +9,11 @@ interrupted`` and exit status 130. Every number an option takes has bounds, chec
 command line is parsed. Files are written whole or not at all, and a report folder's files only
 where cadence wrote them (:mod:`cadence.cli.outputs`). Commands import what they need when they
 run: those that only read schedules (help, presets, preview, describe, plot) import no torch,
-and only plot imports matplotlib.
+and only plot (and forecast, to draw with --out) imports matplotlib.
 
-Here are the parser and :func:`main`; what each command does is in :mod:`cadence.cli.commands`,
-the option types and the checks of output paths in :mod:`cadence.cli.options`.
+Here are the parser and :func:`main`; what each command does is in :mod:`cadence.cli.commands`
+(forecast's, its options too, in :mod:`cadence.cli.forecast`), the option types and the checks
+of output paths in :mod:`cadence.cli.options`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import cadence
-from cadence.cli import outputs
+from cadence.cli import forecast, outputs
 from cadence.cli.commands import MAX_DRAWN as MAX_DRAWN
 from cadence.cli.commands import (
     REPORT_FILES,
@@ -210,13 +211,20 @@ def _training(sub: Any) -> None:
                             "them or they changed since")
 
 
+def _forecasts(sub: Any) -> None:
+    """forecast: fits a law to logged runs (:mod:`cadence.cli.forecast`); trains nothing."""
+    p = _subcommand(sub, "forecast", forecast.cmd_forecast, forecast.SUMMARY, forecast.EXAMPLE,
+                    forecast.DESCRIPTION)
+    forecast.add_arguments(p)
+
+
 # the optional packages the commands import, and the extra that installs each
 EXTRAS = {"rich": "cli", "sklearn": "cli", "matplotlib": "plot", "yaml": "yaml",
-          "torch": "cli", "tensorboard": "tensorboard"}
+          "torch": "cli", "tensorboard": "tensorboard", "scipy": "forecast"}
 # the extra a command needs as a whole: a package it misses that this extra brings names it,
 # so one install gives the command all it needs (not matplotlib's 'plot', then 'cli' for rich)
 COMMAND_EXTRAS = {"presets": "cli", "describe": "cli", "find-lr": "cli", "compare": "cli",
-                  "demo": "cli", "plot": "plot"}
+                  "demo": "cli", "plot": "plot", "forecast": "cli"}
 
 
 def extra_for(command: str, package: str) -> str:
@@ -226,7 +234,7 @@ def extra_for(command: str, package: str) -> str:
     ('cli', 'yaml', 'yaml')
     """
     whole = COMMAND_EXTRAS.get(command)
-    within = {"cli": ("cli", "plot", "yaml")}.get(whole or "", (whole,))  # cli brings plot, yaml
+    within = {"cli": ("cli", "plot", "yaml", "forecast")}.get(whole or "", (whole,))  # all in cli
     return whole if whole is not None and EXTRAS[package] in within else EXTRAS[package]
 
 
@@ -243,6 +251,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _views(sub)
     _training(sub)
+    _forecasts(sub)
     return top
 
 

@@ -85,7 +85,7 @@ def check_output_file(option: str, path: str, suffixes: tuple[str, ...] = FIGURE
     not asked to write, a folder, a folder that does not exist or cannot be written in."""
     target = Path(path)
     if target.suffix.lower() not in suffixes:
-        listed = ", ".join(suffixes[:-1]) + " or " + suffixes[-1]
+        listed = ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if suffixes[1:] else suffixes[0]
         raise InvalidValue(f"{option} must end in {listed} (got {path!r})")
     if target.is_dir():
         raise InvalidValue(f"{option} {path!r} is a folder: give a file name in it")

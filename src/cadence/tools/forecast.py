@@ -56,7 +56,12 @@ SCALE = 1e-6  # the objective is divided by it: L-BFGS-B's tolerances suit value
 @dataclass(frozen=True, eq=False)
 class Run:
     """One logged run: ``lrs[t]`` the lr update ``t`` used (every update), and ``losses[i]``
-    the loss measured after update ``steps[i]``."""
+    the loss measured after update ``steps[i]``.
+
+    >>> run = Run("constant", np.full(100, 0.1), np.array([9, 49, 99]), np.array([3.0, 2.5, 2.3]))
+    >>> run.lrs.size, run.steps.tolist()
+    (100, [9, 49, 99])
+    """
 
     name: str
     lrs: np.ndarray
@@ -137,7 +142,11 @@ def _column(table: Mapping[str, list[str]], names: tuple[str, ...], path: object
 
 def lrs_of(schedule: Any, total: int, peak: float = 1.0) -> np.ndarray:
     """The lr of each of ``total`` updates under ``schedule``: ``peak`` times a schedule's
-    factor (a Schedule, a preset's name or a schedule's config), or an array of lrs as is."""
+    factor (a Schedule, a preset's name or a schedule's config), or an array of lrs as is.
+
+    >>> lrs_of("cosine", 100, peak=0.1)[[0, 50]].round(4).tolist()
+    [0.1, 0.05]
+    """
     if isinstance(schedule, (np.ndarray, list, tuple)):
         return np.asarray(schedule, dtype=np.float64)
     if not isinstance(schedule, Schedule):
@@ -155,7 +164,13 @@ def lrs_of(schedule: Any, total: int, peak: float = 1.0) -> np.ndarray:
 class Prediction:
     """A predicted loss curve: ``loss`` after each of ``steps``, within ``[low, high]`` (the
     fitted runs' 5th to 95th percentile of relative residuals), and ``notes`` where the
-    prediction reaches past what the fit saw."""
+    prediction reaches past what the fit saw.
+
+    >>> p = Prediction(np.array([0, 9]), np.array([3.0, 2.5]), np.array([2.9, 2.4]),
+    ...                np.array([3.1, 2.6]))
+    >>> p.final
+    2.5
+    """
 
     steps: np.ndarray
     loss: np.ndarray
@@ -174,7 +189,18 @@ class Forecast:
     """A law fitted to runs: ``law`` (``"multi-power"``, ``"annealing"`` or ``"area"``), its
     ``params``, the lr it divides the lrs by (``lr_scale``: the fitted runs' peak), each
     fitted run's mean and largest relative error (``residuals``), the band of relative
-    residuals, and the reach of the fit (the longest run, the highest lr)."""
+    residuals, and the reach of the fit (the longest run, the highest lr, the most the lr rose
+    in a run). ``rises``: whether the laws count a rise of the lr as a negative drop
+    (:func:`~cadence.tools.forecast_laws.prepare`).
+
+    >>> model = Forecast("area", {"L0": 2.0, "A": 1.0, "alpha": 0.5}, lr_scale=1.0,
+    ...                  residuals={}, band=(-0.01, 0.01), horizon=100, peak=1.0)
+    >>> p = model.predict("constant", steps=[3, 99])
+    >>> p.loss.tolist(), p.notes
+    ([2.5, 2.1], ())
+    >>> model.predict("constant", [199], total=200).notes
+    ('200 updates, longer than any fitted run (100): extrapolated',)
+    """
 
     law: str
     params: dict[str, float]
@@ -183,6 +209,8 @@ class Forecast:
     band: tuple[float, float]
     horizon: int
     peak: float
+    rises: bool = True
+    rise: float = 0.0
     fit_seconds: float = field(default=0.0, compare=False)
 
     def _law(self) -> Law:
@@ -200,12 +228,18 @@ class Forecast:
         # curve of a long run would need (updates x changes) of them at once
         rows = max(1, CHUNK // max(1, int(np.count_nonzero(np.diff(scaled)))))
         with one_thread():
-            loss = np.concatenate([self._law().predict(params, prepare(scaled, at[i:i + rows]))
+            loss = np.concatenate([self._law().predict(params, prepare(scaled, at[i:i + rows],
+                                                                      rises=self.rises))
                                    for i in range(0, max(at.size, 1), rows)])
         notes = []
         if values.size > self.horizon:
             notes.append(f"{values.size} updates, longer than any fitted run "
                          f"({self.horizon}): extrapolated")
+        rise = _rise(values / self.lr_scale)
+        if self.rises and rise > self.rise * (1 + 1e-9) + 1e-12:
+            notes.append(f"its lr rises by {rise * self.lr_scale:.3g} in all (a warm-up, a "
+                         f"restart), more than any fitted run's ({self.rise * self.lr_scale:.3g})"
+                         ": the law's terms for rises are extrapolated")
         if values.max() > self.peak * (1 + 1e-9):
             notes.append(f"a peak lr of {values.max():.3g}, above any fitted run's "
                          f"({self.peak:.3g}): extrapolated")
@@ -224,7 +258,7 @@ class Forecast:
         return {"format": FORMAT, "law": self.law, "params": self.params,
                 "lr_scale": self.lr_scale, "residuals": self.residuals,
                 "band": list(self.band), "horizon": self.horizon, "peak": self.peak,
-                "fit_seconds": self.fit_seconds}
+                "rises": self.rises, "rise": self.rise, "fit_seconds": self.fit_seconds}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Forecast:
@@ -240,7 +274,8 @@ class Forecast:
         return cls(law, params, float(data["lr_scale"]),
                    {k: dict(v) for k, v in data["residuals"].items()},
                    (float(data["band"][0]), float(data["band"][1])), int(data["horizon"]),
-                   float(data["peak"]), float(data.get("fit_seconds", 0.0)))
+                   float(data["peak"]), bool(data["rises"]), float(data["rise"]),
+                   float(data.get("fit_seconds", 0.0)))
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> None:
         """Write the model as JSON to ``path`` (an existing file only with ``overwrite``)."""
@@ -261,10 +296,24 @@ class Forecast:
         return f"{self.law} law: {params}; fitted runs' mean relative error: {errors}"
 
 
-def fit(runs: Iterable[Run], law: str = "multi-power", *, delta: float = DELTA) -> Forecast:
+def fit(runs: Iterable[Run], law: str = "multi-power", *, delta: float = DELTA,
+        rises: bool = True) -> Forecast:
     """Fit ``law`` to ``runs``: the Huber loss (threshold ``delta``) of the log residuals,
     summed over every measured loss, minimised by L-BFGS-B with the law's gradient. The
-    area law starts from a grid of fixed points; the others start from the area law's fit."""
+    area law starts from a grid of fixed points; the others start from the area law's fit.
+
+    ``rises=True`` (the default) counts a rise of the lr (a warm-up) as a negative drop, as
+    the multi-power law's published code does: on its 25M curves that predicts the held-out
+    runs better (docs/forecast.md), and a candidate whose lr rises more than the fitted runs'
+    did is noted as extrapolated. ``rises=False`` counts only falls, as the papers' text
+    does.
+
+    >>> lrs = np.full(300, 0.1)  # the law sees them over the peak: 1, and S1 = 1, 2, 3...
+    >>> run = Run("constant", lrs, np.arange(9, 300, 10), 2 + np.arange(10, 301, 10) ** -0.5)
+    >>> model = fit([run], "area")
+    >>> {k: round(v, 3) for k, v in model.params.items()}
+    {'L0': 2.0, 'A': 1.0, 'alpha': 0.5}
+    """
     import time
 
     try:
@@ -282,7 +331,9 @@ def fit(runs: Iterable[Run], law: str = "multi-power", *, delta: float = DELTA) 
     scale = max(float(r.lrs.max()) for r in items)
     if scale <= 0:
         raise InvalidValue("'runs' must have some lr above 0")
-    data = [(prepare(r.lrs / scale, r.steps), r.losses) for r in items]
+    if not isinstance(rises, bool):
+        raise InvalidType(f"'rises' must be a bool (got {rises!r})")
+    data = [(prepare(r.lrs / scale, r.steps, rises=rises), r.losses) for r in items]
 
     def fitted(model: Law, x0: Sequence[float]) -> np.ndarray:
         result = minimize(_objective, np.asarray(x0, dtype=np.float64), args=(model, data, delta),
@@ -310,8 +361,14 @@ def fit(runs: Iterable[Run], law: str = "multi-power", *, delta: float = DELTA) 
         residuals[run.name] = {"mean": float(error.mean()), "max": float(error.max())}
     every = np.concatenate(relative)
     band = (min(float(np.percentile(every, 5)), 0.0), max(float(np.percentile(every, 95)), 0.0))
-    return Forecast(chosen, params, scale, residuals, band,
-                    max(r.lrs.size for r in items), scale, time.perf_counter() - start)
+    return Forecast(chosen, params, scale, residuals, band, max(r.lrs.size for r in items),
+                    scale, rises, max(_rise(r.lrs / scale) for r in items),
+                    time.perf_counter() - start)
+
+
+def _rise(lrs: np.ndarray) -> float:
+    """How much ``lrs`` rises in all (the sum of its increases)."""
+    return float(np.maximum(np.diff(lrs), 0.0).sum())
 
 
 def one_thread() -> Any:
@@ -359,7 +416,11 @@ def _objective(x: np.ndarray, law: Law, data: list[tuple[Prepared, np.ndarray]],
 @dataclass(frozen=True)
 class Ranked:
     """One candidate of :func:`rank`: its predicted final loss with the band, the baseline's,
-    and the notes of the prediction."""
+    and the notes of the prediction.
+
+    >>> Ranked("cosine", 2.5, 2.45, 2.55, None, ()).final
+    2.5
+    """
 
     name: str
     final: float
@@ -372,7 +433,14 @@ class Ranked:
 def rank(model: Forecast, candidates: Mapping[str, Any], *, baseline: Forecast | None = None,
          total: int | None = None, peak: float | None = None) -> list[Ranked]:
     """The candidates (name: lrs, schedule, preset or config) by predicted final loss, lowest
-    first, each beside the ``baseline``'s prediction (the area law fitted to the same runs)."""
+    first, each beside the ``baseline``'s prediction (the area law fitted to the same runs).
+
+    >>> model = Forecast("area", {"L0": 2.0, "A": 1.0, "alpha": 0.5}, 1.0, {}, (-0.01, 0.01),
+    ...                  100, 1.0)
+    >>> [(r.name, round(r.final, 4)) for r in rank(model, {"cosine": "cosine",
+    ...                                                    "constant": "constant"})]
+    [('constant', 2.1), ('cosine', 2.1407)]
+    """
     out = []
     for name, spec in candidates.items():
         lrs = lrs_of(spec, total or model.horizon, model.peak if peak is None else peak)

@@ -39,7 +39,12 @@ TINY = 1e-300
 class Prepared:
     """What every law reads from one run: the lrs, the measured updates, the area up to each
     measured update, the annealing area there, and the loss drop's terms (the updates where
-    the lr changes, their change, lr and the area from each to each measured update)."""
+    the lr changes, their change, lr and the area from each to each measured update).
+
+    >>> run = prepare(np.array([1.0, 1.0, 0.5]), np.array([0, 2]))
+    >>> run.s1.tolist(), run.s2.tolist(), run.change.tolist()
+    ([1.0, 2.5], [0.0, 0.5], [-0.5])
+    """
 
     lrs: np.ndarray
     steps: np.ndarray
@@ -50,17 +55,29 @@ class Prepared:
     areas: np.ndarray  # [measured update, k]: S1(s) - S1(k-1) for k <= s, else 0
 
 
-def prepare(lrs: np.ndarray, steps: np.ndarray, decay: float = DECAY) -> Prepared:
+def prepare(lrs: np.ndarray, steps: np.ndarray, decay: float = DECAY, *,
+            rises: bool = True) -> Prepared:
     """The terms the laws read from a run whose update ``t`` used ``lrs[t]``, measured after
-    the updates ``steps`` (indices into ``lrs``)."""
+    the updates ``steps`` (indices into ``lrs``).
+
+    A rise of the lr (a warm-up, a restart) counts as a negative drop, as the multi-power
+    law's published code does; ``rises=False`` counts only the updates where the lr falls, as
+    the papers' text writes the laws (after the warm-up, whose area is in ``S1``).
+
+    >>> run = prepare(np.linspace(1.0, 0.5, 6), np.array([5]))
+    >>> float(run.s1[0]), run.change.size
+    (4.5, 5)
+    """
+    from scipy.signal import lfilter
+
     lrs = np.asarray(lrs, dtype=np.float64)
     steps = np.asarray(steps, dtype=np.int64)
     area = np.cumsum(lrs)
     drops = np.zeros_like(lrs)
     drops[1:] = lrs[:-1] - lrs[1:]
-    momentum = np.zeros_like(lrs)
-    for i in range(1, lrs.size):  # a first-order filter; lfilter would do it, one loop is clear
-        momentum[i] = decay * momentum[i - 1] + drops[i]
+    if not rises:
+        drops = np.maximum(drops, 0.0)
+    momentum = lfilter([1.0], [1.0, -decay], drops)  # m_i = decay * m_{i-1} + drop_i
     s2 = np.cumsum(momentum)
     k = np.flatnonzero(drops)
     k = k[k >= 1]
@@ -72,7 +89,11 @@ def prepare(lrs: np.ndarray, steps: np.ndarray, decay: float = DECAY) -> Prepare
 
 @dataclass(frozen=True)
 class Law:
-    """A loss law: its parameter names, bounds, and its prediction with the gradient."""
+    """A loss law: its parameter names, bounds, and its prediction with the gradient.
+
+    >>> AREA.parameters, ANNEALING.parameters[-1], sorted(LAWS)
+    (('L0', 'A', 'alpha'), 'C', ['annealing', 'area', 'multi-power'])
+    """
 
     name: str
     parameters: tuple[str, ...]
