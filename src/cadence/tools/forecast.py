@@ -240,6 +240,9 @@ class Forecast:
             notes.append(f"its lr rises by {rise * self.lr_scale:.3g} in all (a warm-up, a "
                          f"restart), more than any fitted run's ({self.rise * self.lr_scale:.3g})"
                          ": the law's terms for rises are extrapolated")
+        if loss.size and loss.min() <= 0:
+            notes.append(f"a loss of {float(loss.min()):.3g} at or below 0: the law is outside "
+                         "where it holds (its drop terms add up past the loss)")
         if values.max() > self.peak * (1 + 1e-9):
             notes.append(f"a peak lr of {values.max():.3g}, above any fitted run's "
                          f"({self.peak:.3g}): extrapolated")
@@ -344,13 +347,18 @@ def fit(runs: Iterable[Run], law: str = "multi-power", *, delta: float = DELTA,
     with one_thread():  # BLAS's sums in one order: the same fit on every machine
         area = min((fitted(AREA, x0) for x0 in _area_starts(data)),
                    key=lambda x: _objective(x, AREA, data, delta)[0])
+        lowest = min(float(losses.min()) for _, losses in data)
         if chosen == "area":
             best = area
         elif chosen == "annealing":
             best = fitted(ANNEALING, [*area, 0.0])
-        else:
-            best = fitted(MULTI_POWER, [*area, 0.3, 1.0, 0.5, 0.5])
-    model = LAWS[chosen]
+        else:  # a first drop sized to the losses: one too large predicts losses below 0
+            best = fitted(MULTI_POWER, [*area, min(0.3, 0.1 * lowest), 1.0, 0.5, 0.5])
+        nested = [*area, 0.0, *([1.0, 0.5, 0.5] if chosen == "multi-power" else [])]
+        model = LAWS[chosen]
+        if chosen != "area" and _objective(best, model, data, delta)[0] > \
+                _objective(np.asarray(nested), model, data, delta)[0]:
+            best = np.asarray(nested)  # the law holds the area law, whose fit was better
     params = dict(zip(model.parameters, (float(v) for v in best)))
     relative, residuals = [], {}
     for run, (prepared, losses) in zip(items, data):
