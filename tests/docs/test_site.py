@@ -42,6 +42,8 @@ MODULES = [
     "cadence.tools.forecast",
     "cadence.tools.forecast_laws",
     "cadence.tools.forecast_plot",
+    "cadence.tools.forecast_runs",
+    "cadence.tools.forecast_search",
     "cadence.schedules.branch",
 ]
 NEEDS = {"cadence.compat.mmengine": "mmengine", "cadence.integrations.mmengine": "mmengine"}
