@@ -50,6 +50,7 @@ from cadence.scheduler.advice import LooksLikeRates
 from cadence.scheduler.plateau import ReduceOnPlateau
 from cadence.scheduler.track import Track
 from cadence.schedules import Constant, Schedule
+from cadence.tools.forecast import Forecast
 from cadence.validation import InvalidInput, is_real
 
 MMParamScheduler = mm.param_scheduler._ParamScheduler
@@ -104,6 +105,10 @@ def _chained(opt: torch.optim.Optimizer) -> dict[str, Any]:
             "optimizer": opt}
 
 
+_AREA_FORECAST = Forecast("area", {"L0": 2.0, "A": 1.0, "alpha": 0.5}, 1.0, {}, (0.0, 0.0), 50,
+                          1.0)  # a fitted law, as fit() returns one
+
+
 # Arguments the generic rules cannot give, keyed by where the callable is defined. A value is a
 # dict of arguments (merged over the rules' ones) or a function of the optimizer returning one.
 # Keep it small: an entry the rules make redundant fails test_examples_are_needed.
@@ -150,6 +155,7 @@ EXAMPLES: dict[str, Any] = {
     "cadence.schedules.branch.Extend": {"total": 10, "new_total": 20},
     "cadence.schedules.wsd.WSD": {"warmup_steps": 2, "decay_steps": 4, "total_steps": 10},
     "cadence.tools.curves.load": {"spec": "cosine"},
+    "cadence.tools.forecast_search.best_schedule": {"model": _AREA_FORECAST, "pieces": 2},
     "cadence.tools.presets.preset": {"name": "cosine"},
 }
 

@@ -67,7 +67,8 @@ def test_the_floor_is_kept():
     ({"pieces": 0}, r"'pieces' must be a positive int \(got 0\)"),
     ({"floor": 1.5}, r"'floor' must be"),
     ({"warmup": -1}, r"'warmup' must be an int >= 0 \(got -1\)"),
-    ({"total": 5, "pieces": 8}, r"'total' must leave at least one update per piece"),
+    ({"total": 5, "pieces": 8}, r"'pieces' must leave at least one update to each piece"),
+    ({"peak": 0.0}, r"'peak' must be"),
 ])
 def test_mistakes_are_named(kwargs, match):
     with pytest.raises(InvalidInput, match=match):

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from cadence.schedules import Schedule
-from cadence.validation import InvalidType, InvalidValue
+from cadence.validation import InvalidType, InvalidValue, check_positive_int
+
+MAX_UPDATES = 100_000_000  # an lr per update, in memory: 800 MB
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,6 +120,10 @@ def lrs_of(schedule: Any, total: int, peak: float = 1.0) -> np.ndarray:
     """
     if isinstance(schedule, (np.ndarray, list, tuple)):
         return np.asarray(schedule, dtype=np.float64)
+    total = check_positive_int("total", total)
+    if total > MAX_UPDATES:
+        raise InvalidValue(f"'total' must be at most {MAX_UPDATES:,} updates, whose lrs are held "
+                           f"in memory (got {total:,})")
     if not isinstance(schedule, Schedule):
         from cadence.tools.curves import load
 
@@ -125,7 +131,7 @@ def lrs_of(schedule: Any, total: int, peak: float = 1.0) -> np.ndarray:
         if not isinstance(schedule, Schedule):
             raise InvalidType(f"a candidate must be a schedule, a preset or a schedule's config "
                               f"(got {type(schedule).__name__})")
-    return peak * schedule(np.arange(int(total)))
+    return peak * schedule(np.arange(total))
 
 
 __all__ = ["Run", "lrs_of"]

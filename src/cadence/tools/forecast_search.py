@@ -27,6 +27,7 @@ import numpy as np
 
 from cadence.schedules import Constant, Linear, Schedule, join
 from cadence.tools.forecast import Forecast, one_thread
+from cadence.tools.forecast_runs import MAX_UPDATES
 from cadence.validation import (
     InvalidValue,
     MissingPackage,
@@ -34,6 +35,8 @@ from cadence.validation import (
     check_positive_int,
     check_range,
 )
+
+MAX_PEAK = 1e6  # a peak lr past this is a mistake (the command line's --peak-lr has the bound)
 
 
 def _schedule(knots: np.ndarray, total: int, warmup: int) -> Schedule:
@@ -68,13 +71,18 @@ def best_schedule(model: Forecast, *, total: int | None = None, peak: float | No
     if not isinstance(model, Forecast):
         raise InvalidValue(f"'model' must be a fitted Forecast (got {model!r})")
     length = check_positive_int("total", model.horizon if total is None else total)
-    height = model.peak if peak is None else peak
+    if length > MAX_UPDATES:
+        raise InvalidValue(f"'total' must be at most {MAX_UPDATES:,} updates (got {length:,})")
+    height = model.peak if peak is None else check_range("peak", peak, 0.0, MAX_PEAK,
+                                                          low_open=True)
     check_non_negative_int("warmup", warmup)
     count = check_positive_int("pieces", pieces)
     floor = check_range("floor", floor, 0.0, 1.0)
+    if warmup >= length:
+        raise InvalidValue(f"'warmup' must be below 'total' ({length}) (got {warmup})")
     if warmup + count > length:
-        raise InvalidValue(f"'total' must leave at least one update per piece after the warm-up "
-                           f"({warmup} + {count}) (got {length})")
+        raise InvalidValue(f"'pieces' must leave at least one update to each piece after the "
+                           f"warm-up of {warmup}, in 'total' {length} updates (got {count})")
     last = [length - 1]
 
     def knots(ratios: np.ndarray) -> np.ndarray:
