@@ -147,30 +147,6 @@ def read_candidates(specs: Sequence[str], total: int, peak: float) -> dict[str, 
     return out
 
 
-def rank_finals(model: Any, candidates: dict[str, Any], baseline: Any, total: int,
-                peak: float) -> list[Any]:
-    """``cadence.tools.forecast.rank``'s ranking, each candidate predicted at its last update
-    only: ``rank`` predicts every update, and the laws' terms for that grow as the square of
-    the updates (some GB for a run of 20,000).
-
-    >>> from cadence.tools.forecast import Forecast, rank
-    >>> model = Forecast("area", {"L0": 2.0, "A": 1.0, "alpha": 0.5}, 1.0, {}, (-0.01, 0.01),
-    ...                  100, 1.0)
-    >>> specs = {"cosine": "cosine", "constant": "constant"}
-    >>> rank_finals(model, specs, None, 100, 1.0) == rank(model, specs)
-    True
-    """
-    from cadence.tools.forecast import Ranked, lrs_of
-
-    out = []
-    for name, spec in candidates.items():
-        lrs = lrs_of(spec, total, peak)
-        p = model.predict(lrs, [lrs.size - 1])
-        base = None if baseline is None else baseline.predict(lrs, [lrs.size - 1]).final
-        out.append(Ranked(name, p.final, float(p.low[-1]), float(p.high[-1]), base, p.notes))
-    return sorted(out, key=lambda r: r.final)
-
-
 def _loss(value: float) -> str:
     return f"{value:.4f}"
 
@@ -190,15 +166,15 @@ def cmd_forecast(args: argparse.Namespace) -> None:
     from rich.table import Table
 
     from cadence.cli.commands import _print
-    from cadence.tools.forecast import fit
+    from cadence.tools.forecast import fit, rank
 
     what = f"fitting the {args.law} law to {len(runs)} run(s)"
     with Console(stderr=True).status(what + ("" if args.law == "area" else
                                              ", and the area law, the baseline") + " ..."):
         model = fit(runs, args.law)
         baseline = model if args.law == "area" else fit(runs, "area")
-    ranked = rank_finals(model, candidates, None if args.law == "area" else baseline,
-                         total, peak)
+    ranked = rank(model, candidates, baseline=None if args.law == "area" else baseline,
+                  total=total, peak=peak)
 
     table = Table(title=f"predicted final loss after {total:,} updates at peak lr {peak:.3g} "
                         f"({args.law} law fitted to {len(runs)} run(s))")

@@ -29,13 +29,12 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from cadence.tools.forecast import Forecast, Prediction, Run, lrs_of
+from cadence.tools.forecast import Forecast, Run, lrs_of
 from cadence.validation import InvalidValue
 
 FORMATS = (".png", ".svg", ".pdf")
 POINTS = 160  # where each curve is evaluated: plenty for a smooth line
 LR_POINTS = 20_000  # the lr curves: every update up to this many, else this many
-CELLS = 2_000_000  # the most (points x lr changes) one prediction is asked for at a time
 BAND = "band"  # the gid of every band, and the start of its one legend entry
 BAND_LABEL = "band: 5th to 95th percentile\nof the fit's relative residuals"
 BASELINE = "area law"  # the gid of every baseline curve, and the start of its legend entry
@@ -48,29 +47,6 @@ SHOWN_FROM = 0.1  # the loss axes show the curves from this share of the run on
 def _grid(size: int, points: int) -> np.ndarray:
     """About ``points`` updates from 0 to ``size - 1``, the first and the last included."""
     return np.unique(np.rint(np.linspace(0, size - 1, min(points, size))).astype(np.int64))
-
-
-def predict_at(model: Forecast, lrs: np.ndarray, steps: np.ndarray) -> Prediction:
-    """``model.predict(lrs, steps)``, asked for a few steps at a time so that no prediction
-    holds more than :data:`CELLS` terms (the multi-power law's loss drop has one per measured
-    update and lr change), with values beyond the float range (an lr of 0 at the first
-    updates) kept out of the warnings.
-
-    >>> import numpy as np
-    >>> from cadence.tools.forecast import Forecast
-    >>> model = Forecast("area", {"L0": 2.0, "A": 1.0, "alpha": 0.5}, 1.0, {}, (-0.01, 0.01),
-    ...                  100, 1.0)
-    >>> predict_at(model, np.ones(100), np.array([0, 3, 99])).loss.tolist()
-    [3.0, 2.5, 2.1]
-    """
-    chunk = max(1, CELLS // max(1, lrs.size))
-    parts = []
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for start in range(0, steps.size, chunk):
-            parts.append(model.predict(lrs, steps[start:start + chunk]))
-    loss, low, high = (np.concatenate([getattr(p, k) for p in parts])
-                       for k in ("loss", "low", "high"))
-    return Prediction(steps, loss, low, high, parts[-1].notes)
 
 
 def _lr_line(lrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +126,7 @@ def plot_forecast(model: Forecast, runs: Sequence[Run],
                        alpha=0.55, label=f"{run.name}: measured")
         x = _grid(run.lrs.size, POINTS)
         x = x[np.cumsum(run.lrs)[x] > 0]
-        curve = predict_at(model, run.lrs, x).loss
+        curve = model.predict(run.lrs, x).loss
         fitted_ax.plot(x, curve, color=c, linewidth=1.6, label=f"{run.name}: fitted")
         fitted_lr.plot(*_lr_line(run.lrs), color=c, linewidth=1.2, label=run.name)
         drawn += [(run.steps.astype(np.float64), run.losses), (x.astype(np.float64), curve)]
@@ -168,11 +144,11 @@ def plot_forecast(model: Forecast, runs: Sequence[Run],
         lrs = lrs_of(spec, size, top)
         x = _grid(lrs.size, POINTS)
         x = x[np.cumsum(lrs)[x] > 0]
-        p = predict_at(model, lrs, x)
+        p = model.predict(lrs, x)
         line = cand_ax.plot(x, p.loss, color=c, linewidth=1.8, label=name)[0]
         cand_ax.fill_between(x, p.low, p.high, color=c, alpha=0.18, linewidth=0, gid=BAND)
         if baseline is not None:
-            base = predict_at(baseline, lrs, x).loss
+            base = baseline.predict(lrs, x).loss
             cand_ax.plot(x, base, color=c, linewidth=1.0, linestyle=":", gid=BASELINE)
             drawn.append((x.astype(np.float64), base))
         cand_lr.plot(*_lr_line(lrs), color=c, linewidth=1.2, label=name)
@@ -218,4 +194,4 @@ def plot_forecast(model: Forecast, runs: Sequence[Run],
     return fig
 
 
-__all__ = ["plot_forecast", "predict_at"]
+__all__ = ["plot_forecast"]

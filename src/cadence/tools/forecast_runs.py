@@ -24,6 +24,15 @@ from cadence.validation import InvalidType, InvalidValue, check_positive_int
 MAX_UPDATES = 100_000_000  # an lr per update, in memory: 800 MB
 
 
+def check_total(total: object) -> int:
+    """A number of updates whose lrs are computed: a positive int up to ``MAX_UPDATES``."""
+    count = check_positive_int("total", total)
+    if count > MAX_UPDATES:
+        raise InvalidValue(f"'total' must be at most {MAX_UPDATES:,} updates, whose lrs are held "
+                           f"in memory (got {count:,})")
+    return count
+
+
 @dataclass(frozen=True, eq=False)
 class Run:
     """One logged run: ``lrs[t]`` the lr update ``t`` used (every update), and ``losses[i]``
@@ -120,10 +129,7 @@ def lrs_of(schedule: Any, total: int, peak: float = 1.0) -> np.ndarray:
     """
     if isinstance(schedule, (np.ndarray, list, tuple)):
         return np.asarray(schedule, dtype=np.float64)
-    total = check_positive_int("total", total)
-    if total > MAX_UPDATES:
-        raise InvalidValue(f"'total' must be at most {MAX_UPDATES:,} updates, whose lrs are held "
-                           f"in memory (got {total:,})")
+    total = check_total(total)
     if not isinstance(schedule, Schedule):
         from cadence.tools.curves import load
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from cadence.schedules import Constant, Linear, Schedule, join
 from cadence.tools.forecast import Forecast, one_thread
-from cadence.tools.forecast_runs import MAX_UPDATES
+from cadence.tools.forecast_runs import check_total
 from cadence.validation import (
     InvalidValue,
     MissingPackage,
@@ -70,9 +70,7 @@ def best_schedule(model: Forecast, *, total: int | None = None, peak: float | No
                              "pip install 'cadence[forecast]'") from None
     if not isinstance(model, Forecast):
         raise InvalidValue(f"'model' must be a fitted Forecast (got {model!r})")
-    length = check_positive_int("total", model.horizon if total is None else total)
-    if length > MAX_UPDATES:
-        raise InvalidValue(f"'total' must be at most {MAX_UPDATES:,} updates (got {length:,})")
+    length = check_total(model.horizon if total is None else total)
     height = model.peak if peak is None else check_range("peak", peak, 0.0, MAX_PEAK,
                                                           low_open=True)
     check_non_negative_int("warmup", warmup)
